@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The ABI between ember's BPF sampler and user space: the record the sampler writes into the
+ * ring buffer for every sample, and the per-CPU counters it keeps. This header includes nothing
+ * and uses only fixed-width kernel types, so it compiles unchanged on both sides; user space
+ * checks the layout with _Static_assert (profiler/sampler.c).
+ */
+#ifndef EMBER_ABI_H
+#define EMBER_ABI_H
+
+#define EMBER_TASK_COMM_LEN 16
+/* The kernel's default perf_event_max_stack is 127: deeper chains are cut there. */
+#define EMBER_MAX_KERNEL_IPS 127
+#define EMBER_MAX_USER_IPS 127
+#define EMBER_MAX_IPS (EMBER_MAX_KERNEL_IPS + EMBER_MAX_USER_IPS)
+/* Largest copy of the user stack a sample can carry (for DWARF unwinding in user space). */
+#define EMBER_STACK_COPY_MAX 65536
+
+/* User registers in DWARF x86-64 numbering: rax rdx rcx rbx rsi rdi rbp rsp r8..r15 rip. */
+#define EMBER_NR_REGS 17
+#define EMBER_REG_BP 6
+#define EMBER_REG_SP 7
+#define EMBER_REG_IP 16
+
+/* ember_sample.flags */
+#define EMBER_SAMPLE_USER_MODE (1u << 0)  /* the sample interrupted user mode */
+#define EMBER_SAMPLE_KSTACK_ERR (1u << 1) /* bpf_get_stack failed for the kernel stack */
+#define EMBER_SAMPLE_USTACK_ERR (1u << 2) /* bpf_get_stack failed for the user stack */
+#define EMBER_SAMPLE_REGS (1u << 3)	  /* regs[] holds the user registers */
+#define EMBER_SAMPLE_STACK_COPY (1u << 4) /* stack_copy_size bytes of stack follow ips[] */
+#define EMBER_SAMPLE_KTHREAD (1u << 5)	  /* a kernel thread: no user space at all */
+
+/*
+ * One sample. The record is variable-sized: ips[] holds nr_kernel kernel IPs (leaf first)
+ * followed by nr_user user IPs (leaf first), then stack_copy_size bytes of user stack starting at
+ * regs[EMBER_REG_SP]. Only the used part is written to the ring buffer.
+ */
+struct ember_sample {
+	__u64 time_ns; /* CLOCK_BOOTTIME */
+	__u64 cgroup_id;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 cpu;
+	__u32 flags;
+	__u16 nr_kernel;
+	__u16 nr_user;
+	__u32 stack_copy_size;
+	char comm[EMBER_TASK_COMM_LEN];
+	__u64 regs[EMBER_NR_REGS];
+	__u64 proc_start_ns; /* the process's start time, CLOCK_BOOTTIME: (pid, start) is its
+				identity */
+	__u64 ips[EMBER_MAX_IPS];
+	/* followed by the stack copy, when EMBER_SAMPLE_STACK_COPY is set */
+};
+
+#define EMBER_SAMPLE_HEADER_SIZE 200 /* offsetof(struct ember_sample, ips) */
+
+/* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
+ * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so
+ * their sum equals EMBER_STAT_RUNS. */
+enum ember_stat {
+	EMBER_STAT_RUNS = 0,	     /* samples the perf events delivered */
+	EMBER_STAT_SENT,	     /* records written to the ring buffer */
+	EMBER_STAT_FILTERED,	     /* not in the --pid set */
+	EMBER_STAT_RINGBUF_FULL,     /* ring buffer had no room */
+	EMBER_STAT_ERROR,	     /* scratch buffer unavailable */
+	EMBER_STAT_STACK_COPY_FAULT, /* informational: stack copy cut short by a fault */
+	EMBER_STAT__MAX,
+};
+
+#endif /* EMBER_ABI_H */

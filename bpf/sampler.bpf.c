@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * ember's sampler: a perf-event program attached to a cpu-clock (or cycles) event on every
+ * online CPU. Each run writes one record (struct ember_sample) with the time, the task, and its
+ * kernel and user stacks into the `events` ring buffer. There are no stack-trace maps: every
+ * sample carries its own IPs, so nothing is lost to bucket collisions (-EEXIST). Each run ends in
+ * exactly one counter of `stats` (sent, filtered, ring buffer full, error).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "ember_abi.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Set by user space between open and load. */
+const volatile bool filter_pids = false; /* only tgids present in `pids` */
+const volatile bool kernel_stacks = true;
+const volatile bool user_stacks = true;
+/* Wake the consumer only once this many bytes wait (0: on every record). The collector drains
+ * the ring on a short timer as well, so a quiet host costs a few wake-ups a second, not one per
+ * sample. */
+const volatile __u64 wakeup_bytes = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20); /* resized by user space before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, EMBER_STAT__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pids SEC(".maps");
+
+/* The record is assembled here: it is too large for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ember_sample);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 which)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &which);
+
+	if (v)
+		*v += 1; /* per-CPU slot, and the program does not nest on one CPU */
+}
+
+SEC("perf_event")
+int on_sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, zero = 0;
+	struct ember_sample *s;
+	struct task_struct *task;
+	long n, nk = 0, nu = 0;
+	__u64 wake = 0;
+	__u32 size;
+
+	count(EMBER_STAT_RUNS);
+
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid)) {
+		count(EMBER_STAT_FILTERED);
+		return 0;
+	}
+
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	if (!s) {
+		count(EMBER_STAT_ERROR);
+		return 0;
+	}
+
+	s->time_ns = bpf_ktime_get_boot_ns();
+	s->cgroup_id = bpf_get_current_cgroup_id();
+	s->pid = tgid;
+	s->tid = (__u32)id;
+	s->cpu = bpf_get_smp_processor_id();
+	s->flags = 0;
+	s->stack_copy_size = 0;
+	bpf_get_current_comm(s->comm, sizeof(s->comm));
+
+	/* Only full 8-byte loads of ctx->regs are allowed: test the IP, not the CS selector. */
+	if ((long)PT_REGS_IP(&ctx->regs) >= 0)
+		s->flags |= EMBER_SAMPLE_USER_MODE;
+
+	task = (struct task_struct *)bpf_get_current_task();
+	s->proc_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	if (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD, a #define BTF lacks */)
+		s->flags |= EMBER_SAMPLE_KTHREAD;
+
+	if (kernel_stacks && !(s->flags & EMBER_SAMPLE_USER_MODE)) {
+		n = bpf_get_stack(ctx, s->ips, EMBER_MAX_KERNEL_IPS * sizeof(__u64), 0);
+		if (n < 0)
+			s->flags |= EMBER_SAMPLE_KSTACK_ERR;
+		else
+			nk = n / sizeof(__u64);
+	}
+	if (nk > EMBER_MAX_KERNEL_IPS) /* bound for the verifier */
+		nk = EMBER_MAX_KERNEL_IPS;
+
+	if (user_stacks && tgid && !(s->flags & EMBER_SAMPLE_KTHREAD)) {
+		n = bpf_get_stack(ctx, &s->ips[nk], EMBER_MAX_USER_IPS * sizeof(__u64),
+				  BPF_F_USER_STACK);
+		if (n < 0)
+			s->flags |= EMBER_SAMPLE_USTACK_ERR;
+		else
+			nu = n / sizeof(__u64);
+	}
+	if (nu > EMBER_MAX_USER_IPS)
+		nu = EMBER_MAX_USER_IPS;
+
+	s->nr_kernel = nk;
+	s->nr_user = nu;
+	size = EMBER_SAMPLE_HEADER_SIZE + (nk + nu) * sizeof(__u64);
+	if (size > sizeof(*s))
+		size = sizeof(*s);
+
+	if (wakeup_bytes)
+		wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes
+			   ? BPF_RB_FORCE_WAKEUP
+			   : BPF_RB_NO_WAKEUP;
+	if (bpf_ringbuf_output(&events, s, size, wake))
+		count(EMBER_STAT_RINGBUF_FULL);
+	else
+		count(EMBER_STAT_SENT);
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The collector: `ember record`'s engine. One epoll loop over the sampler's ring buffer, a timer
+ * (drain the ring, flush to the database every second, end after the duration) and a signalfd
+ * (SIGINT, SIGTERM end the run cleanly). At the end it detaches the sampler, drains what is left,
+ * writes the final flush with the run's accounting, and reports it.
+ */
+#ifndef EMBER_COLLECTOR_H
+#define EMBER_COLLECTOR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profiler/sampler.h"
+
+struct collector_opts {
+	const char *db_path;
+	struct sampler_opts sampler;
+	double duration_s; /* 0: until a signal */
+	bool quiet;	   /* no summary at exit */
+};
+
+/* What one run did, as printed at exit. stored + every drop = delivered once the run ends. */
+struct collector_summary {
+	uint64_t delivered, stored;
+	uint64_t filtered, ringbuf_full, bpf_errors;
+	uint64_t ingest_errors, write_errors;
+	double seconds;
+	unsigned int ncpus;
+	const char *event;
+};
+
+/*
+ * Runs until the duration ends or SIGINT/SIGTERM arrives. Returns 0 on a clean end (the summary
+ * filled), or -errno when start-up fails (the reason already logged): the caller exits 1.
+ */
+int collector_run(const struct collector_opts *opts, struct collector_summary *summary);
+
+#endif

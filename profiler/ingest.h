@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Ingest: one ring-buffer record in, one stored sample out. Validates the record, finds the
+ * process (snapshotting its maps on first sight), symbolizes the stack unless this exact raw stack
+ * of this process was seen before, and hands thread, stack and time to the storage writer.
+ */
+#ifndef EMBER_INGEST_H
+#define EMBER_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "profiler/proctrack.h"
+#include "storage/writer.h"
+#include "symbolizer/symbolizer.h"
+
+struct ingest_stats {
+	uint64_t received;  /* records taken from the ring buffer */
+	uint64_t malformed; /* records that failed validation: dropped */
+	uint64_t errors;    /* records dropped for lack of memory or a database error */
+	uint64_t stack_cache_hits;
+};
+
+struct ingest;
+
+/* Borrows all three; they must outlive the ingest. NULL with errno ENOMEM. */
+struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, struct proctrack *pt);
+
+/*
+ * Ingests one record of `size` bytes. `boot_to_epoch_ns` converts CLOCK_BOOTTIME to the epoch.
+ * Returns 0, or -errno when the record was dropped (counted in the stats).
+ */
+int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boot_to_epoch_ns,
+		   int64_t now_ns);
+
+/* Forgets cached raw stacks (call when processes expire, to bound memory). */
+void ingest__clear_cache(struct ingest *in);
+
+void ingest__stats(const struct ingest *in, struct ingest_stats *out);
+
+void ingest__free(struct ingest *in);
+
+#endif

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Loading and attaching the sampler. The event is probed at run time: hardware cycles first, then
+ * the cpu-clock software event (this is what VMs without a PMU give). CPUs that answer ENODEV are
+ * offline and skipped.
+ */
+#include "profiler/sampler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "profiler/log.h"
+#include "sampler.skel.h"
+
+_Static_assert(sizeof(struct ember_sample) == EMBER_SAMPLE_HEADER_SIZE + EMBER_MAX_IPS * 8,
+	       "ember_sample layout changed: update EMBER_SAMPLE_HEADER_SIZE");
+_Static_assert(__builtin_offsetof(struct ember_sample, ips) == EMBER_SAMPLE_HEADER_SIZE, "ips[] "
+											 "must "
+											 "follow "
+											 "the "
+											 "header");
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_PERFMON_BIT 38
+#define CAP_BPF_BIT 39
+
+struct sampler {
+	struct sampler_bpf *skel;
+	int *fds; /* perf event per CPU, -1 when skipped */
+	struct bpf_link **links;
+	int nr_cpus; /* possible CPUs: the size of fds and links */
+	unsigned int attached;
+	const char *event;
+};
+
+static int read_cap_eff(uint64_t *caps)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+	int err = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "CapEff:", 7)) {
+			*caps = strtoull(line + 7, NULL, 16);
+			err = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return err;
+}
+
+int sampler_preflight(char *why, size_t len)
+{
+	const char *btf = getenv("EMBER_BTF_PATH");
+	uint64_t caps = 0;
+
+	if (!btf || !*btf)
+		btf = "/sys/kernel/btf/vmlinux";
+	if (access(btf, R_OK)) {
+		snprintf(why, len,
+			 "this kernel has no BTF type information (%s is missing): ember needs a "
+			 "kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			 btf);
+		return -ENOTSUP;
+	}
+	if (read_cap_eff(&caps)) {
+		snprintf(why, len,
+			 "cannot read this process's capabilities from /proc/self/status");
+		return -EPERM;
+	}
+	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
+	    (!(caps & (1ull << CAP_BPF_BIT)) || !(caps & (1ull << CAP_PERFMON_BIT)))) {
+		snprintf(why, len,
+			 "recording needs root, or the capabilities CAP_BPF and CAP_PERFMON "
+			 "(this process has %s%s%s)",
+			 caps & (1ull << CAP_BPF_BIT) ? "CAP_BPF but not CAP_PERFMON" : "",
+			 caps & (1ull << CAP_PERFMON_BIT) ? "CAP_PERFMON but not CAP_BPF" : "",
+			 !(caps & (3ull << CAP_PERFMON_BIT)) ? "neither" : "");
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Parses a CPU list such as "0-3,8,10-11" into a mask of nr entries. */
+static int read_online_cpus(bool *online, int nr)
+{
+	char buf[4096], *p, *end;
+	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	size_t len;
+
+	if (!f)
+		return -errno;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	for (p = buf; *p && *p != '\n';) {
+		long a = strtol(p, &end, 10), b = a;
+
+		if (end == p)
+			return -EINVAL;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p)
+				return -EINVAL;
+		}
+		for (long c = a; c <= b && c < nr; c++)
+			if (c >= 0)
+				online[c] = true;
+		p = end;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+static int open_event(int cpu, unsigned int freq, bool hardware)
+{
+	struct perf_event_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = hardware ? PERF_TYPE_HARDWARE : PERF_TYPE_SOFTWARE;
+	attr.config = hardware ? PERF_COUNT_HW_CPU_CYCLES : PERF_COUNT_SW_CPU_CLOCK;
+	attr.freq = 1;
+	attr.sample_freq = freq;
+	fd = (int)syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static size_t round_pow2(size_t v)
+{
+	size_t p = 1;
+
+	while (p < v)
+		p <<= 1;
+	return p;
+}
+
+struct sampler *sampler__open(const struct sampler_opts *opts)
+{
+	struct sampler *s;
+	bool *online = NULL, hardware = true;
+	size_t rb;
+	int err = 0, cpu, ncpu_online = 0;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->nr_cpus = libbpf_num_possible_cpus();
+	if (s->nr_cpus <= 0) {
+		err = s->nr_cpus ? s->nr_cpus : -EINVAL;
+		goto fail;
+	}
+	s->fds = malloc(s->nr_cpus * sizeof(*s->fds));
+	s->links = calloc(s->nr_cpus, sizeof(*s->links));
+	online = calloc(s->nr_cpus, sizeof(*online));
+	if (!s->fds || !s->links || !online) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (cpu = 0; cpu < s->nr_cpus; cpu++)
+		s->fds[cpu] = -1;
+	err = read_online_cpus(online, s->nr_cpus);
+	if (err) {
+		log_error("cannot read the online CPUs: %s", strerror(-err));
+		goto fail;
+	}
+	for (cpu = 0; cpu < s->nr_cpus; cpu++)
+		ncpu_online += online[cpu];
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("cannot open the BPF sampler: %s", strerror(-err));
+		goto fail;
+	}
+	s->skel->rodata->filter_pids = opts->npids > 0;
+	s->skel->rodata->kernel_stacks = !opts->no_kernel_stacks;
+	s->skel->rodata->user_stacks = !opts->no_user_stacks;
+	/* Room for a quarter second of the largest records on every CPU, within [1, 256] MiB. */
+	rb = opts->ringbuf_bytes;
+	if (!rb)
+		rb = (size_t)opts->freq * (size_t)ncpu_online * sizeof(struct ember_sample) / 4;
+	rb = round_pow2(rb < (1u << 20) ? 1u << 20 : rb > (256u << 20) ? 256u << 20 : rb);
+	s->skel->rodata->wakeup_bytes = rb / 4;
+	err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
+	if (!err && opts->npids)
+		err = bpf_map__set_max_entries(s->skel->maps.pids, (__u32)opts->npids);
+	if (err) {
+		log_error("cannot size the BPF maps: %s", strerror(-err));
+		goto fail;
+	}
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		log_error("the kernel refused the BPF sampler: %s (run with -v for the verifier "
+			  "log)",
+			  strerror(-err));
+		goto fail;
+	}
+	for (size_t i = 0; i < opts->npids; i++) {
+		__u8 one = 1;
+
+		err = bpf_map_update_elem(bpf_map__fd(s->skel->maps.pids), &opts->pids[i], &one,
+					  BPF_ANY);
+		if (err) {
+			err = -errno;
+			log_error("cannot add pid %u to the filter: %s", opts->pids[i],
+				  strerror(-err));
+			goto fail;
+		}
+	}
+
+	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
+		int fd;
+
+		if (!online[cpu])
+			continue;
+		fd = open_event(cpu, opts->freq, hardware);
+		if (fd < 0 && hardware && cpu == 0) {
+			/* No PMU (VMs): fall back to the cpu-clock software event everywhere. */
+			log_debug("hardware cycles unavailable (%s), using cpu-clock",
+				  strerror(-fd));
+			hardware = false;
+			fd = open_event(cpu, opts->freq, false);
+		}
+		if (fd == -ENODEV)
+			continue; /* went offline meanwhile */
+		if (fd < 0) {
+			err = fd;
+			log_error("cannot open a perf event on CPU %d: %s", cpu, strerror(-err));
+			goto fail;
+		}
+		s->fds[cpu] = fd;
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.on_sample, fd);
+		if (!s->links[cpu]) {
+			err = -errno;
+			log_error("cannot attach the sampler on CPU %d: %s", cpu, strerror(-err));
+			goto fail;
+		}
+		s->attached++;
+	}
+	if (!s->attached) {
+		err = -ENODEV;
+		log_error("no online CPU accepted a perf event");
+		goto fail;
+	}
+	s->event = hardware ? "cycles" : "cpu-clock";
+	free(online);
+	return s;
+fail:
+	free(online);
+	sampler__free(s);
+	errno = -err;
+	return NULL;
+}
+
+int sampler__ringbuf_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.events);
+}
+
+const char *sampler__event(const struct sampler *s)
+{
+	return s->event;
+}
+
+unsigned int sampler__ncpus(const struct sampler *s)
+{
+	return s->attached;
+}
+
+int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
+{
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	uint64_t *vals = calloc(s->nr_cpus, sizeof(*vals));
+
+	if (!vals)
+		return -ENOMEM;
+	for (__u32 i = 0; i < EMBER_STAT__MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			int err = -errno;
+
+			free(vals);
+			return err;
+		}
+		for (int c = 0; c < s->nr_cpus; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void sampler__detach(struct sampler *s)
+{
+	for (int cpu = 0; s->links && cpu < s->nr_cpus; cpu++) {
+		bpf_link__destroy(s->links[cpu]);
+		s->links[cpu] = NULL;
+	}
+	for (int cpu = 0; s->fds && cpu < s->nr_cpus; cpu++) {
+		if (s->fds[cpu] >= 0)
+			close(s->fds[cpu]);
+		s->fds[cpu] = -1;
+	}
+}
+
+void sampler__free(struct sampler *s)
+{
+	if (!s)
+		return;
+	sampler__detach(s);
+	sampler_bpf__destroy(s->skel);
+	free(s->links);
+	free(s->fds);
+	free(s);
+}

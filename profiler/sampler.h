@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The sampler's user-space half: checks what the kernel offers, loads bpf/sampler.bpf.c, opens one
+ * perf event per online CPU (hardware cycles when the PMU has them, else cpu-clock), attaches the
+ * program to each, and reads its counters. The ring buffer it fills is consumed by the collector.
+ */
+#ifndef EMBER_SAMPLER_H
+#define EMBER_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/types.h> /* the ABI header includes nothing: its types come first */
+
+#include "bpf/ember_abi.h"
+
+#define SAMPLER_FREQ_MIN 1
+#define SAMPLER_FREQ_MAX 1000
+
+struct sampler_opts {
+	unsigned int freq;    /* samples per second per CPU */
+	const uint32_t *pids; /* NULL: every process */
+	size_t npids;
+	bool no_kernel_stacks, no_user_stacks;
+	size_t ringbuf_bytes; /* 0: sized from freq and CPUs */
+};
+
+struct sampler;
+
+/*
+ * Checks that sampling can work here: kernel BTF, and root or CAP_BPF + CAP_PERFMON (or
+ * CAP_SYS_ADMIN). Returns 0, or -errno with one sentence naming what is missing in `why`.
+ * The BTF path is /sys/kernel/btf/vmlinux unless EMBER_BTF_PATH names another (for tests).
+ */
+int sampler_preflight(char *why, size_t len);
+
+/* Loads, opens the perf events and attaches. NULL with errno; the reason is logged. */
+struct sampler *sampler__open(const struct sampler_opts *opts);
+
+/* The fd of the `events` ring buffer map. Borrowed. */
+int sampler__ringbuf_fd(const struct sampler *s);
+
+/* "cycles" or "cpu-clock". */
+const char *sampler__event(const struct sampler *s);
+
+/* CPUs with an attached event. */
+unsigned int sampler__ncpus(const struct sampler *s);
+
+/* Sums the per-CPU counters of enum ember_stat into out. 0 or -errno. */
+int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX]);
+
+/* Detaches the program from every CPU: no sample is taken after this returns, while the maps
+ * (ring buffer, counters) stay readable. Idempotent. */
+void sampler__detach(struct sampler *s);
+
+/* Detaches every program and closes every event. Accepts NULL. */
+void sampler__free(struct sampler *s);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * ember's database: one SQLite file in WAL mode, the one source of truth that the collector writes
+ * and `top`, `export` and `report` read. This module opens and creates it, checks that it is an
+ * ember database of a schema this build understands, and migrates older schemas. Writing is in
+ * storage/writer.h, reading in storage/query.h.
+ */
+#ifndef EMBER_STORAGE_H
+#define EMBER_STORAGE_H
+
+#include <stdint.h>
+
+#define STORAGE_SCHEMA_VERSION 1
+
+enum storage_frame_kind {
+	STORAGE_FRAME_USER = 0,
+	STORAGE_FRAME_KERNEL = 1,
+};
+
+/* A frame as stored: what the writer takes and the reader gives back. */
+struct storage_frame {
+	enum storage_frame_kind kind;
+	const char *name;   /* NULL when unknown */
+	const char *module; /* NULL when unknown */
+	uint64_t offset;    /* into the module, when name is NULL; else 0 */
+};
+
+enum storage_mode {
+	STORAGE_READ,  /* read-only; the file must exist */
+	STORAGE_WRITE, /* creates the file (mode 0640) and its directory; one writer at a time */
+};
+
+struct storage;
+
+/*
+ * Opens the database at `path`. Returns an owned handle, or NULL with errno:
+ *   ENOENT        the file does not exist (STORAGE_READ)
+ *   EACCES/EROFS/ENOTDIR/EISDIR/ENOSPC  from the file system
+ *   EBADMSG       not an ember database, or corrupt
+ *   EPROTONOSUPPORT  written by a newer ember (a schema above STORAGE_SCHEMA_VERSION)
+ *   EBUSY         another writer holds the database (STORAGE_WRITE)
+ * storage_strerror() turns these into a sentence.
+ */
+struct storage *storage__open(const char *path, enum storage_mode mode);
+
+/* A description of an errno value returned by this folder (for EBADMSG, EPROTONOSUPPORT, EBUSY
+ * the storage-specific meaning; otherwise strerror). */
+const char *storage_strerror(int err);
+
+/* The last SQLite error message on this handle, for logs. Borrowed until the next call. */
+const char *storage__errmsg(struct storage *s);
+
+const char *storage__path(const struct storage *s);
+
+void storage__close(struct storage *s);
+
+#endif
