@@ -108,14 +108,22 @@ int cli_parse_time(const char *s, int64_t now_ns, int64_t *out_ns)
 		return 0;
 	}
 	if (s[0] == '@') {
+		unsigned long secs;
 		char *end;
-		double v;
 
-		errno = 0;
-		v = strtod(s + 1, &end);
-		if (end == s + 1 || *end || errno || v < 0 || v > 1e11)
+		/* Integer seconds and a decimal fraction, parsed apart: a double loses nanoseconds. */
+		p = s + 1;
+		if (!isdigit((unsigned char)*p))
 			return -EINVAL;
-		*out_ns = (int64_t)(v * 1e9);
+		errno = 0;
+		secs = strtoul(p, &end, 10);
+		if (errno || secs > 100000000000ul)
+			return -EINVAL;
+		p = end;
+		frac = parse_frac(&p);
+		if (*p)
+			return -EINVAL;
+		*out_ns = (int64_t)secs * 1000000000 + frac;
 		return 0;
 	}
 

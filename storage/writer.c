@@ -461,7 +461,8 @@ static int write_blocks(struct storage_writer *w)
 {
 	int err = 0;
 
-	qsort(w->samples, w->nsamples, sizeof(*w->samples), cmp_sample_time);
+	if (w->nsamples)
+		qsort(w->samples, w->nsamples, sizeof(*w->samples), cmp_sample_time);
 	for (size_t i = 0; i < w->nsamples && !err; i += WRITER_BLOCK_MAX) {
 		size_t n = w->nsamples - i < WRITER_BLOCK_MAX ? w->nsamples - i : WRITER_BLOCK_MAX;
 		const struct storage_sample *v = w->samples + i;

@@ -187,7 +187,8 @@ static int read_symbols(struct elfsym *e, Elf *elf)
 	err = read_symtab(e, elf, scn, &chosen);
 	if (err)
 		return err;
-	qsort(e->syms, e->n, sizeof(*e->syms), cmp_sym);
+	if (e->n)
+		qsort(e->syms, e->n, sizeof(*e->syms), cmp_sym);
 	/* Keep one symbol per address: the preferred alias sorted first. */
 	for (i = 0, out = 0; i < e->n; i++) {
 		if (out && e->syms[out - 1].addr == e->syms[i].addr)

@@ -133,7 +133,8 @@ struct kallsyms *kallsyms__load(const char *path)
 		err = -EPERM;
 		goto out;
 	}
-	qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
+	if (k->n)
+		qsort(k->syms, k->n, sizeof(*k->syms), cmp_ksym);
 out:
 	fclose(f);
 	if (err) {

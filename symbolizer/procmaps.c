@@ -189,7 +189,8 @@ struct procmaps *procmaps__parse(const char *text, size_t len)
 	for (size_t i = 0; i < m->n; i++)
 		m->v[i].path = m->strings + path_off[i];
 	free(path_off);
-	qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_entry);
 	return m;
 fail:
 	free(path_off);

@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Installs, from Debian's archive by name, whatever ember needs to build, run and test that this
+# machine does not have yet. Run as root on Debian 12 (bookworm). Safe to run again: it installs
+# nothing when everything is present.
+set -eu
+
+# Build: compiler, CMake, BPF toolchain, libraries.
+BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
+	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
+	libxxhash-dev uthash-dev"
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv.
+TEST="sqlite3 tmux util-linux procps"
+
+missing=""
+for p in $BUILD $TEST; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -z "$missing" ]; then
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "setup: these Debian packages are missing:$missing" >&2
+	echo "setup: run this script as root to install them" >&2
+	exit 1
+fi
+echo "setup: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# An archive index older than a day may name package versions the mirror no longer has.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*Packages*' -mtime -1 2>/dev/null)" ]; then
+	apt-get update -q
+fi
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Bad usage exits 2 with a message; missing privileges or BTF, and unwritable databases, exit 1
+# with one sentence naming the problem.
+. "$(dirname "$0")/lib.sh"
+
+expect_exit 2 "$EMBER" record --bogus
+expect_stderr "unknown option '--bogus'"
+expect_exit 2 "$EMBER" record -F 0
+expect_stderr "not a frequency from 1 to 1000"
+expect_exit 2 "$EMBER" record -F 1001
+expect_exit 2 "$EMBER" record -F abc
+expect_exit 2 "$EMBER" record --duration -3
+expect_stderr "not a duration"
+expect_exit 2 "$EMBER" record --pid x
+expect_exit 2 "$EMBER" record --db
+expect_stderr "needs a value"
+expect_exit 2 "$EMBER" record extra
+expect_exit 2 "$EMBER" frobnicate
+expect_stderr "not an ember command"
+expect_exit 2 "$EMBER"
+expect_exit 2 "$EMBER" export --format nope
+expect_stderr "unknown format 'nope'"
+expect_exit 2 "$EMBER" export --from yesterday
+expect_stderr "not a time"
+expect_exit 2 "$EMBER" export --from -1m --to -2m
+expect_stderr "range is empty"
+expect_exit 0 "$EMBER" record --help
+expect_exit 0 "$EMBER" export --help
+
+# A missing database, a file that is not one, an empty range.
+expect_exit 1 "$EMBER" export --db "$WORK/missing.db"
+expect_stderr "cannot open the database .*missing.db"
+echo "not a database" >"$WORK/text.db"
+expect_exit 1 "$EMBER" export --db "$WORK/text.db"
+expect_stderr "not an ember database"
+[ -e "$WORK/out.folded" ] && fail "output exists before the test"
+
+if [ "$(id -u)" = 0 ]; then
+	# No BTF.
+	EMBER_BTF_PATH=/nonexistent/vmlinux expect_exit 1 "$EMBER" record --db "$WORK/x.db" -d 1
+	expect_stderr "no BTF type information"
+	# Not root: run as nobody.
+	expect_exit 1 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
+		"$EMBER" record --db /tmp/ember-nobody.db -d 1
+	expect_stderr "needs root, or the capabilities CAP_BPF and CAP_PERFMON"
+	# Unwritable database paths.
+	expect_exit 1 "$EMBER" record --db /proc/ember.db -d 1
+	expect_stderr "cannot open the database /proc/ember.db"
+	touch "$WORK/file"
+	expect_exit 1 "$EMBER" record --db "$WORK/file/sub/e.db" -d 1
+	expect_stderr "cannot open the database .*: Not a directory"
+	# An empty range in a real recording: a message, exit 1, no output file left behind.
+	expect_exit 0 "$EMBER" record --db "$WORK/e.db" -d 1
+	expect_exit 1 "$EMBER" export --db "$WORK/e.db" --from 2000-01-01 --to 2000-01-02 -o "$WORK/out.folded"
+	expect_stderr "no samples match"
+	[ -e "$WORK/out.folded" ] && fail "a failed export left its output file"
+	ls "$WORK" | grep -q 'out.folded.tmp' && fail "a failed export left its temporary file"
+	# Export to an unwritable place.
+	expect_exit 1 "$EMBER" export --db "$WORK/e.db" -o /proc/out.folded
+	expect_stderr "cannot write /proc/out.folded"
+else
+	skip "the privilege, BTF and database checks need root"
+fi
+exit 0

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Shared helpers for ember's end-to-end tests. CTest sets EMBER (the binary) and PROGS (the
+# test workloads). Each test runs in its own temporary directory, removed at exit.
+set -u
+
+: "${EMBER:?EMBER must name the ember binary}"
+: "${PROGS:?PROGS must name the test programs directory}"
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "/tmp/ember-e2e-$TEST_NAME-XXXXXX")
+PIDS_TO_KILL=""
+
+cleanup() {
+	for p in $PIDS_TO_KILL; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $TEST_NAME: $*" >&2
+	exit 1
+}
+
+# Skips (exit 77), or fails when CI is set: CI runs as root and must run every test.
+skip() {
+	if [ -n "${CI:-}" ]; then
+		echo "FAIL (CI must not skip): $TEST_NAME: $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $TEST_NAME: $*" >&2
+	exit 77
+}
+
+need_root() {
+	[ "$(id -u)" = 0 ] || skip "needs root to load BPF programs"
+}
+
+# Starts a background program with SIGINT at its default (non-interactive shells ignore it).
+start_bg() {
+	env --default-signal=INT "$@" &
+	PIDS_TO_KILL="$PIDS_TO_KILL $!"
+	BG_PID=$!
+}
+
+# expect_exit CODE CMD...: runs CMD, captures stderr in $WORK/stderr, checks the exit code.
+expect_exit() {
+	local want=$1 got
+	shift
+	"$@" >"$WORK/stdout" 2>"$WORK/stderr"
+	got=$?
+	[ "$got" = "$want" ] || fail "'$*' exited $got, expected $want; stderr: $(cat "$WORK/stderr")"
+}
+
+# expect_stderr REGEX: the last expect_exit's stderr matches.
+expect_stderr() {
+	grep -Eq "$1" "$WORK/stderr" || fail "stderr does not match /$1/: $(cat "$WORK/stderr")"
+}
+
+# Sum of the counts of folded lines matching a regex.
+folded_count() {
+	awk -v re="$1" '$0 ~ re { n += $NF } END { print n + 0 }' "$2"
+}
