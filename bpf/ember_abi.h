@@ -30,30 +30,40 @@
 #define EMBER_SAMPLE_STACK_COPY (1u << 4) /* stack_copy_size bytes of stack follow ips[] */
 #define EMBER_SAMPLE_KTHREAD (1u << 5)	  /* a kernel thread: no user space at all */
 
+/* Every record in the ring buffer starts with its type, so that other events (process exec and
+ * exit) can share the one ring buffer and keep their order relative to samples. */
+enum ember_event_type {
+	EMBER_EVENT_SAMPLE = 1,
+	EMBER_EVENT_EXEC = 2, /* reserved for process events */
+	EMBER_EVENT_EXIT = 3,
+};
+
 /*
  * One sample. The record is variable-sized: ips[] holds nr_kernel kernel IPs (leaf first)
  * followed by nr_user user IPs (leaf first), then stack_copy_size bytes of user stack starting at
  * regs[EMBER_REG_SP]. Only the used part is written to the ring buffer.
  */
 struct ember_sample {
+	__u32 type;    /* EMBER_EVENT_SAMPLE */
+	__u32 flags;   /* EMBER_SAMPLE_* */
 	__u64 time_ns; /* CLOCK_BOOTTIME */
 	__u64 cgroup_id;
-	__u32 pid; /* tgid */
+	__u64 proc_start_ns; /* the process's start time, CLOCK_BOOTTIME: (pid, start) is its
+				identity */
+	__u32 pid;	     /* tgid */
 	__u32 tid;
 	__u32 cpu;
-	__u32 flags;
 	__u16 nr_kernel;
 	__u16 nr_user;
 	__u32 stack_copy_size;
+	__u32 uid; /* real uid of the task */
 	char comm[EMBER_TASK_COMM_LEN];
 	__u64 regs[EMBER_NR_REGS];
-	__u64 proc_start_ns; /* the process's start time, CLOCK_BOOTTIME: (pid, start) is its
-				identity */
 	__u64 ips[EMBER_MAX_IPS];
 	/* followed by the stack copy, when EMBER_SAMPLE_STACK_COPY is set */
 };
 
-#define EMBER_SAMPLE_HEADER_SIZE 200 /* offsetof(struct ember_sample, ips) */
+#define EMBER_SAMPLE_HEADER_SIZE 208 /* offsetof(struct ember_sample, ips) */
 
 /* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
  * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so

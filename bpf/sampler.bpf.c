@@ -82,10 +82,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
+	s->type = EMBER_EVENT_SAMPLE;
 	s->time_ns = bpf_ktime_get_boot_ns();
 	s->cgroup_id = bpf_get_current_cgroup_id();
 	s->pid = tgid;
 	s->tid = (__u32)id;
+	s->uid = (__u32)bpf_get_current_uid_gid();
 	s->cpu = bpf_get_smp_processor_id();
 	s->flags = 0;
 	s->stack_copy_size = 0;

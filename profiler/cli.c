@@ -111,7 +111,8 @@ int cli_parse_time(const char *s, int64_t now_ns, int64_t *out_ns)
 		unsigned long secs;
 		char *end;
 
-		/* Integer seconds and a decimal fraction, parsed apart: a double loses nanoseconds. */
+		/* Integer seconds and a decimal fraction, parsed apart: a double loses nanoseconds.
+		 */
 		p = s + 1;
 		if (!isdigit((unsigned char)*p))
 			return -EINVAL;

@@ -148,8 +148,8 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 	int err;
 
 	in->stats.received++;
-	if (size < EMBER_SAMPLE_HEADER_SIZE || s->nr_kernel > EMBER_MAX_KERNEL_IPS ||
-	    s->nr_user > EMBER_MAX_USER_IPS ||
+	if (size < EMBER_SAMPLE_HEADER_SIZE || s->type != EMBER_EVENT_SAMPLE ||
+	    s->nr_kernel > EMBER_MAX_KERNEL_IPS || s->nr_user > EMBER_MAX_USER_IPS ||
 	    size < EMBER_SAMPLE_HEADER_SIZE + (size_t)(s->nr_kernel + s->nr_user) * 8) {
 		in->stats.malformed++;
 		return -EBADMSG;
@@ -164,9 +164,9 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 			goto fail;
 		}
 		if (is_new) {
-			err = storage_writer__process(in->w, s->pid,
+			err = storage_writer__process(in->w, s->pid, (int64_t)s->proc_start_ns,
 						      (int64_t)s->proc_start_ns + boot_to_epoch_ns,
-						      comm, p->exe,
+						      s->uid, comm, p->exe,
 						      (int64_t)s->time_ns + boot_to_epoch_ns);
 			if (err)
 				goto fail;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@ struct rthread {
 	int64_t id;
 	struct storage_thread t;
 	char comm[32];
+	char *exe;
+	unsigned int match_gen; /* the query generation `matches` was computed for */
+	bool matches;
 	UT_hash_handle hh;
 };
 
@@ -36,6 +40,7 @@ struct rstring {
 
 struct rframe {
 	int64_t id;
+	int64_t name_id, module_id;
 	struct storage_frame f;
 	UT_hash_handle hh;
 };
@@ -46,7 +51,9 @@ struct storage_reader {
 	struct rstack *stacks;
 	struct rstring *strings;
 	struct rframe *frames;
-	sqlite3_stmt *blocks, *thread, *stack, *frame, *string;
+	sqlite3_stmt *blocks, *thread, *stack, *frame, *string, *span;
+	unsigned int gen; /* bumped by every query, for the per-thread filter cache */
+	const struct storage_filter *filter; /* of the running query */
 };
 
 struct storage_reader *storage_reader__new(struct storage *db)
@@ -62,8 +69,12 @@ struct storage_reader *storage_reader__new(struct storage *db)
 			      " WHERE t_start < ?2 AND t_end >= ?1 ORDER BY t_start",
 			      &r->blocks);
 	if (!err)
-		err = storage_prepare(
-		    db, "SELECT pid, tid, proc_start, comm FROM threads WHERE id = ?", &r->thread);
+		err = storage_prepare(db,
+				      "SELECT t.pid, t.tid, t.proc_start, t.comm, p.exe, p.uid"
+				      " FROM threads t LEFT JOIN processes p"
+				      " ON p.pid = t.pid AND p.proc_start = t.proc_start WHERE "
+				      "t.id = ?",
+				      &r->thread);
 	if (!err)
 		err =
 		    storage_prepare(db, "SELECT frames, depth FROM stacks WHERE id = ?", &r->stack);
@@ -72,6 +83,8 @@ struct storage_reader *storage_reader__new(struct storage *db)
 		    db, "SELECT kind, name, module, offset FROM frames WHERE id = ?", &r->frame);
 	if (!err)
 		err = storage_prepare(db, "SELECT str FROM strings WHERE id = ?", &r->string);
+	if (!err)
+		err = storage_prepare(db, "SELECT min(t_start), max(t_end) FROM blocks", &r->span);
 	if (err) {
 		storage_reader__free(r);
 		errno = -err;
@@ -109,6 +122,13 @@ const struct storage_thread *storage_reader__thread(struct storage_reader *r, in
 	comm = sqlite3_column_text(r->thread, 3);
 	snprintf(t->comm, sizeof(t->comm), "%s", comm ? (const char *)comm : "");
 	t->t.comm = t->comm;
+	if (sqlite3_column_type(r->thread, 4) == SQLITE_TEXT) {
+		t->exe = strdup((const char *)sqlite3_column_text(r->thread, 4));
+		t->t.exe = t->exe;
+	}
+	t->t.uid = sqlite3_column_type(r->thread, 5) == SQLITE_NULL
+		       ? UINT32_MAX
+		       : (uint32_t)sqlite3_column_int64(r->thread, 5);
 	sqlite3_reset(r->thread);
 	HASH_ADD(hh, r->threads, id, sizeof(id), t);
 	return &t->t;
@@ -224,6 +244,8 @@ const struct storage_frame *storage_reader__frame(struct storage_reader *r, int6
 									    : STORAGE_FRAME_USER;
 	name = sqlite3_column_int64(r->frame, 1);
 	module = sqlite3_column_int64(r->frame, 2);
+	f->name_id = name;
+	f->module_id = module;
 	f->f.offset = (uint64_t)sqlite3_column_int64(r->frame, 3);
 	sqlite3_reset(r->frame);
 	f->f.name = lookup_string(r, name);
@@ -232,21 +254,48 @@ const struct storage_frame *storage_reader__frame(struct storage_reader *r, int6
 	return &f->f;
 }
 
+static bool in_list32(const uint32_t *v, size_t n, uint32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
 static bool thread_matches(struct storage_reader *r, const struct storage_filter *f, int64_t id)
 {
 	const struct storage_thread *t;
-	bool ok = false;
+	struct rthread *rt;
+	bool ok;
 
-	if (!f->npids && !f->comm)
+	if (!f->npids && !f->ntids && !f->comm && !f->binary)
 		return true;
 	t = storage_reader__thread(r, id);
 	if (!t)
 		return false;
-	for (size_t i = 0; i < f->npids && !ok; i++)
-		ok = t->pid == f->pids[i];
-	if (f->npids && !ok)
-		return false;
-	return !f->comm || !strcmp(f->comm, t->comm);
+	rt = (struct rthread *)((char *)t - offsetof(struct rthread, t));
+	if (rt->match_gen == r->gen)
+		return rt->matches;
+	ok = (!f->npids || in_list32(f->pids, f->npids, t->pid)) &&
+	     (!f->ntids || in_list32(f->tids, f->ntids, t->tid)) &&
+	     (!f->comm || !strcmp(f->comm, t->comm));
+	if (ok && f->binary) {
+		const char *base = t->exe ? strrchr(t->exe, '/') : NULL;
+
+		ok = t->exe &&
+		     (!strcmp(t->exe, f->binary) || (base && !strcmp(base + 1, f->binary)));
+	}
+	rt->match_gen = r->gen;
+	rt->matches = ok;
+	return ok;
+}
+
+static bool cgroup_matches(const struct storage_filter *f, uint64_t cgroup)
+{
+	for (size_t i = 0; i < f->ncgroups; i++)
+		if (f->cgroups[i] == cgroup)
+			return true;
+	return !f->ncgroups;
 }
 
 int storage_reader__samples(struct storage_reader *r, const struct storage_filter *f,
@@ -255,6 +304,7 @@ int storage_reader__samples(struct storage_reader *r, const struct storage_filte
 	int64_t from = f->from_ns, to = f->to_ns ? f->to_ns : INT64_MAX;
 	int rc, err = 0;
 
+	r->gen++;
 	sqlite3_bind_int64(r->blocks, 1, from);
 	sqlite3_bind_int64(r->blocks, 2, to);
 	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
@@ -273,7 +323,7 @@ int storage_reader__samples(struct storage_reader *r, const struct storage_filte
 			break;
 		for (int64_t i = 0; i < n && !err; i++) {
 			if (v[i].time_ns < from || v[i].time_ns >= to ||
-			    !thread_matches(r, f, v[i].thread))
+			    !cgroup_matches(f, v[i].cgroup) || !thread_matches(r, f, v[i].thread))
 				continue;
 			err = fn(&v[i], ctx);
 		}
@@ -363,6 +413,306 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 	return 0;
 }
 
+/* Function identity: (kind, name, module) string ids; an unnamed frame is its own function. */
+struct fn_key {
+	int64_t kind, name, module, frame;
+};
+
+struct fn_entry {
+	struct fn_key key;
+	int64_t frame_id;
+	uint64_t self, total;
+	size_t mark; /* last stack (index + 1) that counted this function's total */
+	UT_hash_handle hh;
+};
+
+static int cmp_function(const void *x, const void *y)
+{
+	const struct storage_function_count *a = x, *b = y;
+
+	if (a->self != b->self)
+		return a->self > b->self ? -1 : 1;
+	if (a->total != b->total)
+		return a->total > b->total ? -1 : 1;
+	return a->frame_id < b->frame_id ? -1 : a->frame_id > b->frame_id;
+}
+
+static struct rframe *rframe_of(struct storage_reader *r, int64_t id)
+{
+	const struct storage_frame *f = storage_reader__frame(r, id);
+
+	return f ? (struct rframe *)((char *)f - offsetof(struct rframe, f)) : NULL;
+}
+
+int storage_reader__functions(struct storage_reader *r, const struct storage_filter *f,
+			      struct storage_function_count **out, size_t *n, uint64_t *total)
+{
+	struct storage_stack_count *counts = NULL;
+	struct fn_entry *map = NULL, *e, *tmp;
+	struct storage_function_count *v = NULL;
+	size_t ncounts, i = 0;
+	uint64_t all = 0;
+	int err;
+
+	err = storage_reader__stack_counts(r, f, &counts, &ncounts, &all);
+	for (size_t k = 0; !err && k < ncounts; k++) {
+		const int64_t *frames;
+		size_t depth;
+
+		err = storage_reader__stack(r, counts[k].stack, &frames, &depth);
+		for (size_t d = 0; !err && d < depth; d++) {
+			struct rframe *rf = rframe_of(r, frames[d]);
+			struct fn_key key;
+
+			if (!rf) {
+				err = -errno;
+				break;
+			}
+			memset(&key, 0, sizeof(key));
+			key.kind = rf->f.kind;
+			key.name = rf->name_id;
+			key.module = rf->module_id;
+			key.frame = rf->name_id ? 0 : rf->id;
+			HASH_FIND(hh, map, &key, sizeof(key), e);
+			if (!e) {
+				e = calloc(1, sizeof(*e));
+				if (!e) {
+					err = -ENOMEM;
+					break;
+				}
+				e->key = key;
+				e->frame_id = rf->id;
+				HASH_ADD(hh, map, key, sizeof(key), e);
+			}
+			if (d == 0)
+				e->self += counts[k].count;
+			if (e->mark != k + 1) {
+				e->total += counts[k].count;
+				e->mark = k + 1;
+			}
+		}
+	}
+	if (!err) {
+		v = malloc((HASH_COUNT(map) + 1) * sizeof(*v));
+		if (!v)
+			err = -ENOMEM;
+	}
+	HASH_ITER (hh, map, e, tmp) {
+		if (v && !err) {
+			v[i].frame_id = e->frame_id;
+			v[i].frame = storage_reader__frame(r, e->frame_id);
+			v[i].self = e->self;
+			v[i].total = e->total;
+			i++;
+		}
+		HASH_DEL(map, e);
+		free(e);
+	}
+	free(counts);
+	if (err) {
+		free(v);
+		return err;
+	}
+	qsort(v, i, sizeof(*v), cmp_function);
+	*out = v;
+	*n = i;
+	if (total)
+		*total = all;
+	return 0;
+}
+
+struct task_key {
+	uint32_t pid, tid;
+	int64_t proc_start;
+};
+
+struct task_entry {
+	struct task_key key;
+	struct storage_task_count c;
+	uint64_t hot_count;
+	UT_hash_handle hh;
+};
+
+struct leaf_entry {
+	struct {
+		struct task_key task;
+		int64_t frame;
+	} key;
+	uint64_t count;
+	UT_hash_handle hh;
+};
+
+static int cmp_task(const void *x, const void *y)
+{
+	const struct storage_task_count *a = x, *b = y;
+
+	if (a->samples != b->samples)
+		return a->samples > b->samples ? -1 : 1;
+	if (a->pid != b->pid)
+		return a->pid < b->pid ? -1 : 1;
+	return a->tid < b->tid ? -1 : a->tid > b->tid;
+}
+
+int storage_reader__tasks(struct storage_reader *r, const struct storage_filter *f, bool by_thread,
+			  struct storage_task_count **out, size_t *n, uint64_t *total)
+{
+	struct storage_stack_count *counts = NULL;
+	struct task_entry *tasks = NULL, *t, *ttmp;
+	struct leaf_entry *leaves = NULL, *l, *ltmp;
+	struct storage_task_count *v = NULL;
+	size_t ncounts, i = 0;
+	uint64_t all = 0;
+	int err;
+
+	err = storage_reader__stack_counts(r, f, &counts, &ncounts, &all);
+	for (size_t k = 0; !err && k < ncounts; k++) {
+		const struct storage_thread *th = storage_reader__thread(r, counts[k].thread);
+		const int64_t *frames;
+		struct task_key key;
+		size_t depth;
+
+		if (!th) {
+			err = -errno;
+			break;
+		}
+		memset(&key, 0, sizeof(key));
+		key.pid = th->pid;
+		key.tid = by_thread ? th->tid : 0;
+		key.proc_start = th->proc_start;
+		HASH_FIND(hh, tasks, &key, sizeof(key), t);
+		if (!t) {
+			t = calloc(1, sizeof(*t));
+			if (!t) {
+				err = -ENOMEM;
+				break;
+			}
+			t->key = key;
+			t->c.pid = key.pid;
+			t->c.tid = key.tid;
+			t->c.proc_start = key.proc_start;
+			t->c.comm = th->comm;
+			t->c.exe = th->exe;
+			t->c.uid = th->uid;
+			HASH_ADD(hh, tasks, key, sizeof(key), t);
+		}
+		/* A process is named after its main thread when that thread was sampled. */
+		if (!by_thread && th->tid == th->pid)
+			t->c.comm = th->comm;
+		t->c.samples += counts[k].count;
+
+		err = storage_reader__stack(r, counts[k].stack, &frames, &depth);
+		if (err || !depth)
+			continue;
+		{
+			struct leaf_entry lkey;
+
+			memset(&lkey.key, 0, sizeof(lkey.key));
+			lkey.key.task = key;
+			lkey.key.frame = frames[0];
+			HASH_FIND(hh, leaves, &lkey.key, sizeof(lkey.key), l);
+			if (!l) {
+				l = calloc(1, sizeof(*l));
+				if (!l) {
+					err = -ENOMEM;
+					break;
+				}
+				l->key = lkey.key;
+				HASH_ADD(hh, leaves, key, sizeof(l->key), l);
+			}
+			l->count += counts[k].count;
+			if (l->count > t->hot_count ||
+			    (l->count == t->hot_count && l->key.frame < t->c.hot_frame)) {
+				t->hot_count = l->count;
+				t->c.hot_frame = l->key.frame;
+			}
+		}
+	}
+	if (!err) {
+		v = malloc((HASH_COUNT(tasks) + 1) * sizeof(*v));
+		if (!v)
+			err = -ENOMEM;
+	}
+	HASH_ITER (hh, tasks, t, ttmp) {
+		if (v && !err)
+			v[i++] = t->c;
+		HASH_DEL(tasks, t);
+		free(t);
+	}
+	HASH_ITER (hh, leaves, l, ltmp) {
+		HASH_DEL(leaves, l);
+		free(l);
+	}
+	free(counts);
+	if (err) {
+		free(v);
+		return err;
+	}
+	qsort(v, i, sizeof(*v), cmp_task);
+	*out = v;
+	*n = i;
+	if (total)
+		*total = all;
+	return 0;
+}
+
+struct histogram {
+	uint64_t *counts;
+	size_t n;
+	int64_t from, bucket;
+};
+
+static int histogram_add(const struct storage_sample *s, void *ctx)
+{
+	struct histogram *h = ctx;
+	int64_t i = (s->time_ns - h->from) / h->bucket;
+
+	if (i >= 0 && (size_t)i < h->n)
+		h->counts[i]++;
+	return 0;
+}
+
+int storage_reader__histogram(struct storage_reader *r, const struct storage_filter *f,
+			      int64_t bucket_ns, uint64_t **counts, size_t *n)
+{
+	struct histogram h = { .from = f->from_ns, .bucket = bucket_ns };
+	int64_t nb;
+	int err;
+
+	if (bucket_ns <= 0 || f->to_ns <= f->from_ns)
+		return -EINVAL;
+	nb = (f->to_ns - f->from_ns + bucket_ns - 1) / bucket_ns;
+	if (nb > STORAGE_MAX_BUCKETS)
+		return -EINVAL;
+	h.n = (size_t)nb;
+	h.counts = calloc(h.n + 1, sizeof(*h.counts));
+	if (!h.counts)
+		return -ENOMEM;
+	err = storage_reader__samples(r, f, histogram_add, &h);
+	if (err) {
+		free(h.counts);
+		return err;
+	}
+	*counts = h.counts;
+	*n = h.n;
+	return 0;
+}
+
+int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns)
+{
+	int rc = sqlite3_step(r->span), err = 0;
+
+	if (rc != SQLITE_ROW)
+		err = storage_errno(rc);
+	else if (sqlite3_column_type(r->span, 0) == SQLITE_NULL)
+		err = -ENODATA;
+	else {
+		*first_ns = sqlite3_column_int64(r->span, 0);
+		*last_ns = sqlite3_column_int64(r->span, 1);
+	}
+	sqlite3_reset(r->span);
+	return err;
+}
+
 void storage_reader__free(struct storage_reader *r)
 {
 	struct rthread *t, *tt;
@@ -374,6 +724,7 @@ void storage_reader__free(struct storage_reader *r)
 		return;
 	HASH_ITER (hh, r->threads, t, tt) {
 		HASH_DEL(r->threads, t);
+		free(t->exe);
 		free(t);
 	}
 	HASH_ITER (hh, r->stacks, s, ts) {
@@ -393,5 +744,6 @@ void storage_reader__free(struct storage_reader *r)
 	sqlite3_finalize(r->stack);
 	sqlite3_finalize(r->frame);
 	sqlite3_finalize(r->string);
+	sqlite3_finalize(r->span);
 	free(r);
 }

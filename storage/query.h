@@ -8,24 +8,33 @@
 #ifndef EMBER_QUERY_H
 #define EMBER_QUERY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "storage/codec.h"
 #include "storage/storage.h"
 
+/* Which samples a query covers. Every list is "any of"; an empty list (n == 0) means any. */
 struct storage_filter {
-	int64_t from_ns;      /* inclusive; 0: from the start */
-	int64_t to_ns;	      /* exclusive; 0: to the end */
-	const uint32_t *pids; /* NULL: any process */
+	int64_t from_ns; /* inclusive; 0: from the start */
+	int64_t to_ns;	 /* exclusive; 0: to the end */
+	const uint32_t *pids;
 	size_t npids;
-	const char *comm; /* NULL: any command */
+	const uint32_t *tids;
+	size_t ntids;
+	const uint64_t *cgroups;
+	size_t ncgroups;
+	const char *comm;   /* NULL: any command (the thread's name, exact match) */
+	const char *binary; /* NULL: any; else the process's executable, full path or base name */
 };
 
 struct storage_thread {
 	uint32_t pid, tid;
 	int64_t proc_start;
 	const char *comm;
+	const char *exe; /* the process's executable, NULL when unknown */
+	uint32_t uid;	 /* the process's real uid (UINT32_MAX when unknown) */
 };
 
 struct storage_stack_count {
@@ -53,6 +62,51 @@ int storage_reader__samples(struct storage_reader *r, const struct storage_filte
  */
 int storage_reader__stack_counts(struct storage_reader *r, const struct storage_filter *f,
 				 struct storage_stack_count **out, size_t *n, uint64_t *total);
+
+/*
+ * Per-function totals over the matching samples, like `perf top`: self counts samples whose leaf
+ * frame is the function, total those with the function anywhere in the stack (once per sample,
+ * however deep the recursion). A function is (kind, name, module); frames without a name are
+ * functions of their own. On success *out is an owned array (free()) sorted by self, then total,
+ * descending; its frame pointers are borrowed from the reader. *total counts all samples.
+ */
+struct storage_function_count {
+	const struct storage_frame *frame; /* a frame of this function (name, module, kind) */
+	int64_t frame_id;		   /* that frame's id */
+	uint64_t self, total;
+};
+int storage_reader__functions(struct storage_reader *r, const struct storage_filter *f,
+			      struct storage_function_count **out, size_t *n, uint64_t *total);
+
+/*
+ * Per-process (or, with by_thread, per-thread) sample counts over the matching samples, with the
+ * frame most often at the leaf. A process is (pid, start time). On success *out is an owned
+ * array (free()) sorted by samples, descending; comm and exe strings are borrowed from the reader.
+ */
+struct storage_task_count {
+	uint32_t pid, tid; /* tid 0 when counting processes */
+	int64_t proc_start;
+	const char *comm;
+	const char *exe; /* NULL when unknown */
+	uint32_t uid;
+	uint64_t samples;
+	int64_t hot_frame; /* frame id most often at the leaf, 0 if none */
+};
+int storage_reader__tasks(struct storage_reader *r, const struct storage_filter *f, bool by_thread,
+			  struct storage_task_count **out, size_t *n, uint64_t *total);
+
+/*
+ * Sample counts per time bucket: (*counts)[i] counts the matching samples in
+ * [f->from_ns + i * bucket_ns, f->from_ns + (i + 1) * bucket_ns). f->from_ns and f->to_ns must be
+ * set (use storage_reader__span). On success *counts is an owned array (free()) of *n entries.
+ * -EINVAL for a bucket_ns <= 0 or more than STORAGE_MAX_BUCKETS buckets.
+ */
+#define STORAGE_MAX_BUCKETS (1u << 24)
+int storage_reader__histogram(struct storage_reader *r, const struct storage_filter *f,
+			      int64_t bucket_ns, uint64_t **counts, size_t *n);
+
+/* The times of the first and last stored samples (ns since the epoch). -ENODATA when empty. */
+int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns);
 
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id);

@@ -37,9 +37,11 @@ static const char *const schema_v1 =
     "CREATE INDEX stacks_hash ON stacks(hash);"
     "CREATE TABLE threads(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,"
     " proc_start INTEGER NOT NULL, comm TEXT NOT NULL, UNIQUE(pid, tid, proc_start, comm));"
-    "CREATE TABLE processes(pid INTEGER NOT NULL, start_ns INTEGER NOT NULL,"
-    " comm TEXT NOT NULL, exe TEXT, first_seen_ns INTEGER NOT NULL, PRIMARY KEY(pid, start_ns))"
-    " WITHOUT ROWID;"
+    /* A process is (pid, proc_start): its start in CLOCK_BOOTTIME ns, as threads.proc_start;
+     * started_ns is the same instant since the epoch. */
+    "CREATE TABLE processes(pid INTEGER NOT NULL, proc_start INTEGER NOT NULL,"
+    " started_ns INTEGER NOT NULL, uid INTEGER NOT NULL, comm TEXT NOT NULL, exe TEXT,"
+    " first_seen_ns INTEGER NOT NULL, PRIMARY KEY(pid, proc_start)) WITHOUT ROWID;"
     /* Samples in time windows: t_start/t_end in ns since the epoch, data in storage/codec.h's
      * block format. */
     "CREATE TABLE blocks(id INTEGER PRIMARY KEY, t_start INTEGER NOT NULL,"

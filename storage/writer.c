@@ -62,13 +62,14 @@ struct wthread {
 struct wprocess_key {
 	uint32_t pid;
 	uint32_t pad;
-	int64_t start_ns;
+	int64_t proc_start;
 };
 
 struct wprocess {
 	struct wprocess_key key;
 	char *comm, *exe;
-	int64_t seen_ns;
+	int64_t seen_ns, started_ns;
+	uint32_t uid;
 	UT_hash_handle hh;
 };
 
@@ -171,8 +172,8 @@ struct storage_writer *storage_writer__new(struct storage *db)
 	PREP(ins_stack, "INSERT INTO stacks(id, hash, depth, frames) VALUES(?, ?, ?, ?)");
 	PREP(ins_thread, "INSERT INTO threads(id, pid, tid, proc_start, comm) VALUES(?, ?, ?, ?, "
 			 "?)");
-	PREP(ins_process, "INSERT OR IGNORE INTO processes(pid, start_ns, comm, exe, first_seen_ns)"
-			  " VALUES(?, ?, ?, ?, ?)");
+	PREP(ins_process, "INSERT OR IGNORE INTO processes(pid, proc_start, started_ns, uid, comm,"
+			  " exe, first_seen_ns) VALUES(?, ?, ?, ?, ?, ?, ?)");
 	PREP(ins_block, "INSERT INTO blocks(t_start, t_end, nsamples, encoding, data)"
 			" VALUES(?, ?, ?, ?, ?)");
 	PREP(ins_recording, "INSERT INTO recordings(started_ns, hz, ncpus, event, hostname, kernel)"
@@ -341,10 +342,11 @@ int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t 
 	return e->id;
 }
 
-int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t start_ns,
-			    const char *comm, const char *exe, int64_t seen_ns)
+int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc_start,
+			    int64_t started_ns, uint32_t uid, const char *comm, const char *exe,
+			    int64_t seen_ns)
 {
-	struct wprocess_key key = { .pid = pid, .start_ns = start_ns };
+	struct wprocess_key key = { .pid = pid, .proc_start = proc_start };
 	struct wprocess *e;
 
 	HASH_FIND(hh, w->processes, &key, sizeof(key), e);
@@ -357,6 +359,8 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t star
 	e->comm = strdup(comm ? comm : "");
 	e->exe = exe ? strdup(exe) : NULL;
 	e->seen_ns = seen_ns;
+	e->started_ns = started_ns;
+	e->uid = uid;
 	if (!e->comm || (exe && !e->exe) || dirty_push(&w->d_processes, e)) {
 		free(e->comm);
 		free(e->exe);
@@ -440,11 +444,13 @@ static int write_rows(struct storage_writer *w)
 		struct wprocess *e = w->d_processes.v[i];
 
 		sqlite3_bind_int64(w->ins_process, 1, e->key.pid);
-		sqlite3_bind_int64(w->ins_process, 2, e->key.start_ns);
-		sqlite3_bind_text(w->ins_process, 3, e->comm, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->ins_process, 2, e->key.proc_start);
+		sqlite3_bind_int64(w->ins_process, 3, e->started_ns);
+		sqlite3_bind_int64(w->ins_process, 4, e->uid);
+		sqlite3_bind_text(w->ins_process, 5, e->comm, -1, SQLITE_STATIC);
 		if (e->exe)
-			sqlite3_bind_text(w->ins_process, 4, e->exe, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->ins_process, 5, e->seen_ns);
+			sqlite3_bind_text(w->ins_process, 6, e->exe, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(w->ins_process, 7, e->seen_ns);
 		err = step_insert(w->ins_process);
 	}
 	return err;

@@ -41,9 +41,12 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t tid,
 			       int64_t proc_start_ns, const char *comm);
 
-/* Records a process the first time it is seen (pid, start time); later calls are ignored. */
-int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t start_ns,
-			    const char *comm, const char *exe, int64_t seen_ns);
+/* Records a process the first time it is seen; later calls for the same (pid, proc_start) are
+ * ignored. proc_start is the identity (CLOCK_BOOTTIME ns, as given to storage_writer__thread),
+ * started_ns the same instant since the epoch. */
+int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc_start,
+			    int64_t started_ns, uint32_t uid, const char *comm, const char *exe,
+			    int64_t seen_ns);
 
 /* Buffers one sample until the next flush. 0 or -ENOMEM. */
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s);

@@ -18,33 +18,33 @@
 
 enum test_result { TEST_PASS = 0, TEST_FAIL = 1, TEST_SKIP = 77 };
 
-#define ASSERT_TRUE(cond, what)                                                          \
-	({                                                                               \
-		bool ___ok = !!(cond);                                                   \
-		if (!___ok)                                                              \
-			fprintf(stderr, "%s:%d: FAIL %s: expected true: %s\n", __FILE__, \
-				__LINE__, what, #cond);                                  \
-		___ok;                                                                   \
+#define ASSERT_TRUE(cond, what)                                                                    \
+	({                                                                                         \
+		bool ___ok = !!(cond);                                                             \
+		if (!___ok)                                                                        \
+			fprintf(stderr, "%s:%d: FAIL %s: expected true: %s\n", __FILE__, __LINE__, \
+				what, #cond);                                                      \
+		___ok;                                                                             \
 	})
 
-#define ASSERT_OK(err, what)                                                                    \
-	({                                                                                      \
-		long long ___e = (long long)(err);                                              \
-		bool ___ok = ___e == 0;                                                         \
-		if (!___ok)                                                                     \
-			fprintf(stderr, "%s:%d: FAIL %s: returned %lld (%s)\n", __FILE__, __LINE__, \
-				what, ___e, strerror((int)(___e < 0 ? -___e : ___e)));          \
-		___ok;                                                                          \
+#define ASSERT_OK(err, what)                                                                     \
+	({                                                                                       \
+		long long ___e = (long long)(err);                                               \
+		bool ___ok = ___e == 0;                                                          \
+		if (!___ok)                                                                      \
+			fprintf(stderr, "%s:%d: FAIL %s: returned %lld (%s)\n", __FILE__,        \
+				__LINE__, what, ___e, strerror((int)(___e < 0 ? -___e : ___e))); \
+		___ok;                                                                           \
 	})
 
-#define ASSERT_CMP(a, op, b, what)                                                             \
-	({                                                                                     \
-		long long ___a = (long long)(a), ___b = (long long)(b);                        \
-		bool ___ok = ___a op ___b;                                                     \
-		if (!___ok)                                                                    \
+#define ASSERT_CMP(a, op, b, what)                                                               \
+	({                                                                                       \
+		long long ___a = (long long)(a), ___b = (long long)(b);                          \
+		bool ___ok = ___a op ___b;                                                       \
+		if (!___ok)                                                                      \
 			fprintf(stderr, "%s:%d: FAIL %s: expected %s %s %s, got %lld vs %lld\n", \
-				__FILE__, __LINE__, what, #a, #op, #b, ___a, ___b);            \
-		___ok;                                                                         \
+				__FILE__, __LINE__, what, #a, #op, #b, ___a, ___b);              \
+		___ok;                                                                           \
 	})
 
 #define ASSERT_EQ(a, b, what) ASSERT_CMP(a, ==, b, what)
@@ -53,15 +53,14 @@ enum test_result { TEST_PASS = 0, TEST_FAIL = 1, TEST_SKIP = 77 };
 #define ASSERT_LE(a, b, what) ASSERT_CMP(a, <=, b, what)
 #define ASSERT_GT(a, b, what) ASSERT_CMP(a, >, b, what)
 
-#define ASSERT_STREQ(a, b, what)                                                             \
-	({                                                                                   \
-		const char *___a = (a), *___b = (b);                                         \
-		bool ___ok = ___a && ___b && !strcmp(___a, ___b);                            \
-		if (!___ok)                                                                  \
-			fprintf(stderr, "%s:%d: FAIL %s: expected \"%s\", got \"%s\"\n",     \
-				__FILE__, __LINE__, what, ___b ? ___b : "(null)",            \
-				___a ? ___a : "(null)");                                     \
-		___ok;                                                                       \
+#define ASSERT_STREQ(a, b, what)                                                                   \
+	({                                                                                         \
+		const char *___a = (a), *___b = (b);                                               \
+		bool ___ok = ___a && ___b && !strcmp(___a, ___b);                                  \
+		if (!___ok)                                                                        \
+			fprintf(stderr, "%s:%d: FAIL %s: expected \"%s\", got \"%s\"\n", __FILE__, \
+				__LINE__, what, ___b ? ___b : "(null)", ___a ? ___a : "(null)");   \
+		___ok;                                                                             \
 	})
 
 #define ASSERT_NULL(p, what) ASSERT_TRUE((p) == NULL, what)
@@ -83,7 +82,10 @@ struct test_case {
 	enum test_result (*fn)(void);
 };
 
-#define TEST(fn) { #fn, fn }
+#define TEST(fn)        \
+	{               \
+#fn, fn \
+	}
 
 static inline int test_run_all(const struct test_case *tests, size_t n, int argc, char **argv)
 {
@@ -96,7 +98,9 @@ static inline int test_run_all(const struct test_case *tests, size_t n, int argc
 			continue;
 		r = tests[i].fn();
 		fprintf(stderr, "%-40s %s\n", tests[i].name,
-			r == TEST_PASS ? "ok" : r == TEST_SKIP ? "skipped" : "FAILED");
+			r == TEST_PASS	 ? "ok"
+			: r == TEST_SKIP ? "skipped"
+					 : "FAILED");
 		if (r == TEST_PASS)
 			pass++;
 		else if (r == TEST_SKIP)
@@ -110,10 +114,10 @@ static inline int test_run_all(const struct test_case *tests, size_t n, int argc
 	return pass ? 0 : 77;
 }
 
-#define TEST_MAIN(...)                                                                   \
-	int main(int argc, char **argv)                                                  \
-	{                                                                                \
-		static const struct test_case tests[] = { __VA_ARGS__ };                 \
+#define TEST_MAIN(...)                                                                    \
+	int main(int argc, char **argv)                                                   \
+	{                                                                                 \
+		static const struct test_case tests[] = { __VA_ARGS__ };                  \
 		return test_run_all(tests, sizeof(tests) / sizeof(tests[0]), argc, argv); \
 	}
 

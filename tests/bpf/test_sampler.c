@@ -83,8 +83,9 @@ static enum test_result run_config(bool filter, bool no_kernel, bool no_user)
 	if (!ASSERT_OK(sampler__read_stats(s, st), "stats"))
 		goto out;
 	if (!ASSERT_GT(st[EMBER_STAT_RUNS], 100, what) ||
-	    !ASSERT_EQ(st[EMBER_STAT_RUNS], st[EMBER_STAT_SENT] + st[EMBER_STAT_FILTERED] +
-						    st[EMBER_STAT_RINGBUF_FULL] + st[EMBER_STAT_ERROR],
+	    !ASSERT_EQ(st[EMBER_STAT_RUNS],
+		       st[EMBER_STAT_SENT] + st[EMBER_STAT_FILTERED] + st[EMBER_STAT_RINGBUF_FULL] +
+			   st[EMBER_STAT_ERROR],
 		       "every run ends in exactly one counter") ||
 	    !ASSERT_EQ(seen.records, st[EMBER_STAT_SENT], "every record sent is received") ||
 	    !ASSERT_EQ(seen.bad, 0, "record sizes match their IP counts"))

@@ -42,8 +42,9 @@ static enum test_result test_times(void)
 	if (!ASSERT_OK(cli_parse_time("2024-12-07", now, &t), "date") ||
 	    !ASSERT_EQ(t, now - (11 * 3600 + 13 * 60 + 20) * 1000000000ll, "midnight"))
 		return TEST_FAIL;
-	static const char *const bad[] = { "", "yesterday", "-", "-10x", "@", "@abc", "2024-13-45",
-					   "11:99:00", "2024-12-07T", "10m", "--5m", "-5m junk" };
+	static const char *const bad[] = { "",	   "yesterday",	 "-",	     "-10x",	    "@",
+					   "@abc", "2024-13-45", "11:99:00", "2024-12-07T", "10m",
+					   "--5m", "-5m junk" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (!ASSERT_EQ(cli_parse_time(bad[i], now, &t), -EINVAL, bad[i]))
 			return TEST_FAIL;
@@ -83,7 +84,8 @@ static enum test_result test_frame_names(void)
 
 	if (!ASSERT_STREQ(folded_frame_name(&named, buf, sizeof(buf)), "do_work", "user") ||
 	    !ASSERT_STREQ(folded_frame_name(&kern, buf, sizeof(buf)), "vfs_read_[k]", "kernel") ||
-	    !ASSERT_STREQ(folded_frame_name(&unk, buf, sizeof(buf)), "libc.so.6+0x2724a", "unknown") ||
+	    !ASSERT_STREQ(folded_frame_name(&unk, buf, sizeof(buf)), "libc.so.6+0x2724a",
+			  "unknown") ||
 	    !ASSERT_STREQ(folded_frame_name(&evil, buf, sizeof(buf)), "a_b_c d", "separators"))
 		return TEST_FAIL;
 	return TEST_PASS;

@@ -43,7 +43,9 @@ static enum test_result test_roundtrip(void)
 
 static enum test_result test_corrupt(void)
 {
-	struct storage_sample in[3] = { { 1000, 1, 1, 0, 0 }, { 2000, 1, 2, 0, 1 }, { 3000, 2, 3, 0, 0 } };
+	struct storage_sample in[3] = { { 1000, 1, 1, 0, 0 },
+					{ 2000, 1, 2, 0, 1 },
+					{ 3000, 2, 3, 0, 0 } };
 	struct storage_sample *out = NULL;
 	uint8_t *data;
 	size_t len;

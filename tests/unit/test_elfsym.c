@@ -30,8 +30,11 @@ static enum test_result test_own_function(void)
 	elf = elfsym__read_fd(fd);
 	if (!ASSERT_NONNULL(elf, "read") || !ASSERT_GT(elfsym__count(elf), 10, "symbols"))
 		goto out;
-	if (!ASSERT_OK(elfsym__offset_to_vaddr(elf, addr + 2 - e->start + e->offset, &vaddr),
-		       "offset to vaddr"))
+	if (!ASSERT_OK(elfsym__offset_to_vaddr(elf, addr + 2 - e->start + e->offset, &vaddr), "offs"
+											      "et "
+											      "to "
+											      "vadd"
+											      "r"))
 		goto out;
 	if (!ASSERT_STREQ(elfsym__lookup(elf, vaddr, &off), "elfsym_test_marker", "name") ||
 	    !ASSERT_EQ(off, 2, "offset into the function"))

@@ -75,7 +75,8 @@ static unsigned long long vfs_read_addr(void)
 	FILE *f = fopen("/proc/kallsyms", "r");
 
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 && !strcmp(name, "vfs_read")) {
+		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 && !strcmp(name, "vfs_"
+											 "read")) {
 			addr = a;
 			break;
 		}

@@ -5,13 +5,14 @@
 #include "symbolizer/procmaps.h"
 #include "tests/harness.h"
 
-static const char sample[] =
-	"55d0c0a00000-55d0c0a02000 r--p 00000000 08:01 1234   /usr/bin/cat\n"
-	"55d0c0a02000-55d0c0a07000 r-xp 00002000 08:01 1234   /usr/bin/cat\n"
-	"7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
-	"7f1000000000-7f1000100000 r-xp 00028000 fd:02 99 /lib/with space/libc.so.6\n"
-	"7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0                          [vdso]\n"
-	"7f2000000000-7f2000001000 r-xp 00000000 00:00 0\n";
+static const char sample[] = "55d0c0a00000-55d0c0a02000 r--p 00000000 08:01 1234   /usr/bin/cat\n"
+			     "55d0c0a02000-55d0c0a07000 r-xp 00002000 08:01 1234   /usr/bin/cat\n"
+			     "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 \n"
+			     "7f1000000000-7f1000100000 r-xp 00028000 fd:02 99 /lib/with "
+			     "space/libc.so.6\n"
+			     "7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0                      "
+			     "    [vdso]\n"
+			     "7f2000000000-7f2000001000 r-xp 00000000 00:00 0\n";
 
 static enum test_result test_parse(void)
 {
@@ -52,11 +53,11 @@ out:
 static enum test_result test_hostile(void)
 {
 	static const char *const bad[] = {
-		"zz-10 r-xp 0 0:0 0 x\n", /* not hex */
-		"10-5 r-xp 00000000 00:00 0 /x\n", /* end before start */
-		"10-20 r-x\n", /* truncated */
+		"zz-10 r-xp 0 0:0 0 x\n",		     /* not hex */
+		"10-5 r-xp 00000000 00:00 0 /x\n",	     /* end before start */
+		"10-20 r-x\n",				     /* truncated */
 		"10000000000000000000-20 r-xp 0 0:0 0 /x\n", /* too many digits */
-		"10-20 r-xp 0 0:0 12a /x\n", /* inode not decimal */
+		"10-20 r-xp 0 0:0 12a /x\n",		     /* inode not decimal */
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -89,7 +90,8 @@ static enum test_result test_self(void)
 	if (!ASSERT_NONNULL(m, "read own maps"))
 		return TEST_FAIL;
 	e = procmaps__find(m, (uint64_t)(uintptr_t)test_self);
-	ok = ASSERT_NONNULL(e, "own code is mapped") && ASSERT_TRUE(strstr(e->path, "test_procmaps"), "path");
+	ok = ASSERT_NONNULL(e, "own code is mapped") &&
+	     ASSERT_TRUE(strstr(e->path, "test_procmaps"), "path");
 	procmaps__free(m);
 	if (!ok)
 		return TEST_FAIL;

@@ -25,7 +25,9 @@ static int write_some(struct storage *db, int64_t t0, int64_t *stack_out)
 	struct storage_frame leaf = { STORAGE_FRAME_USER, "leaf", "/bin/x", 0 };
 	struct storage_frame root = { STORAGE_FRAME_USER, "main", "/bin/x", 0 };
 	struct storage_frame unk = { STORAGE_FRAME_KERNEL, NULL, "[kernel.kallsyms]", 0x1234 };
-	struct storage_recording rec = { .started_ns = t0, .hz = 99, .ncpus = 2, .event = "cpu-clock" };
+	struct storage_recording rec = {
+		.started_ns = t0, .hz = 99, .ncpus = 2, .event = "cpu-clock"
+	};
 	int64_t f[3], s1, s2, th;
 	int err = -EIO;
 
@@ -41,7 +43,7 @@ static int write_some(struct storage *db, int64_t t0, int64_t *stack_out)
 		goto out;
 	if (storage_writer__stack(w, f, 3) != s1) /* interned */
 		goto out;
-	storage_writer__process(w, 42, 777, "worker", "/bin/x", t0);
+	storage_writer__process(w, 42, 777, t0 - 5000, 1000, "worker", "/bin/x", t0);
 	storage_writer__sample(w, &(struct storage_sample){ t0 + 1000, th, s1, 5, 0 });
 	storage_writer__sample(w, &(struct storage_sample){ t0 + 2000, th, s1, 5, 1 });
 	storage_writer__sample(w, &(struct storage_sample){ t0 + 3000000000ll, th, s2, 5, 1 });
@@ -79,7 +81,8 @@ static enum test_result test_roundtrip(void)
 	storage__close(db);
 	/* Reopened, the same stack gets the same id: rows are found in the file, not duplicated. */
 	db = storage__open(path, STORAGE_WRITE);
-	if (!ASSERT_NONNULL(db, "reopen") || !ASSERT_OK(write_some(db, t0 + 10000000000ll, &s1b), "write again") ||
+	if (!ASSERT_NONNULL(db, "reopen") ||
+	    !ASSERT_OK(write_some(db, t0 + 10000000000ll, &s1b), "write again") ||
 	    !ASSERT_EQ(s1b, s1, "same stack id after reopening"))
 		goto out;
 	storage__close(db);
@@ -101,11 +104,13 @@ static enum test_result test_roundtrip(void)
 	if (!ASSERT_NONNULL(t, "thread") || !ASSERT_STREQ(t->comm, "worker", "comm") ||
 	    !ASSERT_EQ(t->pid, 42, "pid") || !ASSERT_EQ(t->tid, 43, "tid"))
 		goto out;
-	if (!ASSERT_OK(storage_reader__stack(r, s1, &frames, &n), "stack") || !ASSERT_EQ(n, 3, "depth"))
+	if (!ASSERT_OK(storage_reader__stack(r, s1, &frames, &n), "stack") ||
+	    !ASSERT_EQ(n, 3, "depth"))
 		goto out;
 	fr = storage_reader__frame(r, frames[0]);
 	if (!ASSERT_NONNULL(fr, "frame") || !ASSERT_NULL(fr->name, "unknown name") ||
-	    !ASSERT_EQ(fr->offset, 0x1234, "offset") || !ASSERT_EQ(fr->kind, STORAGE_FRAME_KERNEL, "kind"))
+	    !ASSERT_EQ(fr->offset, 0x1234, "offset") ||
+	    !ASSERT_EQ(fr->kind, STORAGE_FRAME_KERNEL, "kind"))
 		goto out;
 	fr = storage_reader__frame(r, frames[2]);
 	if (!ASSERT_STREQ(fr ? fr->name : NULL, "main", "root frame"))
@@ -117,12 +122,14 @@ static enum test_result test_roundtrip(void)
 
 		free(c);
 		c = NULL;
-		if (!ASSERT_OK(storage_reader__stack_counts(r, &other, &c, &n, &total), "comm filter") ||
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &other, &c, &n, &total), "comm "
+											"filter") ||
 		    !ASSERT_EQ(total, 0, "no such comm"))
 			goto out;
 		free(c);
 		c = NULL;
-		if (!ASSERT_OK(storage_reader__stack_counts(r, &bypid, &c, &n, &total), "pid filter") ||
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &bypid, &c, &n, &total), "pid "
+											"filter") ||
 		    !ASSERT_EQ(total, 6, "pid 42"))
 			goto out;
 	}
@@ -158,7 +165,8 @@ static enum test_result test_refusals(void)
 	sqlite3_exec(raw, "PRAGMA user_version=99", NULL, NULL, NULL);
 	sqlite3_close(raw);
 	db = storage__open(path, STORAGE_READ);
-	if (!ASSERT_NULL(db, "newer schema") || !ASSERT_EQ(errno, EPROTONOSUPPORT, "EPROTONOSUPPORT"))
+	if (!ASSERT_NULL(db, "newer schema") ||
+	    !ASSERT_EQ(errno, EPROTONOSUPPORT, "EPROTONOSUPPORT"))
 		return TEST_FAIL;
 
 	/* A foreign SQLite database, and a text file. */
@@ -193,15 +201,173 @@ static enum test_result test_refusals(void)
 	return TEST_PASS;
 }
 
+/*
+ * Two processes: pid 10 (exe /usr/bin/app, threads 10 and 11) and pid 20 (exe /opt/other).
+ * Stacks, leaf first: A = [work, work, main] (recursion), B = [helper, main], C = [idle_k].
+ * Samples (time in seconds from t0): pid 10 tid 10: A@0.1, A@0.2, B@1.5; tid 11: B@1.6;
+ * pid 20: C@2.5 (cgroup 7).
+ */
+static enum test_result test_aggregates(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
+	struct storage_frame work = { STORAGE_FRAME_USER, "work", "/usr/bin/app", 0 };
+	struct storage_frame mainf = { STORAGE_FRAME_USER, "main", "/usr/bin/app", 0 };
+	struct storage_frame helper = { STORAGE_FRAME_USER, "helper", "/usr/lib/libh.so", 0 };
+	struct storage_frame idle = { STORAGE_FRAME_KERNEL, "idle_k", "[kernel.kallsyms]", 0 };
+	struct storage_recording rec = {
+		.started_ns = t0, .hz = 1, .ncpus = 1, .event = "cpu-clock"
+	};
+	struct storage_function_count *fc = NULL;
+	struct storage_task_count *tc = NULL;
+	struct storage_reader *r = NULL;
+	struct storage_writer *w;
+	struct storage *db;
+	uint64_t total, *hist = NULL;
+	int64_t fw, fm, fh, fi, A, B, C, t10, t11, t20;
+	int64_t first, last;
+	size_t n;
+	enum test_result res = TEST_FAIL;
+
+	fresh_path("agg.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fw = storage_writer__frame(w, &work);
+	fm = storage_writer__frame(w, &mainf);
+	fh = storage_writer__frame(w, &helper);
+	fi = storage_writer__frame(w, &idle);
+	A = storage_writer__stack(w, (int64_t[]){ fw, fw, fm }, 3);
+	B = storage_writer__stack(w, (int64_t[]){ fh, fm }, 2);
+	C = storage_writer__stack(w, (int64_t[]){ fi }, 1);
+	t10 = storage_writer__thread(w, 10, 10, 5, "app");
+	t11 = storage_writer__thread(w, 10, 11, 5, "app-worker");
+	t20 = storage_writer__thread(w, 20, 20, 6, "other");
+	storage_writer__process(w, 10, 5, t0 - s, 1000, "app", "/usr/bin/app", t0);
+	storage_writer__process(w, 20, 6, t0 - s, 0, "other", "/opt/other", t0);
+	storage_writer__sample(w, &(struct storage_sample){ t0 + s / 10, t10, A, 1, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + s / 5, t10, A, 1, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + s * 3 / 2, t10, B, 1, 1 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + s * 8 / 5, t11, B, 1, 1 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + s * 5 / 2, t20, C, 7, 0 });
+	if (!ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	storage_writer__free(w);
+	w = NULL;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader"))
+		goto out;
+
+	if (!ASSERT_OK(storage_reader__span(r, &first, &last), "span") ||
+	    !ASSERT_EQ(first, t0 + s / 10, "first") || !ASSERT_EQ(last, t0 + s * 5 / 2, "last"))
+		goto out;
+
+	if (!ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ 0 }, &fc, &n, &total),
+		       "functions") ||
+	    !ASSERT_EQ(total, 5, "total") || !ASSERT_EQ(n, 4, "four functions"))
+		goto out;
+	/* Sorted by self: work 2 (total 2, recursion counted once), helper 2, idle 1, main 0/4. */
+	if (!ASSERT_TRUE(!strcmp(fc[0].frame->name, "helper") || !strcmp(fc[0].frame->name, "work"),
+			 "a function with self 2 first"))
+		goto out;
+	for (size_t k = 0; k < n; k++) {
+		const char *name = fc[k].frame->name;
+
+		if (!strcmp(name, "work") &&
+		    !(ASSERT_EQ(fc[k].self, 2, "work self") &&
+		      ASSERT_EQ(fc[k].total, 2, "work total: once per sample")))
+			goto out;
+		if (!strcmp(name, "main") && !(ASSERT_EQ(fc[k].self, 0, "main self") &&
+					       ASSERT_EQ(fc[k].total, 4, "main total")))
+			goto out;
+		if (!strcmp(name, "idle_k") &&
+		    !ASSERT_EQ(fc[k].frame->kind, STORAGE_FRAME_KERNEL, "idle is a kernel frame"))
+			goto out;
+	}
+
+	if (!ASSERT_OK(storage_reader__tasks(r, &(struct storage_filter){ 0 }, false, &tc, &n,
+					     &total),
+		       "processes") ||
+	    !ASSERT_EQ(n, 2, "two processes") || !ASSERT_EQ(tc[0].pid, 10, "busiest first") ||
+	    !ASSERT_EQ(tc[0].samples, 4, "pid 10 samples") ||
+	    !ASSERT_STREQ(tc[0].comm, "app", "main thread's name") ||
+	    !ASSERT_STREQ(tc[0].exe, "/usr/bin/app", "exe") || !ASSERT_EQ(tc[0].uid, 1000, "uid") ||
+	    !ASSERT_EQ(tc[0].tid, 0, "no tid for processes"))
+		goto out;
+	/* pid 10's leaves: work twice, helper twice: the tie goes to the lower frame id. */
+	if (!ASSERT_EQ(tc[0].hot_frame, fw < fh ? fw : fh, "hot frame"))
+		goto out;
+	free(tc);
+	tc = NULL;
+	if (!ASSERT_OK(storage_reader__tasks(r, &(struct storage_filter){ 0 }, true, &tc, &n,
+					     &total),
+		       "threads") ||
+	    !ASSERT_EQ(n, 3, "three threads") || !ASSERT_EQ(tc[0].tid, 10, "tid 10 first") ||
+	    !ASSERT_EQ(tc[0].samples, 3, "tid 10 samples") ||
+	    !ASSERT_EQ(tc[0].hot_frame, fw, "tid 10 hot frame"))
+		goto out;
+
+	{
+		struct storage_filter h = { .from_ns = t0, .to_ns = t0 + 3 * s };
+
+		if (!ASSERT_OK(storage_reader__histogram(r, &h, s, &hist, &n), "histogram") ||
+		    !ASSERT_EQ(n, 3, "three buckets") || !ASSERT_EQ(hist[0], 2, "second 0") ||
+		    !ASSERT_EQ(hist[1], 2, "second 1") || !ASSERT_EQ(hist[2], 1, "second 2"))
+			goto out;
+		h.to_ns = h.from_ns;
+		if (!ASSERT_EQ(storage_reader__histogram(r, &h, s, &hist, &n), -EINVAL,
+			       "empty range"))
+			goto out;
+	}
+	{
+		uint32_t tid = 11;
+		uint64_t cg = 7;
+		struct storage_filter by_tid = { .tids = &tid, .ntids = 1 };
+		struct storage_filter by_cg = { .cgroups = &cg, .ncgroups = 1 };
+		struct storage_filter by_bin = { .binary = "app" };
+		struct storage_filter by_path = { .binary = "/opt/other" };
+		struct storage_stack_count *c = NULL;
+
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &by_tid, &c, &n, &total), "tid") ||
+		    !ASSERT_EQ(total, 1, "tid 11"))
+			goto out;
+		free(c);
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &by_cg, &c, &n, &total), "cgroup") ||
+		    !ASSERT_EQ(total, 1, "cgroup 7") ||
+		    !ASSERT_EQ(c[0].stack, C, "cgroup 7's stack"))
+			goto out;
+		free(c);
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &by_bin, &c, &n, &total), "binar"
+											 "y") ||
+		    !ASSERT_EQ(total, 4, "base name app"))
+			goto out;
+		free(c);
+		if (!ASSERT_OK(storage_reader__stack_counts(r, &by_path, &c, &n, &total), "path") ||
+		    !ASSERT_EQ(total, 1, "full path /opt/other"))
+			goto out;
+		free(c);
+	}
+	res = TEST_PASS;
+out:
+	free(fc);
+	free(tc);
+	free(hist);
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct test_case tests[] = { TEST(test_roundtrip), TEST(test_refusals) };
+	static const struct test_case tests[] = { TEST(test_roundtrip), TEST(test_refusals),
+						  TEST(test_aggregates) };
 	char cmd[300];
 	int r;
 
 	if (!mkdtemp(dir))
 		return 1;
-	r = test_run_all(tests, 2, argc, argv);
+	r = test_run_all(tests, sizeof(tests) / sizeof(tests[0]), argc, argv);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
 		fprintf(stderr, "could not remove %s\n", dir);
