@@ -77,7 +77,7 @@ static int build_line(struct storage_reader *r, const struct storage_stack_count
 	err = append(buf, &len, cap, comm);
 	if (err)
 		return err;
-	err = storage_reader__stack(r, c->stack, &frames, &n);
+	err = storage_reader__stack(r, c->stack, &frames, &n, NULL);
 	if (err)
 		return err;
 	/* Stored leaf first (kernel frames, then user frames): print from the root. */

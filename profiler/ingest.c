@@ -98,7 +98,7 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 			return ids[n];
 		n++;
 	}
-	return storage_writer__stack(in->w, ids, n);
+	return storage_writer__stack(in->w, ids, n, STORAGE_STACK_UNCLASSIFIED);
 }
 
 static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct proc *p,

@@ -28,6 +28,7 @@ struct rthread {
 struct rstack {
 	int64_t id;
 	size_t n;
+	enum storage_stack_status status;
 	UT_hash_handle hh;
 	int64_t frames[];
 };
@@ -76,11 +77,14 @@ struct storage_reader *storage_reader__new(struct storage *db)
 				      "t.id = ?",
 				      &r->thread);
 	if (!err)
-		err =
-		    storage_prepare(db, "SELECT frames, depth FROM stacks WHERE id = ?", &r->stack);
+		err = storage_prepare(db, "SELECT frames, depth, status FROM stacks WHERE id = ?",
+				      &r->stack);
 	if (!err)
-		err = storage_prepare(
-		    db, "SELECT kind, name, module, offset FROM frames WHERE id = ?", &r->frame);
+		err = storage_prepare(db,
+				      "SELECT kind, name, module, offset, file, line, inlined, "
+				      "build_id"
+				      " FROM frames WHERE id = ?",
+				      &r->frame);
 	if (!err)
 		err = storage_prepare(db, "SELECT str FROM strings WHERE id = ?", &r->string);
 	if (!err)
@@ -134,7 +138,8 @@ const struct storage_thread *storage_reader__thread(struct storage_reader *r, in
 	return &t->t;
 }
 
-int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n)
+int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n,
+			  enum storage_stack_status *status)
 {
 	const uint8_t *p, *end;
 	struct rstack *s;
@@ -165,6 +170,7 @@ int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **
 	}
 	s->id = id;
 	s->n = (size_t)depth;
+	s->status = (enum storage_stack_status)sqlite3_column_int(r->stack, 2);
 	end = p + len;
 	for (size_t i = 0; i < s->n; i++) {
 		uint64_t v;
@@ -183,6 +189,8 @@ int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **
 found:
 	*frames = s->frames;
 	*n = s->n;
+	if (status)
+		*status = s->status;
 	return 0;
 }
 
@@ -220,8 +228,8 @@ static const char *lookup_string(struct storage_reader *r, int64_t id)
 const struct storage_frame *storage_reader__frame(struct storage_reader *r, int64_t id)
 {
 	struct rframe *f;
-	int64_t name, module;
-	int rc;
+	int64_t name, module, file, build_id;
+	int rc, kind;
 
 	HASH_FIND(hh, r->frames, &id, sizeof(id), f);
 	if (f)
@@ -240,16 +248,24 @@ const struct storage_frame *storage_reader__frame(struct storage_reader *r, int6
 		return NULL;
 	}
 	f->id = id;
-	f->f.kind = sqlite3_column_int(r->frame, 0) == STORAGE_FRAME_KERNEL ? STORAGE_FRAME_KERNEL
-									    : STORAGE_FRAME_USER;
+	kind = sqlite3_column_int(r->frame, 0);
+	f->f.kind = kind == STORAGE_FRAME_KERNEL ? STORAGE_FRAME_KERNEL
+		    : kind == STORAGE_FRAME_JIT	 ? STORAGE_FRAME_JIT
+						 : STORAGE_FRAME_USER;
 	name = sqlite3_column_int64(r->frame, 1);
 	module = sqlite3_column_int64(r->frame, 2);
 	f->name_id = name;
 	f->module_id = module;
 	f->f.offset = (uint64_t)sqlite3_column_int64(r->frame, 3);
+	file = sqlite3_column_int64(r->frame, 4);
+	f->f.line = (uint32_t)sqlite3_column_int64(r->frame, 5);
+	f->f.inlined = sqlite3_column_int(r->frame, 6) != 0;
+	build_id = sqlite3_column_int64(r->frame, 7);
 	sqlite3_reset(r->frame);
 	f->f.name = lookup_string(r, name);
 	f->f.module = lookup_string(r, module);
+	f->f.file = lookup_string(r, file);
+	f->f.build_id = lookup_string(r, build_id);
 	HASH_ADD(hh, r->frames, id, sizeof(id), f);
 	return &f->f;
 }
@@ -459,7 +475,7 @@ int storage_reader__functions(struct storage_reader *r, const struct storage_fil
 		const int64_t *frames;
 		size_t depth;
 
-		err = storage_reader__stack(r, counts[k].stack, &frames, &depth);
+		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
 			struct rframe *rf = rframe_of(r, frames[d]);
 			struct fn_key key;
@@ -600,7 +616,7 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 			t->c.comm = th->comm;
 		t->c.samples += counts[k].count;
 
-		err = storage_reader__stack(r, counts[k].stack, &frames, &depth);
+		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
 		if (err || !depth)
 			continue;
 		{

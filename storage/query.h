@@ -111,8 +111,10 @@ int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *l
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id);
 
-/* The frame ids of a stack, leaf first. 0, -ENOENT or -EBADMSG. */
-int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n);
+/* The frame ids of a stack, leaf first, and its status (status may be NULL). 0, -ENOENT or
+ * -EBADMSG. */
+int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n,
+			  enum storage_stack_status *status);
 
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_frame *storage_reader__frame(struct storage_reader *r, int64_t id);

@@ -30,10 +30,13 @@ static const char *const schema_v1 =
      * into the module when the function is unknown. */
     "CREATE TABLE frames(id INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"
     " name INTEGER NOT NULL, module INTEGER NOT NULL, offset INTEGER NOT NULL,"
-    " UNIQUE(kind, name, module, offset));"
-    /* A stack: frame ids, leaf first, as unsigned LEB128 varints. */
+    " file INTEGER NOT NULL, line INTEGER NOT NULL, inlined INTEGER NOT NULL,"
+    " build_id INTEGER NOT NULL,"
+    " UNIQUE(kind, name, module, offset, file, line, inlined, build_id));"
+    /* A stack: frame ids, leaf first, as unsigned LEB128 varints; status is how far its user part
+     * was unwound (enum storage_stack_status). */
     "CREATE TABLE stacks(id INTEGER PRIMARY KEY, hash INTEGER NOT NULL, depth INTEGER NOT NULL,"
-    " frames BLOB NOT NULL);"
+    " status INTEGER NOT NULL, frames BLOB NOT NULL);"
     "CREATE INDEX stacks_hash ON stacks(hash);"
     "CREATE TABLE threads(id INTEGER PRIMARY KEY, pid INTEGER NOT NULL, tid INTEGER NOT NULL,"
     " proc_start INTEGER NOT NULL, comm TEXT NOT NULL, UNIQUE(pid, tid, proc_start, comm));"

@@ -8,6 +8,7 @@
 #ifndef EMBER_STORAGE_H
 #define EMBER_STORAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define STORAGE_SCHEMA_VERSION 1
@@ -15,14 +16,31 @@
 enum storage_frame_kind {
 	STORAGE_FRAME_USER = 0,
 	STORAGE_FRAME_KERNEL = 1,
+	STORAGE_FRAME_JIT = 2, /* named from a perf map (/tmp/perf-PID.map) */
 };
 
-/* A frame as stored: what the writer takes and the reader gives back. */
+/* A frame as stored: what the writer takes and the reader gives back. Frames with equal fields
+ * are one row. */
 struct storage_frame {
 	enum storage_frame_kind kind;
-	const char *name;   /* NULL when unknown */
-	const char *module; /* NULL when unknown */
-	uint64_t offset;    /* into the module, when name is NULL; else 0 */
+	const char *name;     /* NULL when unknown */
+	const char *module;   /* NULL when unknown */
+	uint64_t offset;      /* into the module when name is NULL (else 0), so it can be symbolized
+				 later */
+	const char *file;     /* source file, NULL when unknown */
+	uint32_t line;	      /* source line, 0 when unknown */
+	bool inlined;	      /* an inlined call inside the next frame toward the root */
+	const char *build_id; /* the module's GNU build-id in hex, NULL when unknown */
+};
+
+/* How far a stack's user part could be unwound (stored per stack). */
+enum storage_stack_status {
+	STORAGE_STACK_UNCLASSIFIED = 0,	  /* not classified (frame-pointer walk) */
+	STORAGE_STACK_COMPLETE = 1,	  /* reached a root: _start, __libc_start_main, clone... */
+	STORAGE_STACK_TRUNCATED = 2,	  /* the copy of the user stack ended first */
+	STORAGE_STACK_NO_UNWIND_INFO = 3, /* a frame without CFI and without a frame pointer */
+	STORAGE_STACK_BAD_FRAME = 4,	  /* an unwind step went somewhere impossible */
+	STORAGE_STACK_NO_USER = 5,	  /* no user part at all: kernel thread, idle */
 };
 
 enum storage_mode {

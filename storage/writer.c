@@ -30,6 +30,7 @@ struct wstring {
 struct wframe_key {
 	int64_t kind, name, module;
 	uint64_t offset;
+	int64_t file, line, inlined, build_id;
 };
 
 struct wframe {
@@ -44,7 +45,7 @@ struct wstack {
 	uint32_t depth;
 	uint32_t len;
 	UT_hash_handle hh;
-	uint8_t blob[]; /* key: varint frame ids */
+	uint8_t key[]; /* the status byte, then the frame ids as varints (the stored blob) */
 };
 
 struct wthread_key {
@@ -163,13 +164,15 @@ struct storage_writer *storage_writer__new(struct storage *db)
 	} while (0)
 	PREP(find_string, "SELECT id FROM strings WHERE str = ?");
 	PREP(find_frame, "SELECT id FROM frames WHERE kind = ? AND name = ? AND module = ? AND "
-			 "offset = ?");
-	PREP(find_stack, "SELECT id FROM stacks WHERE hash = ? AND frames = ?");
+			 "offset = ? AND file = ? AND line = ? AND inlined = ? AND build_id = ?");
+	PREP(find_stack, "SELECT id FROM stacks WHERE hash = ? AND frames = ? AND status = ?");
 	PREP(find_thread, "SELECT id FROM threads WHERE pid = ? AND tid = ? AND proc_start = ? AND "
 			  "comm = ?");
 	PREP(ins_string, "INSERT INTO strings(id, str) VALUES(?, ?)");
-	PREP(ins_frame, "INSERT INTO frames(id, kind, name, module, offset) VALUES(?, ?, ?, ?, ?)");
-	PREP(ins_stack, "INSERT INTO stacks(id, hash, depth, frames) VALUES(?, ?, ?, ?)");
+	PREP(ins_frame, "INSERT INTO frames(id, kind, name, module, offset, file, line, inlined,"
+			" build_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	PREP(ins_stack, "INSERT INTO stacks(id, hash, depth, status, frames) VALUES(?, ?, ?, ?, "
+			"?)");
 	PREP(ins_thread, "INSERT INTO threads(id, pid, tid, proc_start, comm) VALUES(?, ?, ?, ?, "
 			 "?)");
 	PREP(ins_process, "INSERT OR IGNORE INTO processes(pid, proc_start, started_ns, uid, comm,"
@@ -234,6 +237,14 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	if (key.module < 0)
 		return key.module;
 	key.offset = f->name ? 0 : f->offset;
+	key.file = intern_string(w, f->file);
+	if (key.file < 0)
+		return key.file;
+	key.build_id = intern_string(w, f->build_id);
+	if (key.build_id < 0)
+		return key.build_id;
+	key.line = f->line;
+	key.inlined = f->inlined;
 	HASH_FIND(hh, w->frames, &key, sizeof(key), e);
 	if (e)
 		return e->id;
@@ -241,6 +252,10 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	sqlite3_bind_int64(w->find_frame, 2, key.name);
 	sqlite3_bind_int64(w->find_frame, 3, key.module);
 	sqlite3_bind_int64(w->find_frame, 4, (int64_t)key.offset);
+	sqlite3_bind_int64(w->find_frame, 5, key.file);
+	sqlite3_bind_int64(w->find_frame, 6, key.line);
+	sqlite3_bind_int64(w->find_frame, 7, key.inlined);
+	sqlite3_bind_int64(w->find_frame, 8, key.build_id);
 	id = step_lookup(w->find_frame);
 	if (id < 0)
 		return id;
@@ -257,18 +272,20 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	return e->id;
 }
 
-int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, size_t n)
+int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, size_t n,
+			      enum storage_stack_status status)
 {
 	uint8_t stackbuf[2048], *buf = stackbuf;
 	struct wstack *e;
-	size_t len = 0;
+	size_t len = 1;
 	int64_t id;
 
-	if (n * 10 > sizeof(stackbuf)) {
-		buf = malloc(n * 10);
+	if (1 + n * 10 > sizeof(stackbuf)) {
+		buf = malloc(1 + n * 10);
 		if (!buf)
 			return -ENOMEM;
 	}
+	buf[0] = (uint8_t)status;
 	for (size_t i = 0; i < n; i++)
 		len += codec_put_varint(buf + len, (uint64_t)frames[i]);
 	HASH_FIND(hh, w->stacks, buf, len, e);
@@ -281,13 +298,14 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 		id = -ENOMEM;
 		goto out;
 	}
-	memcpy(e->blob, buf, len);
+	memcpy(e->key, buf, len);
 	e->len = (uint32_t)len;
 	e->depth = (uint32_t)n;
-	/* The database keys stacks by a 63-bit hash: SQLite integers are signed. */
-	e->hash = XXH3_64bits(buf, len) >> 1;
+	/* The database keys stacks by a 63-bit hash of the frames: SQLite integers are signed. */
+	e->hash = XXH3_64bits(buf + 1, len - 1) >> 1;
 	sqlite3_bind_int64(w->find_stack, 1, (int64_t)e->hash);
-	sqlite3_bind_blob(w->find_stack, 2, buf, (int)len, SQLITE_STATIC);
+	sqlite3_bind_blob(w->find_stack, 2, buf + 1, (int)len - 1, SQLITE_STATIC);
+	sqlite3_bind_int(w->find_stack, 3, status);
 	id = step_lookup(w->find_stack);
 	if (id < 0) {
 		free(e);
@@ -299,7 +317,7 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 		id = -ENOMEM;
 		goto out;
 	}
-	HASH_ADD_KEYPTR(hh, w->stacks, e->blob, len, e);
+	HASH_ADD_KEYPTR(hh, w->stacks, e->key, len, e);
 	id = e->id;
 out:
 	if (buf != stackbuf)
@@ -419,6 +437,10 @@ static int write_rows(struct storage_writer *w)
 		sqlite3_bind_int64(w->ins_frame, 3, e->key.name);
 		sqlite3_bind_int64(w->ins_frame, 4, e->key.module);
 		sqlite3_bind_int64(w->ins_frame, 5, (int64_t)e->key.offset);
+		sqlite3_bind_int64(w->ins_frame, 6, e->key.file);
+		sqlite3_bind_int64(w->ins_frame, 7, e->key.line);
+		sqlite3_bind_int64(w->ins_frame, 8, e->key.inlined);
+		sqlite3_bind_int64(w->ins_frame, 9, e->key.build_id);
 		err = step_insert(w->ins_frame);
 	}
 	for (size_t i = 0; i < w->d_stacks.n && !err; i++) {
@@ -427,7 +449,8 @@ static int write_rows(struct storage_writer *w)
 		sqlite3_bind_int64(w->ins_stack, 1, e->id);
 		sqlite3_bind_int64(w->ins_stack, 2, (int64_t)e->hash);
 		sqlite3_bind_int64(w->ins_stack, 3, e->depth);
-		sqlite3_bind_blob(w->ins_stack, 4, e->blob, (int)e->len, SQLITE_STATIC);
+		sqlite3_bind_int(w->ins_stack, 4, e->key[0]);
+		sqlite3_bind_blob(w->ins_stack, 5, e->key + 1, (int)e->len - 1, SQLITE_STATIC);
 		err = step_insert(w->ins_stack);
 	}
 	for (size_t i = 0; i < w->d_threads.n && !err; i++) {

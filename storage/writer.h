@@ -36,8 +36,10 @@ struct storage_writer *storage_writer__new(struct storage *db);
 
 /* Ids > 0, or -errno (ENOMEM, or a database error looking up an existing row). */
 int64_t storage_writer__frame(struct storage_writer *w, const struct storage_frame *f);
-/* `frames` leaf first; n may be 0 (a sample with no stack at all). */
-int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, size_t n);
+/* `frames` leaf first; n may be 0 (a sample with no stack at all). Stacks with the same frames
+ * but another status are distinct rows. */
+int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, size_t n,
+			      enum storage_stack_status status);
 int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t tid,
 			       int64_t proc_start_ns, const char *comm);
 

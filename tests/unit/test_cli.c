@@ -76,10 +76,20 @@ static enum test_result test_numbers(void)
 
 static enum test_result test_frame_names(void)
 {
-	struct storage_frame named = { STORAGE_FRAME_USER, "do_work", "/usr/bin/x", 0 };
-	struct storage_frame kern = { STORAGE_FRAME_KERNEL, "vfs_read", "[kernel.kallsyms]", 0 };
-	struct storage_frame unk = { STORAGE_FRAME_USER, NULL, "/usr/lib/libc.so.6", 0x2724a };
-	struct storage_frame evil = { STORAGE_FRAME_USER, "a;b\nc d", "/x", 0 };
+	struct storage_frame named = {
+		.kind = STORAGE_FRAME_USER, .name = "do_work", .module = "/usr/bin/x", .offset = 0
+	};
+	struct storage_frame kern = { .kind = STORAGE_FRAME_KERNEL,
+				      .name = "vfs_read",
+				      .module = "[kernel.kallsyms]",
+				      .offset = 0 };
+	struct storage_frame unk = { .kind = STORAGE_FRAME_USER,
+				     .name = NULL,
+				     .module = "/usr/lib/libc.so.6",
+				     .offset = 0x2724a };
+	struct storage_frame evil = {
+		.kind = STORAGE_FRAME_USER, .name = "a;b\nc d", .module = "/x", .offset = 0
+	};
 	char buf[128];
 
 	if (!ASSERT_STREQ(folded_frame_name(&named, buf, sizeof(buf)), "do_work", "user") ||

@@ -22,9 +22,20 @@ static void fresh_path(const char *name)
 static int write_some(struct storage *db, int64_t t0, int64_t *stack_out)
 {
 	struct storage_writer *w = storage_writer__new(db);
-	struct storage_frame leaf = { STORAGE_FRAME_USER, "leaf", "/bin/x", 0 };
-	struct storage_frame root = { STORAGE_FRAME_USER, "main", "/bin/x", 0 };
-	struct storage_frame unk = { STORAGE_FRAME_KERNEL, NULL, "[kernel.kallsyms]", 0x1234 };
+	struct storage_frame leaf = { .kind = STORAGE_FRAME_USER,
+				      .name = "leaf",
+				      .module = "/bin/x",
+				      .file = "x.c",
+				      .line = 42,
+				      .inlined = true,
+				      .build_id = "abcd" };
+	struct storage_frame root = {
+		.kind = STORAGE_FRAME_USER, .name = "main", .module = "/bin/x", .offset = 0
+	};
+	struct storage_frame unk = { .kind = STORAGE_FRAME_KERNEL,
+				     .name = NULL,
+				     .module = "[kernel.kallsyms]",
+				     .offset = 0x1234 };
 	struct storage_recording rec = {
 		.started_ns = t0, .hz = 99, .ncpus = 2, .event = "cpu-clock"
 	};
@@ -36,12 +47,12 @@ static int write_some(struct storage *db, int64_t t0, int64_t *stack_out)
 	f[0] = storage_writer__frame(w, &unk);
 	f[1] = storage_writer__frame(w, &leaf);
 	f[2] = storage_writer__frame(w, &root);
-	s1 = storage_writer__stack(w, f, 3);
-	s2 = storage_writer__stack(w, f + 1, 2);
+	s1 = storage_writer__stack(w, f, 3, STORAGE_STACK_COMPLETE);
+	s2 = storage_writer__stack(w, f + 1, 2, STORAGE_STACK_TRUNCATED);
 	th = storage_writer__thread(w, 42, 43, 777, "worker");
 	if (f[0] <= 0 || f[1] <= 0 || f[2] <= 0 || s1 <= 0 || s2 <= 0 || th <= 0 || s1 == s2)
 		goto out;
-	if (storage_writer__stack(w, f, 3) != s1) /* interned */
+	if (storage_writer__stack(w, f, 3, STORAGE_STACK_COMPLETE) != s1) /* interned */
 		goto out;
 	storage_writer__process(w, 42, 777, t0 - 5000, 1000, "worker", "/bin/x", t0);
 	storage_writer__sample(w, &(struct storage_sample){ t0 + 1000, th, s1, 5, 0 });
@@ -66,6 +77,7 @@ static enum test_result test_roundtrip(void)
 	const struct storage_thread *t;
 	const struct storage_frame *fr;
 	const int64_t *frames;
+	enum storage_stack_status status;
 	struct storage *db;
 	uint64_t total = 0;
 	size_t n = 0;
@@ -104,13 +116,18 @@ static enum test_result test_roundtrip(void)
 	if (!ASSERT_NONNULL(t, "thread") || !ASSERT_STREQ(t->comm, "worker", "comm") ||
 	    !ASSERT_EQ(t->pid, 42, "pid") || !ASSERT_EQ(t->tid, 43, "tid"))
 		goto out;
-	if (!ASSERT_OK(storage_reader__stack(r, s1, &frames, &n), "stack") ||
-	    !ASSERT_EQ(n, 3, "depth"))
+	if (!ASSERT_OK(storage_reader__stack(r, s1, &frames, &n, &status), "stack") ||
+	    !ASSERT_EQ(n, 3, "depth") || !ASSERT_EQ(status, STORAGE_STACK_COMPLETE, "status"))
 		goto out;
 	fr = storage_reader__frame(r, frames[0]);
 	if (!ASSERT_NONNULL(fr, "frame") || !ASSERT_NULL(fr->name, "unknown name") ||
 	    !ASSERT_EQ(fr->offset, 0x1234, "offset") ||
 	    !ASSERT_EQ(fr->kind, STORAGE_FRAME_KERNEL, "kind"))
+		goto out;
+	fr = storage_reader__frame(r, frames[1]);
+	if (!ASSERT_NONNULL(fr, "leaf frame") || !ASSERT_STREQ(fr->file, "x.c", "file") ||
+	    !ASSERT_EQ(fr->line, 42, "line") || !ASSERT_TRUE(fr->inlined, "inlined") ||
+	    !ASSERT_STREQ(fr->build_id, "abcd", "build-id"))
 		goto out;
 	fr = storage_reader__frame(r, frames[2]);
 	if (!ASSERT_STREQ(fr ? fr->name : NULL, "main", "root frame"))
@@ -210,10 +227,20 @@ static enum test_result test_refusals(void)
 static enum test_result test_aggregates(void)
 {
 	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
-	struct storage_frame work = { STORAGE_FRAME_USER, "work", "/usr/bin/app", 0 };
-	struct storage_frame mainf = { STORAGE_FRAME_USER, "main", "/usr/bin/app", 0 };
-	struct storage_frame helper = { STORAGE_FRAME_USER, "helper", "/usr/lib/libh.so", 0 };
-	struct storage_frame idle = { STORAGE_FRAME_KERNEL, "idle_k", "[kernel.kallsyms]", 0 };
+	struct storage_frame work = {
+		.kind = STORAGE_FRAME_USER, .name = "work", .module = "/usr/bin/app", .offset = 0
+	};
+	struct storage_frame mainf = {
+		.kind = STORAGE_FRAME_USER, .name = "main", .module = "/usr/bin/app", .offset = 0
+	};
+	struct storage_frame helper = { .kind = STORAGE_FRAME_USER,
+					.name = "helper",
+					.module = "/usr/lib/libh.so",
+					.offset = 0 };
+	struct storage_frame idle = { .kind = STORAGE_FRAME_KERNEL,
+				      .name = "idle_k",
+				      .module = "[kernel.kallsyms]",
+				      .offset = 0 };
 	struct storage_recording rec = {
 		.started_ns = t0, .hz = 1, .ncpus = 1, .event = "cpu-clock"
 	};
@@ -237,9 +264,9 @@ static enum test_result test_aggregates(void)
 	fm = storage_writer__frame(w, &mainf);
 	fh = storage_writer__frame(w, &helper);
 	fi = storage_writer__frame(w, &idle);
-	A = storage_writer__stack(w, (int64_t[]){ fw, fw, fm }, 3);
-	B = storage_writer__stack(w, (int64_t[]){ fh, fm }, 2);
-	C = storage_writer__stack(w, (int64_t[]){ fi }, 1);
+	A = storage_writer__stack(w, (int64_t[]){ fw, fw, fm }, 3, STORAGE_STACK_UNCLASSIFIED);
+	B = storage_writer__stack(w, (int64_t[]){ fh, fm }, 2, STORAGE_STACK_UNCLASSIFIED);
+	C = storage_writer__stack(w, (int64_t[]){ fi }, 1, STORAGE_STACK_UNCLASSIFIED);
 	t10 = storage_writer__thread(w, 10, 10, 5, "app");
 	t11 = storage_writer__thread(w, 10, 11, 5, "app-worker");
 	t20 = storage_writer__thread(w, 20, 20, 6, "other");
