@@ -23,7 +23,7 @@ function(ember_bpf_object name source)
 		COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86
 			-I${EMBER_VMLINUX_DIR} -I${src_dir}
 			-Wall -Werror -Wno-unused-function
-			-MD -MF ${dep} -c ${src} -o ${obj}.tmp
+			-MD -MF ${dep} -MT ${obj} -c ${src} -o ${obj}.tmp
 		COMMAND ${BPF_STRIP} -g ${obj}.tmp
 		COMMAND ${CMAKE_COMMAND} -E rename ${obj}.tmp ${obj}
 		DEPENDS ${src}
