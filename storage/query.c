@@ -729,6 +729,35 @@ int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *l
 	return err;
 }
 
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	/* Prepared per call: one query per screen refresh at most. */
+	err = storage_errno(sqlite3_prepare_v2(r->db->db,
+					       "SELECT max(hz), max(ncpus) FROM recordings"
+					       " WHERE started_ns < ?2 AND"
+					       " (ended_ns IS NULL OR ended_ns >= ?1)",
+					       -1, &st, NULL));
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, from_ns);
+	sqlite3_bind_int64(st, 2, to_ns ? to_ns : INT64_MAX);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW)
+		err = storage_errno(rc);
+	else if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+		err = -ENODATA;
+	else {
+		*hz = (uint32_t)sqlite3_column_int64(st, 0);
+		*ncpus = (uint32_t)sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	return err;
+}
+
 void storage_reader__free(struct storage_reader *r)
 {
 	struct rthread *t, *tt;

@@ -108,6 +108,15 @@ int storage_reader__histogram(struct storage_reader *r, const struct storage_fil
 /* The times of the first and last stored samples (ns since the epoch). -ENODATA when empty. */
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns);
 
+/*
+ * The sampling rate of the recordings that overlap [from_ns, to_ns) (to_ns 0: to the end): the
+ * highest hz and the largest CPU count among them, so samples can be turned into CPU time. A
+ * recording still running (or killed before its end was written) overlaps everything after its
+ * start. 0, -ENODATA when no recording overlaps, or -errno.
+ */
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus);
+
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id);
 

@@ -70,6 +70,17 @@ const char *storage__errmsg(struct storage *s);
 
 const char *storage__path(const struct storage *s);
 
+/*
+ * Whether a writer (`ember record`, or `ember top` recording) holds the database at `path`: the
+ * writer's pid (> 0), 0 when none does, or -errno (-ENOENT: no such file; from stat or reading
+ * /proc/locks). It reads the writer's flock from /proc/locks and never opens the file: opening
+ * and closing it would drop the POSIX locks SQLite holds on it in this process, and probing with
+ * flock() could make a writer starting at that moment fail with EBUSY. Where stat() reports
+ * another device than the lock's (overlayfs, btrfs subvolumes) it answers 0; a writer that then
+ * fails with EBUSY is the sure sign.
+ */
+int storage_writer_active(const char *path);
+
 void storage__close(struct storage *s);
 
 #endif
