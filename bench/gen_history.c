@@ -43,6 +43,10 @@
 #define GEN_STOP_BASE 0.01
 #define GEN_STOP_DEPTH 0.05
 #define GEN_PHASE_REUSE 0.9
+/* A busy CPU keeps its thread to the next tick, or after idling takes it up again (the
+ * scheduler wakes a thread on the CPU it last ran on), with these probabilities. */
+#define GEN_STAY 0.75
+#define GEN_RESUME 0.6
 
 static const char usage[] =
     "Usage: gen-history --db PATH [options]\n"
@@ -607,7 +611,8 @@ static int64_t idle_stack(struct storage_writer *w, uint32_t cpu, uint32_t varia
 
 struct cpu_state {
 	int64_t phase_ns;
-	int32_t last; /* index into threads, -1 idle */
+	int32_t last; /* the thread that ran last (index into threads), -1 none yet */
+	bool idle;    /* idle at the previous tick */
 	uint32_t idle_variant;
 };
 
@@ -770,13 +775,15 @@ int main(int argc, char **argv)
 					s.thread = swapper[cpu];
 					s.stack = idle_stack(w, cpu, cs->idle_variant);
 					s.cgroup = 1;
-					cs->last = -1;
+					cs->idle = true;
 				} else {
 					int32_t pick = cs->last;
+					double stay = cs->idle ? GEN_RESUME : GEN_STAY;
 
-					if (pick < 0 || threads[pick].dead || rndf() < 0.25)
+					if (pick < 0 || threads[pick].dead || rndf() >= stay)
 						pick = (int32_t)live[zipf(thread_cum, nlive)];
 					cs->last = pick;
+					cs->idle = false;
 					th = &threads[pick];
 					if (!th->registered) {
 						const struct program *pr = &programs[th->program];
