@@ -32,6 +32,10 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
 /* Parses a positive duration in seconds ("5", "2.5", "10s", "3m", "1h"). 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, double *out);
 
+/* Parses a size in bytes: a whole number with an optional K, M, G or T suffix (powers of 1024,
+ * an optional trailing "B" or "iB"). 0 or -EINVAL. */
+int cli_parse_size(const char *s, int64_t *out);
+
 /* Prints "ember <cmd>: <msg>" and a pointer to --help on stderr; returns EXIT_USAGE. */
 __attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);
 

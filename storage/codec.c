@@ -19,7 +19,7 @@
 /* Header flags. */
 #define CODEC_F_COUNTS 1u
 
-enum { COL_TIME, COL_THREAD, COL_STACK, COL_CGROUP, COL_COUNT, NCOLS };
+enum { COL_TIME, COL_THREAD, COL_STACK, COL_CGROUP, COL_COUNT, COL_THREAD_ESC, COL_STACK_ESC, NCOLS };
 
 size_t codec_put_varint(uint8_t *p, uint64_t v)
 {
@@ -247,10 +247,11 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /*
- * Move-to-front coding of x in list (len entries, at most cap): returns the rank, or len + x
- * when absent, and moves x to the front.
+ * Move-to-front coding of x in list (len entries, at most cap): appends its rank to `ranks`, or
+ * when absent the escape `cap` to `ranks` and x itself to `esc`; then moves x to the front.
  */
-static uint32_t mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x)
+static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x,
+		       struct codec_buf *ranks, struct codec_buf *esc)
 {
 	uint32_t r;
 
@@ -260,21 +261,26 @@ static uint32_t mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t
 	if (r < *len) {
 		memmove(list + 1, list, r * sizeof(*list));
 		list[0] = x;
-		return r;
+		codec_buf_varint(ranks, r);
+		return;
 	}
-	r = *len + x;
+	codec_buf_varint(ranks, cap);
+	codec_buf_varint(esc, x);
 	if (*len < cap)
 		(*len)++;
 	memmove(list + 1, list, (*len - 1) * sizeof(*list));
 	list[0] = x;
-	return r;
 }
 
-/* The inverse: the value coded as `code`, or UINT32_MAX when code is out of range for a
- * dictionary of `dict` entries. */
-static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, uint64_t code,
-			   uint32_t dict)
+struct rd;
+static uint64_t rd_varint(struct rd *r);
+
+/* The inverse: the value coded by the next rank (and escape), or UINT32_MAX when the input is
+ * out of range for a dictionary of `dict` entries. */
+static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct rd *ranks,
+			   struct rd *esc, uint32_t dict)
 {
+	uint64_t code = rd_varint(ranks);
 	uint32_t x;
 
 	if (code < *len) {
@@ -283,9 +289,12 @@ static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, uint64_t
 		list[0] = x;
 		return x;
 	}
-	if (code - *len >= dict)
+	if (code != cap)
 		return UINT32_MAX;
-	x = (uint32_t)(code - *len);
+	code = rd_varint(esc);
+	if (code >= dict)
+		return UINT32_MAX;
+	x = (uint32_t)code;
 	if (*len < cap)
 		(*len)++;
 	memmove(list + 1, list, (*len - 1) * sizeof(*list));
@@ -380,11 +389,10 @@ int codec_block_encode(const struct storage_sample *v, const uint32_t *counts, s
 			codec_buf_varint(&col[COL_TIME],
 					 (uint64_t)(t - (floor_div(e[i - 1].time_ns, unit_ns) - base)));
 		}
-		codec_buf_varint(&col[COL_THREAD],
-				 mtf_encode(cpu_list, &cpu_len, CODEC_THREAD_MTF, x->tidx));
-		codec_buf_varint(&col[COL_STACK],
-				 mtf_encode(tlist + (size_t)x->tidx * CODEC_STACK_MTF, &tlen[x->tidx],
-					    CODEC_STACK_MTF, x->sidx));
+		mtf_encode(cpu_list, &cpu_len, CODEC_THREAD_MTF, x->tidx, &col[COL_THREAD],
+			   &col[COL_THREAD_ESC]);
+		mtf_encode(tlist + (size_t)x->tidx * CODEC_STACK_MTF, &tlen[x->tidx],
+			   CODEC_STACK_MTF, x->sidx, &col[COL_STACK], &col[COL_STACK_ESC]);
 		if (cur_cg[x->tidx] == x->cidx) {
 			codec_buf_varint(&col[COL_CGROUP], 0);
 		} else {
@@ -718,8 +726,8 @@ int codec_block__cpu_col(struct codec_block *b, const uint32_t **col)
 int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 {
 	uint32_t list[CODEC_THREAD_MTF], len;
-	uint8_t *raw = NULL;
-	struct rd r;
+	uint8_t *raw = NULL, *eraw = NULL;
+	struct rd r, e;
 	size_t i = 0;
 	int err;
 
@@ -729,12 +737,16 @@ int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 	if (!b->tidx)
 		return -ENOMEM;
 	err = open_col(b, COL_THREAD, &raw, &r);
-	if (err)
+	if (!err)
+		err = open_col(b, COL_THREAD_ESC, &eraw, &e);
+	if (err) {
+		free(raw);
 		goto fail;
+	}
 	for (size_t run = 0; run < b->nruns && !r.bad; run++) {
 		len = 0;
 		for (size_t j = 0; j < b->run_len[run]; j++, i++) {
-			uint32_t x = mtf_decode(list, &len, CODEC_THREAD_MTF, rd_varint(&r),
+			uint32_t x = mtf_decode(list, &len, CODEC_THREAD_MTF, &r, &e,
 						(uint32_t)b->k);
 
 			if (x == UINT32_MAX) {
@@ -744,7 +756,10 @@ int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 			b->tidx[i] = x;
 		}
 	}
-	err = finish_col(&r, raw);
+	if (e.bad)
+		r.bad = true;
+	err = finish_col(&e, eraw);
+	err = finish_col(&r, raw) ? -EBADMSG : err;
 	if (err)
 		goto fail;
 done:
@@ -760,8 +775,8 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 {
 	const uint32_t *tidx;
 	uint32_t *lists = NULL, *lens = NULL;
-	uint8_t *raw = NULL;
-	struct rd r;
+	uint8_t *raw = NULL, *eraw = NULL;
+	struct rd r, e;
 	int err;
 
 	if (b->sidx)
@@ -777,12 +792,16 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 		goto fail;
 	}
 	err = open_col(b, COL_STACK, &raw, &r);
-	if (err)
+	if (!err)
+		err = open_col(b, COL_STACK_ESC, &eraw, &e);
+	if (err) {
+		free(raw);
 		goto fail;
+	}
 	for (size_t i = 0; i < b->n; i++) {
 		uint32_t t = tidx[i];
 		uint32_t x = mtf_decode(lists + (size_t)t * CODEC_STACK_MTF, &lens[t],
-					CODEC_STACK_MTF, rd_varint(&r), (uint32_t)b->m);
+					CODEC_STACK_MTF, &r, &e, (uint32_t)b->m);
 
 		if (x == UINT32_MAX) {
 			r.bad = true;
@@ -790,7 +809,10 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 		}
 		b->sidx[i] = x;
 	}
-	err = finish_col(&r, raw);
+	if (e.bad)
+		r.bad = true;
+	err = finish_col(&e, eraw);
+	err = finish_col(&r, raw) ? -EBADMSG : err;
 	if (err)
 		goto fail;
 	free(lists);
