@@ -701,17 +701,20 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			if (cli_parse_seconds(optarg, &secs))
-				return cli_usage_error("gen-history", "bad --retention '%s'", optarg);
+				return cli_usage_error("gen-history", "bad --retention '%s'",
+						       optarg);
 			policy.retention_ns = (int64_t)(secs * 1e9);
 			break;
 		case 'U':
 			if (cli_parse_seconds(optarg, &secs))
-				return cli_usage_error("gen-history", "bad --rollup-after '%s'", optarg);
+				return cli_usage_error("gen-history", "bad --rollup-after '%s'",
+						       optarg);
 			policy.rollup_after_ns = (int64_t)(secs * 1e9);
 			break;
 		case 'M':
 			if (cli_parse_size(optarg, &policy.max_bytes))
-				return cli_usage_error("gen-history", "bad --max-db-size '%s'", optarg);
+				return cli_usage_error("gen-history", "bad --max-db-size '%s'",
+						       optarg);
 			break;
 		case 'N':
 			maintain = false;

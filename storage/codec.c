@@ -19,7 +19,43 @@
 /* Header flags. */
 #define CODEC_F_COUNTS 1u
 
-enum { COL_TIME, COL_THREAD, COL_STACK, COL_CGROUP, COL_COUNT, COL_THREAD_ESC, COL_STACK_ESC, NCOLS };
+enum {
+	COL_TIME,
+	COL_THREAD,
+	COL_STACK,
+	COL_CGROUP,
+	COL_COUNT,
+	COL_THREAD_ESC,
+	COL_STACK_ESC,
+	COL_THREAD_SAME,
+	COL_STACK_SAME,
+	NCOLS
+};
+
+/* A stream of bits, eight to a byte, low bit first. */
+struct bitw {
+	struct codec_buf *b;
+	uint8_t byte;
+	unsigned int nbits;
+};
+
+static void bit_put(struct bitw *w, bool bit)
+{
+	w->byte |= (uint8_t)bit << w->nbits;
+	if (++w->nbits == 8) {
+		codec_buf_bytes(w->b, &w->byte, 1);
+		w->byte = 0;
+		w->nbits = 0;
+	}
+}
+
+static void bit_flush(struct bitw *w)
+{
+	if (w->nbits)
+		codec_buf_bytes(w->b, &w->byte, 1);
+	w->byte = 0;
+	w->nbits = 0;
+}
 
 size_t codec_put_varint(uint8_t *p, uint64_t v)
 {
@@ -247,10 +283,12 @@ static int64_t floor_div(int64_t a, int64_t b)
 }
 
 /*
- * Move-to-front coding of x in list (len entries, at most cap): appends its rank to `ranks`, or
- * when absent the escape `cap` to `ranks` and x itself to `esc`; then moves x to the front.
+ * Move-to-front coding of x in list (len entries, at most cap): a bit in `same` says whether x is
+ * at the front already (by far the most frequent case, which a byte per sample would overpay);
+ * else its rank - 1 goes to `ranks`, or when absent the escape `cap - 1` to `ranks` and x itself
+ * to `esc`. Then x moves to the front.
  */
-static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x,
+static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x, struct bitw *same,
 		       struct codec_buf *ranks, struct codec_buf *esc)
 {
 	uint32_t r;
@@ -258,13 +296,16 @@ static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x,
 	for (r = 0; r < *len; r++)
 		if (list[r] == x)
 			break;
+	bit_put(same, r == 0 && *len);
+	if (r == 0 && *len)
+		return;
 	if (r < *len) {
 		memmove(list + 1, list, r * sizeof(*list));
 		list[0] = x;
-		codec_buf_varint(ranks, r);
+		codec_buf_varint(ranks, r - 1);
 		return;
 	}
-	codec_buf_varint(ranks, cap);
+	codec_buf_varint(ranks, cap - 1);
 	codec_buf_varint(esc, x);
 	if (*len < cap)
 		(*len)++;
@@ -274,15 +315,22 @@ static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x,
 
 struct rd;
 static uint64_t rd_varint(struct rd *r);
+static bool rd_bit(struct rd *r);
 
-/* The inverse: the value coded by the next rank (and escape), or UINT32_MAX when the input is
- * out of range for a dictionary of `dict` entries. */
-static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct rd *ranks,
-			   struct rd *esc, uint32_t dict)
+/* The inverse: the value coded by the next bit, rank and escape, or UINT32_MAX when the input
+ * is out of range for a dictionary of `dict` entries. */
+static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct rd *same,
+			   struct rd *ranks, struct rd *esc, uint32_t dict)
 {
-	uint64_t code = rd_varint(ranks);
+	uint64_t code;
 	uint32_t x;
 
+	if (rd_bit(same)) {
+		if (!*len)
+			return UINT32_MAX;
+		return list[0];
+	}
+	code = rd_varint(ranks) + 1;
 	if (code < *len) {
 		x = list[code];
 		memmove(list + 1, list, code * sizeof(*list));
@@ -290,7 +338,7 @@ static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct r
 		return x;
 	}
 	if (code != cap)
-		return UINT32_MAX;
+		return UINT32_MAX; /* also a rank past the list */
 	code = rd_varint(esc);
 	if (code >= dict)
 		return UINT32_MAX;
@@ -306,6 +354,7 @@ int codec_block_encode(const struct storage_sample *v, const uint32_t *counts, s
 		       int64_t t_start_ns, int64_t unit_ns, int level, void **out, size_t *out_len)
 {
 	struct codec_buf hdr = { 0 }, col[NCOLS] = { { 0 } }, blob = { 0 };
+	struct bitw tsame = { .b = &col[COL_THREAD_SAME] }, ssame = { .b = &col[COL_STACK_SAME] };
 	int64_t *threads = NULL, *stacks = NULL, base;
 	uint64_t *cgroups = NULL;
 	uint32_t *tlist = NULL, *tlen = NULL, *cur_cg = NULL, cpu_list[CODEC_THREAD_MTF], cpu_len;
@@ -386,13 +435,14 @@ int codec_block_encode(const struct storage_sample *v, const uint32_t *counts, s
 			cpu_len = 0;
 			codec_buf_varint(&col[COL_TIME], (uint64_t)t);
 		} else {
-			codec_buf_varint(&col[COL_TIME],
-					 (uint64_t)(t - (floor_div(e[i - 1].time_ns, unit_ns) - base)));
+			codec_buf_varint(
+			    &col[COL_TIME],
+			    (uint64_t)(t - (floor_div(e[i - 1].time_ns, unit_ns) - base)));
 		}
-		mtf_encode(cpu_list, &cpu_len, CODEC_THREAD_MTF, x->tidx, &col[COL_THREAD],
+		mtf_encode(cpu_list, &cpu_len, CODEC_THREAD_MTF, x->tidx, &tsame, &col[COL_THREAD],
 			   &col[COL_THREAD_ESC]);
 		mtf_encode(tlist + (size_t)x->tidx * CODEC_STACK_MTF, &tlen[x->tidx],
-			   CODEC_STACK_MTF, x->sidx, &col[COL_STACK], &col[COL_STACK_ESC]);
+			   CODEC_STACK_MTF, x->sidx, &ssame, &col[COL_STACK], &col[COL_STACK_ESC]);
 		if (cur_cg[x->tidx] == x->cidx) {
 			codec_buf_varint(&col[COL_CGROUP], 0);
 		} else {
@@ -402,6 +452,8 @@ int codec_block_encode(const struct storage_sample *v, const uint32_t *counts, s
 		if (counts)
 			codec_buf_varint(&col[COL_COUNT], x->count);
 	}
+	bit_flush(&tsame);
+	bit_flush(&ssame);
 	for (int i = 0; i < NCOLS; i++)
 		if (col[i].err)
 			hdr.err = col[i].err;
@@ -476,11 +528,28 @@ void codec_block__free(struct codec_block *b)
 	free(b);
 }
 
-/* A reader over a decompressed section. */
+/* A reader over a decompressed section (bits are read from the low end of each byte). */
 struct rd {
 	const uint8_t *p, *end;
 	bool bad;
+	unsigned int bit; /* the next bit of *p, for bit streams */
 };
+
+static bool rd_bit(struct rd *r)
+{
+	bool v;
+
+	if (r->bad || r->p >= r->end) {
+		r->bad = true;
+		return false;
+	}
+	v = (*r->p >> r->bit) & 1;
+	if (++r->bit == 8) {
+		r->bit = 0;
+		r->p++;
+	}
+	return v;
+}
 
 static uint64_t rd_varint(struct rd *r)
 {
@@ -551,7 +620,7 @@ struct codec_block *codec_block__open(const void *data, size_t len, int64_t t_st
 	if (err)
 		goto fail;
 	err = -EBADMSG;
-	r = (struct rd){ hraw, hraw + hlen, !hraw };
+	r = (struct rd){ hraw, hraw + hlen, !hraw, 0 };
 	b->n = rd_varint(&r);
 	b->unit_ns = (int64_t)rd_varint(&r);
 	b->flags = (uint32_t)rd_varint(&r);
@@ -653,8 +722,17 @@ static int open_col(struct codec_block *b, int i, uint8_t **raw, struct rd *r)
 
 	if (err)
 		return err;
-	*r = (struct rd){ *raw, *raw + len, false };
+	*r = (struct rd){ *raw, *raw + len, false, 0 };
 	return 0;
+}
+
+/* A bit stream of n bits ends within its last byte. */
+static int finish_bits(struct rd *r, uint8_t *raw, size_t n)
+{
+	bool ok = !r->bad && (size_t)(r->end - raw) == (n + 7) / 8 * (raw != NULL);
+
+	free(raw);
+	return ok ? 0 : -EBADMSG;
 }
 
 static int finish_col(struct rd *r, uint8_t *raw)
@@ -726,8 +804,8 @@ int codec_block__cpu_col(struct codec_block *b, const uint32_t **col)
 int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 {
 	uint32_t list[CODEC_THREAD_MTF], len;
-	uint8_t *raw = NULL, *eraw = NULL;
-	struct rd r, e;
+	uint8_t *raw = NULL, *eraw = NULL, *sraw = NULL;
+	struct rd r, e, sm;
 	size_t i = 0;
 	int err;
 
@@ -739,15 +817,18 @@ int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 	err = open_col(b, COL_THREAD, &raw, &r);
 	if (!err)
 		err = open_col(b, COL_THREAD_ESC, &eraw, &e);
+	if (!err)
+		err = open_col(b, COL_THREAD_SAME, &sraw, &sm);
 	if (err) {
 		free(raw);
+		free(eraw);
 		goto fail;
 	}
 	for (size_t run = 0; run < b->nruns && !r.bad; run++) {
 		len = 0;
 		for (size_t j = 0; j < b->run_len[run]; j++, i++) {
-			uint32_t x = mtf_decode(list, &len, CODEC_THREAD_MTF, &r, &e,
-						(uint32_t)b->k);
+			uint32_t x =
+			    mtf_decode(list, &len, CODEC_THREAD_MTF, &sm, &r, &e, (uint32_t)b->k);
 
 			if (x == UINT32_MAX) {
 				r.bad = true;
@@ -756,9 +837,10 @@ int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 			b->tidx[i] = x;
 		}
 	}
-	if (e.bad)
+	if (e.bad || sm.bad)
 		r.bad = true;
-	err = finish_col(&e, eraw);
+	err = finish_bits(&sm, sraw, b->n);
+	err = finish_col(&e, eraw) ? -EBADMSG : err;
 	err = finish_col(&r, raw) ? -EBADMSG : err;
 	if (err)
 		goto fail;
@@ -775,8 +857,8 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 {
 	const uint32_t *tidx;
 	uint32_t *lists = NULL, *lens = NULL;
-	uint8_t *raw = NULL, *eraw = NULL;
-	struct rd r, e;
+	uint8_t *raw = NULL, *eraw = NULL, *sraw = NULL;
+	struct rd r, e, sm;
 	int err;
 
 	if (b->sidx)
@@ -794,14 +876,17 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 	err = open_col(b, COL_STACK, &raw, &r);
 	if (!err)
 		err = open_col(b, COL_STACK_ESC, &eraw, &e);
+	if (!err)
+		err = open_col(b, COL_STACK_SAME, &sraw, &sm);
 	if (err) {
 		free(raw);
+		free(eraw);
 		goto fail;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		uint32_t t = tidx[i];
 		uint32_t x = mtf_decode(lists + (size_t)t * CODEC_STACK_MTF, &lens[t],
-					CODEC_STACK_MTF, &r, &e, (uint32_t)b->m);
+					CODEC_STACK_MTF, &sm, &r, &e, (uint32_t)b->m);
 
 		if (x == UINT32_MAX) {
 			r.bad = true;
@@ -809,9 +894,10 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 		}
 		b->sidx[i] = x;
 	}
-	if (e.bad)
+	if (e.bad || sm.bad)
 		r.bad = true;
-	err = finish_col(&e, eraw);
+	err = finish_bits(&sm, sraw, b->n);
+	err = finish_col(&e, eraw) ? -EBADMSG : err;
 	err = finish_col(&r, raw) ? -EBADMSG : err;
 	if (err)
 		goto fail;
@@ -990,7 +1076,7 @@ static int decode_v1(const void *data, size_t len, int64_t t_start_ns, size_t ex
 	r = ZSTD_decompress(raw, raw_len, data, len);
 	if (ZSTD_isError(r) || r != raw_len)
 		goto out;
-	rd = (struct rd){ raw, raw + raw_len, false };
+	rd = (struct rd){ raw, raw + raw_len, false, 0 };
 	if (rd_varint(&rd) != expected || rd.bad)
 		goto out;
 	for (size_t i = 0; i < expected; i++) {

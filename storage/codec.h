@@ -124,6 +124,15 @@ void codec_buf_zstd(struct codec_buf *b, const void *src, size_t n, int level);
 int codec_read_zstd(const uint8_t **p, const uint8_t *end, size_t max_out, uint8_t **out,
 		    size_t *out_len);
 
+/* t rounded down to a multiple of unit (also for times before the epoch): what a block stores
+ * of a time, and so what its row's t_start and t_end must say. */
+static inline int64_t codec_floor(int64_t t, int64_t unit)
+{
+	int64_t q = t / unit;
+
+	return (q - (t % unit < 0)) * unit;
+}
+
 /* zigzag: signed to unsigned so small magnitudes stay small varints. */
 static inline uint64_t codec_zigzag(int64_t v)
 {

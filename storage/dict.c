@@ -31,8 +31,8 @@ const char *const dict_noun[DICT__MAX] = {
 };
 
 static const size_t row_size[DICT__MAX] = {
-	[DICT_STRING] = sizeof(struct dict_string),   [DICT_FRAME] = sizeof(struct dict_frame),
-	[DICT_STACK] = sizeof(struct dict_stack),     [DICT_PROCESS] = sizeof(struct dict_process),
+	[DICT_STRING] = sizeof(struct dict_string), [DICT_FRAME] = sizeof(struct dict_frame),
+	[DICT_STACK] = sizeof(struct dict_stack),   [DICT_PROCESS] = sizeof(struct dict_process),
 	[DICT_THREAD] = sizeof(struct dict_thread),
 };
 
@@ -89,8 +89,8 @@ static void put_zz(struct codec_buf *b, int64_t v, int64_t *prev)
 #define DICT_SUCC 16
 
 struct succ_map {
-	int64_t *keys;		 /* frame ids; 0: an empty slot (the root's parent, 0, lives apart) */
-	uint32_t *len;		 /* per slot */
+	int64_t *keys; /* frame ids; 0: an empty slot (the root's parent, 0, lives apart) */
+	uint32_t *len; /* per slot */
 	int64_t (*items)[DICT_SUCC]; /* per slot, most recent first */
 	size_t mask;
 	size_t used;
@@ -265,8 +265,7 @@ static int encode_stacks(const struct dict_stack *v, size_t n, struct codec_buf 
 	return err;
 }
 
-int dict_encode(enum dict_kind kind, const void *rows, size_t n, int level, void **out,
-		size_t *len)
+int dict_encode(enum dict_kind kind, const void *rows, size_t n, int level, void **out, size_t *len)
 {
 	struct codec_buf cols = { 0 }, esc = { 0 }, blob = { 0 };
 	int64_t prev = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0;
@@ -330,7 +329,8 @@ int dict_encode(enum dict_kind kind, const void *rows, size_t n, int level, void
 			codec_buf_varint(&cols, (uint64_t)v[i].uid + 1);
 		for (size_t i = 0; i < n; i++)
 			put_zz(&cols, v[i].proc_start, &p2);
-		/* started_ns - proc_start is the boot time: the same for every process of a boot. */
+		/* started_ns - proc_start is the boot time: the same for every process of a boot.
+		 */
 		for (size_t i = 0; i < n; i++)
 			put_zz(&cols, v[i].started_ns - v[i].proc_start, &p3);
 		for (size_t i = 0; i < n; i++)
@@ -426,8 +426,8 @@ static int read_ids(struct rd *r, int64_t *ids, size_t n, int64_t first, int64_t
 	return r->bad ? -EBADMSG : 0;
 }
 
-static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_t n,
-			 dict_row_fn fn, void *ctx)
+static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_t n, dict_row_fn fn,
+			 void *ctx)
 {
 	uint8_t *status = malloc(n + 1);
 	int64_t root_first[DICT_MAX_DEPTH], leaf_first[DICT_MAX_DEPTH];
@@ -473,8 +473,10 @@ static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_
 			} else if (code == DICT_SUCC) {
 				int64_t d = codec_unzigzag(rd_u(esc));
 
-				/* Frame ids are positive: parent + d must be too, without overflow. */
-				if (esc->bad || (d > 0 && parent > INT64_MAX - d) || parent + d <= 0) {
+				/* Frame ids are positive: parent + d must be too, without overflow.
+				 */
+				if (esc->bad || (d > 0 && parent > INT64_MAX - d) ||
+				    parent + d <= 0) {
 					r->bad = 1;
 					break;
 				}

@@ -56,9 +56,9 @@
 #define MAINT_SCAN_BATCH 64
 /* Prune at most this often after deletions (unless the size limit pushes). */
 #define MAINT_PRUNE_INTERVAL_NS (3600 * NS)
-/* Free pages kept for reuse before vacuuming: this share of the file, and at least 1 MiB. */
-#define MAINT_FREE_SLACK_PCT 5
-#define MAINT_FREE_SLACK_MIN (1ll << 20)
+/* Free pages kept for reuse before vacuuming: this share of the file, and at least 256 KiB. */
+#define MAINT_FREE_SLACK_PCT 2
+#define MAINT_FREE_SLACK_MIN (256ll << 10)
 /* Pages vacuumed per step. */
 #define MAINT_VACUUM_PAGES 2048
 
@@ -320,9 +320,9 @@ static int list_chunks(struct storage_writer *w, enum dict_kind kind, int64_t fr
 			}
 			v = nv;
 		}
-		v[(*n)++] = (struct chunk_info){ sqlite3_column_int64(st, 0),
-						 sqlite3_column_int64(st, 1),
-						 sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3) };
+		v[(*n)++] =
+		    (struct chunk_info){ sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+					 sqlite3_column_int64(st, 2), sqlite3_column_int(st, 3) };
 	}
 	if (!err && rc != SQLITE_DONE)
 		err = storage_errno(rc);
@@ -399,8 +399,8 @@ static void job_free(struct job *j)
 	free(j);
 }
 
-static int job_add_out(struct job *j, const struct storage_sample *v, size_t n, void *data,
-		       size_t len)
+static int job_add_out(struct job *j, const struct storage_sample *v, size_t n, int64_t unit,
+		       void *data, size_t len)
 {
 	struct job_out *no = realloc(j->out, (j->nout + 1) * sizeof(*no));
 
@@ -409,7 +409,8 @@ static int job_add_out(struct job *j, const struct storage_sample *v, size_t n, 
 		return -ENOMEM;
 	}
 	j->out = no;
-	j->out[j->nout++] = (struct job_out){ v[0].time_ns, v[n - 1].time_ns, (int64_t)n, data,
+	j->out[j->nout++] = (struct job_out){ codec_floor(v[0].time_ns, unit),
+					      codec_floor(v[n - 1].time_ns, unit), (int64_t)n, data,
 					      len };
 	return 0;
 }
@@ -431,11 +432,12 @@ static int encode_blocks(struct job *j, const struct storage_sample *v, const ui
 		while (k < n && k - i < MAINT_MAX_BLOCK &&
 		       v[k].time_ns - v[i].time_ns < MAINT_MAX_SPAN_NS)
 			k++;
-		err = codec_block_encode(v + i, count ? count + i : NULL, k - i, v[i].time_ns,
-					 rollup ? 60 * NS : STORAGE_TIME_UNIT_NS, zlevel, &data,
-					 &len);
+		int64_t unit = rollup ? 60 * NS : STORAGE_TIME_UNIT_NS;
+
+		err = codec_block_encode(v + i, count ? count + i : NULL, k - i, v[i].time_ns, unit,
+					 zlevel, &data, &len);
 		if (!err)
-			err = job_add_out(j, v + i, k - i, data, len);
+			err = job_add_out(j, v + i, k - i, unit, data, len);
 		i = k;
 	}
 	return err;
@@ -529,7 +531,7 @@ struct rowbuf {
 	enum dict_kind kind;
 	void *rows;
 	size_t n, cap;
-	struct codec_buf extra; /* string bytes or frame ids the rows point into */
+	struct codec_buf extra;	  /* string bytes or frame ids the rows point into */
 	const struct idset *drop; /* rows to leave out, or NULL */
 	size_t dropped;
 };
@@ -840,7 +842,8 @@ static struct job *plan_rollup(struct storage_writer *w, int64_t cutoff, int *er
 		return NULL;
 	j->type = JOB_ROLLUP;
 	*err = storage_prepare(w->db,
-			       "SELECT id, t_start, nsamples, level, data FROM blocks WHERE level <= 1"
+			       "SELECT id, t_start, nsamples, level, data FROM blocks WHERE level "
+			       "<= 1"
 			       " AND t_end < ? ORDER BY t_start LIMIT 1",
 			       &sel);
 	if (!*err) {
@@ -1054,7 +1057,8 @@ static int apply_blocks(struct storage_writer *w, struct job *j, struct storage_
 		err = storage_prepare(w->db, "DELETE FROM blocks WHERE id = ?", &del);
 	if (!err)
 		err = storage_prepare(w->db,
-				      "INSERT INTO blocks(t_start, t_end, nsamples, level, window, data)"
+				      "INSERT INTO blocks(t_start, t_end, nsamples, level, window, "
+				      "data)"
 				      " VALUES(?, ?, ?, ?, ?, ?)",
 				      &ins);
 	/* Retention may have deleted an input meanwhile: then the result is dropped. */
@@ -1155,7 +1159,8 @@ static int prune_scan(struct storage_writer *w)
 	int rc, err, seen = 0;
 
 	err = storage_prepare(w->db,
-			      "SELECT id, t_start, nsamples, data FROM blocks WHERE id >= ? AND id <= ?"
+			      "SELECT id, t_start, nsamples, data FROM blocks WHERE id >= ? AND id "
+			      "<= ?"
 			      " ORDER BY id LIMIT " MAINT_STR(MAINT_SCAN_BATCH),
 			      &st);
 	if (err)
@@ -1212,7 +1217,8 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 	for (size_t i = 0; i < w->dirty[DICT_STACK].n && !err; i++)
 		err = idset_add(&p->ref_stacks, ((struct wstack *)w->dirty[DICT_STACK].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_THREAD].n && !err; i++)
-		err = idset_add(&p->ref_threads, ((struct wthread *)w->dirty[DICT_THREAD].v[i])->id);
+		err =
+		    idset_add(&p->ref_threads, ((struct wthread *)w->dirty[DICT_THREAD].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_PROCESS].n && !err; i++)
 		err = idset_add(&live_procs, ((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_FRAME].n && !err; i++)
@@ -1351,7 +1357,8 @@ static int vacuum_step(struct storage_writer *w, int64_t max_bytes, struct stora
 	if (freel <= keep)
 		return 0;
 	snprintf(sql, sizeof(sql), "PRAGMA incremental_vacuum(%lld)",
-		 (long long)(freel - keep < MAINT_VACUUM_PAGES ? freel - keep : MAINT_VACUUM_PAGES));
+		 (long long)(freel - keep < MAINT_VACUUM_PAGES ? freel - keep
+							       : MAINT_VACUUM_PAGES));
 	err = storage_exec(w->db, sql);
 	if (!err) {
 		int64_t after = freel;
@@ -1462,7 +1469,8 @@ int storage_writer__maintain(struct storage_writer *w, const struct storage_poli
 			if (used > p->max_bytes * 95 / 100) {
 				r = delete_blocks(w,
 						  "DELETE FROM blocks WHERE id IN (SELECT id FROM"
-						  " blocks WHERE t_end < ? ORDER BY t_start LIMIT 16)",
+						  " blocks WHERE t_end < ? ORDER BY t_start LIMIT "
+						  "16)",
 						  now_ns - 60 * NS, &n);
 				if (r)
 					break;
@@ -1471,7 +1479,8 @@ int storage_writer__maintain(struct storage_writer *w, const struct storage_poli
 				progress |= n > 0;
 			}
 		}
-		/* One job at a time for the worker: windows, rollups, chunk merges, prune rewrites. */
+		/* One job at a time for the worker: windows, rollups, chunk merges, prune rewrites.
+		 */
 		if (!busy) {
 			int err = 0;
 
@@ -1529,7 +1538,7 @@ int storage_writer__maintain(struct storage_writer *w, const struct storage_poli
 			uint64_t before = st->freed_bytes;
 
 			r = vacuum_step(w, p->max_bytes, st, &done);
-			if (r || (done && st->freed_bytes == before)) {
+			if (r || done || st->freed_bytes == before) {
 				if (!r && unlimited && busy)
 					continue; /* wait for the worker */
 				break;

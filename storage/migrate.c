@@ -329,8 +329,8 @@ static int migrate_threads(struct mctx *m)
 		}
 		t->id = sqlite3_column_int64(st, 0);
 		t->tid = (uint32_t)sqlite3_column_int64(st, 2);
-		t->process = process_id(m, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3),
-					comm);
+		t->process =
+		    process_id(m, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 3), comm);
 		t->comm = intern(m, comm);
 		if (t->process < 0 || t->comm < 0)
 			err = -ENOMEM;
@@ -347,8 +347,8 @@ static int migrate_threads(struct mctx *m)
 static int migrate_blocks(struct storage *s)
 {
 	sqlite3_stmt *st, *ins;
-	int rc, err = storage_prepare(s, "SELECT t_start, nsamples, data FROM blocks ORDER BY id",
-				      &st);
+	int rc,
+	    err = storage_prepare(s, "SELECT t_start, nsamples, data FROM blocks ORDER BY id", &st);
 
 	if (err)
 		return err;
@@ -380,8 +380,8 @@ static int migrate_blocks(struct storage *s)
 		free(v);
 		if (err)
 			break;
-		sqlite3_bind_int64(ins, 1, t0);
-		sqlite3_bind_int64(ins, 2, t1);
+		sqlite3_bind_int64(ins, 1, codec_floor(t0, STORAGE_TIME_UNIT_NS));
+		sqlite3_bind_int64(ins, 2, codec_floor(t1, STORAGE_TIME_UNIT_NS));
 		sqlite3_bind_int64(ins, 3, n);
 		sqlite3_bind_blob(ins, 4, data, (int)len, free);
 		err = storage_step_done(ins);

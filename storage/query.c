@@ -217,9 +217,9 @@ static int load_chunk(struct storage_reader *r, enum dict_kind kind, int64_t id)
 	return err;
 }
 
-#define CACHE_GET(head, idp, out)                                           \
-	do {                                                                \
-		HASH_FIND(hh, head, idp, sizeof(*(idp)), out);              \
+#define CACHE_GET(head, idp, out)                              \
+	do {                                                   \
+		HASH_FIND(hh, head, idp, sizeof(*(idp)), out); \
 	} while (0)
 
 static const char *lookup_string(struct storage_reader *r, int64_t id)
@@ -437,9 +437,9 @@ static int walk_blocks(struct storage_reader *r, const struct storage_filter *f,
 
 	r->gen++;
 	snapshot_begin(r);
-	sqlite3_bind_int64(r->blocks, 1, from > INT64_MIN + READER_MAX_SPAN_NS
-						 ? from - READER_MAX_SPAN_NS
-						 : INT64_MIN);
+	sqlite3_bind_int64(r->blocks, 1,
+			   from > INT64_MIN + READER_MAX_SPAN_NS ? from - READER_MAX_SPAN_NS
+								 : INT64_MIN);
 	sqlite3_bind_int64(r->blocks, 2, to);
 	sqlite3_bind_int64(r->blocks, 3, from);
 	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
@@ -742,8 +742,8 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 		const struct agg_slot *s = &cw.all.slots[j];
 
 		if (s->a)
-			v[k++] = (struct storage_stack_count){ (int64_t)s->a, (int64_t)s->b,
-							       s->count };
+			v[k++] =
+			    (struct storage_stack_count){ (int64_t)s->a, (int64_t)s->b, s->count };
 	}
 	if (!err) {
 		qsort(v, k, sizeof(*v), cmp_count);
@@ -1161,7 +1161,6 @@ out:
 	sqlite3_finalize(st);
 	return err;
 }
-
 
 int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
 			 uint32_t *ncpus)

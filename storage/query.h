@@ -33,8 +33,8 @@ struct storage_thread {
 	uint32_t pid, tid;
 	int64_t proc_start;
 	const char *comm;
-	const char *exe; /* the process's executable, NULL when unknown */
-	uint32_t uid;	 /* the process's real uid (UINT32_MAX when unknown) */
+	const char *exe;     /* the process's executable, NULL when unknown */
+	uint32_t uid;	     /* the process's real uid (UINT32_MAX when unknown) */
 	const char *cmdline; /* the process's command line, NULL unless recorded (--cmdline) */
 	int64_t started_ns;  /* the process's start since the epoch, 0 when unknown */
 };

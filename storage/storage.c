@@ -25,6 +25,8 @@
 
 /* The WAL is truncated back to this size after a checkpoint that emptied it. */
 #define STORAGE_WAL_LIMIT 4194304 /* 4 MiB, a plain number: it is pasted into SQL */
+/* Pages of 4 KiB: blobs larger than a page go to overflow pages, 4 bytes of each are a link. */
+#define STORAGE_PAGE_SIZE 4096
 /* The busy timeout: how long an open waits for another process's WAL recovery. */
 #define STORAGE_BUSY_MS 5000
 
@@ -203,7 +205,7 @@ static int mkdir_parents(const char *path)
  * shorter than its header says is a truncated copy, unless a WAL still holds the missing pages
  * (a checkpoint interrupted by a crash writes page 1 before it extends the file).
  */
-static int check_file(struct storage *s)
+static int check_file(struct storage *s, bool *empty)
 {
 	static const char magic[16] = "SQLite format 3";
 	sqlite3_file *f = NULL;
@@ -214,11 +216,12 @@ static int check_file(struct storage *s)
 	uint32_t page, pages;
 	bool wal_empty = true;
 
-	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK ||
-	    !f || !f->pMethods)
+	if (sqlite3_file_control(s->db, "main", SQLITE_FCNTL_FILE_POINTER, &f) != SQLITE_OK || !f ||
+	    !f->pMethods)
 		return -EIO;
 	if (f->pMethods->xFileSize(f, &size) != SQLITE_OK)
 		return -EIO;
+	*empty = size == 0;
 	if (size == 0)
 		return 0;
 	if (size < (sqlite3_int64)sizeof(h) ||
@@ -236,8 +239,7 @@ static int check_file(struct storage *s)
 		wal_empty = false;
 	free(wal);
 	/* The in-header size counts only when the change counter matches "version valid for". */
-	if (wal_empty && !memcmp(h + 24, h + 92, 4) && pages &&
-	    (sqlite3_int64)pages * page > size)
+	if (wal_empty && !memcmp(h + 24, h + 92, 4) && pages && (sqlite3_int64)pages * page > size)
 		return -EBADMSG;
 	return 0;
 }
@@ -260,10 +262,7 @@ static int check_or_create_schema(struct storage *s)
 		if (s->mode == STORAGE_READ)
 			return -EBADMSG; /* an empty file: nothing ever recorded into it */
 		s->schema_from = STORAGE_SCHEMA_VERSION;
-		/* auto_vacuum must be chosen before the first table exists. */
-		err = storage_exec(s, "PRAGMA auto_vacuum=INCREMENTAL");
-		if (!err)
-			err = storage_exec(s, "BEGIN IMMEDIATE");
+		err = storage_exec(s, "BEGIN IMMEDIATE");
 		if (err)
 			return err;
 		err = storage_exec(s, storage_schema_sql);
@@ -272,8 +271,8 @@ static int check_or_create_schema(struct storage *s)
 		if (!err)
 			err = storage_exec(s, "PRAGMA user_version=" STR(STORAGE_SCHEMA_VERSION));
 		if (!err)
-			err = storage_exec(s, "INSERT INTO meta VALUES('created_by', 'ember " EMBER_VERSION
-					      "')");
+			err = storage_exec(s, "INSERT INTO meta VALUES('created_by', "
+					      "'ember " EMBER_VERSION "')");
 		if (err) {
 			storage_exec(s, "ROLLBACK");
 			return err;
@@ -325,6 +324,7 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 {
 	struct storage *s;
 	int err = 0, rc, flags;
+	bool empty = false;
 
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -367,13 +367,23 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORAGE_BUSY_MS);
-	err = check_file(s);
+	err = check_file(s, &empty);
 	if (err)
 		goto fail;
 	if (mode == STORAGE_WRITE) {
 		int persist = 1;
 
-		err = storage_exec(s, "PRAGMA journal_mode=WAL");
+		/* Before anything writes the first page (switching to WAL does): auto_vacuum and
+		 * the page size are fixed once the file has content. */
+		if (empty)
+			err = storage_exec(s, "PRAGMA page_size=" STR(STORAGE_PAGE_SIZE) ";"
+											 "PRAGMA "
+											 "auto_"
+											 "vacuum="
+											 "INCREMENT"
+											 "AL");
+		if (!err)
+			err = storage_exec(s, "PRAGMA journal_mode=WAL");
 		if (!err)
 			err = storage_exec(s, "PRAGMA synchronous=NORMAL");
 		if (!err)

@@ -145,7 +145,7 @@ void idset_free(struct idset *s);
 struct wprune {
 	bool active;
 	int phase;
-	int64_t scan_next, scan_end; /* block ids still to scan: [scan_next, scan_end] */
+	int64_t scan_next, scan_end;	      /* block ids still to scan: [scan_next, scan_end] */
 	struct idset ref_stacks, ref_threads; /* referenced by a scanned block, or used since */
 	struct idset dead[DICT__MAX];	      /* rows to remove */
 	int kind;			      /* the dictionary being rewritten */
@@ -166,7 +166,7 @@ struct storage_writer {
 	struct wthread *threads;
 	struct wprocess *processes;
 	struct wdirty dirty[DICT__MAX];
-	int64_t next_id[DICT__MAX];	   /* the next id of each dictionary */
+	int64_t next_id[DICT__MAX];	 /* the next id of each dictionary */
 	int64_t written_next[DICT__MAX]; /* next_id as stored in meta */
 	struct storage_sample *samples;
 	size_t nsamples, samples_cap;

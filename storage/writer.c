@@ -22,9 +22,8 @@
 #define WRITER_BLOCK_MAX 65536
 
 static const char *const next_key[DICT__MAX] = {
-	[DICT_STRING] = "next_string",	 [DICT_FRAME] = "next_frame",
-	[DICT_STACK] = "next_stack",	 [DICT_PROCESS] = "next_process",
-	[DICT_THREAD] = "next_thread",
+	[DICT_STRING] = "next_string",	 [DICT_FRAME] = "next_frame",	[DICT_STACK] = "next_stack",
+	[DICT_PROCESS] = "next_process", [DICT_THREAD] = "next_thread",
 };
 
 int idset_add(struct idset *s, int64_t id)
@@ -683,9 +682,11 @@ static int write_dirty(struct storage_writer *w, enum dict_kind kind)
 		case DICT_THREAD: {
 			struct wthread *e = d->v[i];
 
-			((struct dict_thread *)rows)[i] = (struct dict_thread){
-				.id = e->id, .process = e->process, .tid = e->key.tid, .comm = e->comm
-			};
+			((struct dict_thread *)rows)[i] =
+			    (struct dict_thread){ .id = e->id,
+						  .process = e->process,
+						  .tid = e->key.tid,
+						  .comm = e->comm };
 			break;
 		}
 		default:
@@ -725,15 +726,19 @@ static int write_blocks(struct storage_writer *w, struct wblock *ids, size_t *ni
 					 STORAGE_ZSTD_FAST, &data, &len);
 		if (err)
 			break;
-		sqlite3_bind_int64(w->ins_block, 1, v[0].time_ns);
-		sqlite3_bind_int64(w->ins_block, 2, v[n - 1].time_ns);
+		sqlite3_bind_int64(w->ins_block, 1,
+				   codec_floor(v[0].time_ns, STORAGE_TIME_UNIT_NS));
+		sqlite3_bind_int64(w->ins_block, 2,
+				   codec_floor(v[n - 1].time_ns, STORAGE_TIME_UNIT_NS));
 		sqlite3_bind_int64(w->ins_block, 3, (int64_t)n);
 		sqlite3_bind_blob(w->ins_block, 4, data, (int)len, free);
 		err = storage_step_done(w->ins_block);
 		if (!err)
-			ids[(*nids)++] = (struct wblock){ sqlite3_last_insert_rowid(w->db->db),
-							  v[0].time_ns, v[n - 1].time_ns,
-							  (int64_t)n };
+			ids[(*nids)++] =
+			    (struct wblock){ sqlite3_last_insert_rowid(w->db->db),
+					     codec_floor(v[0].time_ns, STORAGE_TIME_UNIT_NS),
+					     codec_floor(v[n - 1].time_ns, STORAGE_TIME_UNIT_NS),
+					     (int64_t)n };
 	}
 	return err;
 }
