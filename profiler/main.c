@@ -15,6 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "sample every CPU into the database" },
 	{ "export", cmd_export, "write a slice of history as folded stacks" },
+	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
 };
 
 static void usage(FILE *f)
