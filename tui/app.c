@@ -340,14 +340,24 @@ static size_t help_line(size_t want, char *buf, size_t len, bool *title)
 				continue;
 			do {
 				const char *kn = keymap_key_name(e[k].key, name, sizeof(name));
+				char word[20];
 
-				if (strlen(keys) + strlen(kn) + 2 < sizeof(keys))
+				/* Two codes with one name (KEY_ENTER and '\n') show once. */
+				snprintf(word, sizeof(word), " %s ", kn);
+				if (!strstr(keys, word + 1) &&
+				    strlen(keys) + strlen(kn) + 2 < sizeof(keys))
 					snprintf(keys + strlen(keys), sizeof(keys) - strlen(keys),
-						 "%s%s", k == i ? "" : " ", kn);
+						 "%s ", kn);
 				k++;
 			} while (k < n && !e[k].help && e[k].scope == e[i].scope);
 			if (row++ == want) {
-				snprintf(buf, len, "  %-18s %s", keys, e[i].help);
+				int cells = 0;
+
+				/* Pad by cells: the arrows take three bytes each. */
+				for (const char *p = keys; *p; p++)
+					cells += ((unsigned char)*p & 0xc0) != 0x80;
+				snprintf(buf, len, "  %s%*s %s", keys, cells < 20 ? 20 - cells : 0, "",
+					 e[i].help);
 				*title = false;
 			}
 		}

@@ -134,7 +134,7 @@ const char *keymap_key_name(int key, char *buf, size_t len)
 		{ KEY_RIGHT, "\u2192" },   { KEY_PPAGE, "PgUp" },  { KEY_NPAGE, "PgDn" },
 		{ KEY_HOME, "Home" },	   { KEY_END, "End" },	   { KEY_ENTER, "Enter" },
 		{ '\n', "Enter" },	   { '\r', "Return" },	   { 27, "Esc" },
-		{ KEY_BACKSPACE, "Bksp" }, { 127, "Del" },	   { '\t', "Tab" },
+		{ KEY_BACKSPACE, "Bksp" }, { 127, "Bksp" },	   { '\t', "Tab" },
 		{ KEY_BTAB, "S-Tab" },	   { ' ', "Space" },
 	};
 
