@@ -327,6 +327,7 @@ int cmd_top(int argc, char **argv)
 	writer = storage_writer_active(db_path);
 	if (writer > 0) {
 		snprintf(source, sizeof(source), "collector %d", writer);
+		o.following = true;
 	} else if (!no_record && !o.to_ns && !sampler_preflight(why, sizeof(why))) {
 		int status = 0;
 
@@ -342,6 +343,7 @@ int cmd_top(int argc, char **argv)
 			recorder_stop(&rec);
 			o.recorder_fd = -1;
 			snprintf(source, sizeof(source), "collector");
+			o.following = true;
 		} else if (!db) {
 			recorder_stop(&rec);
 			fprintf(stderr, "ember top: the in-process recorder %s\n",
@@ -349,6 +351,7 @@ int cmd_top(int argc, char **argv)
 			goto out;
 		} else {
 			snprintf(source, sizeof(source), "recording at %u Hz", freq);
+			o.following = true;
 		}
 	} else {
 		if (!no_record && !o.to_ns && access(db_path, F_OK)) {
@@ -393,15 +396,8 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "ember top: %s\n", res.error);
 		goto out;
 	}
+	/* SIGINT, SIGTERM and SIGHUP end top as q does, and as they end `ember record`: exit 0. */
 	ret = 0;
-	if (res.signal) {
-		storage_reader__free(reader);
-		storage__close(db);
-		/* Die of the signal, as a shell expects of a program it signalled. */
-		signal(res.signal, SIG_DFL);
-		raise(res.signal);
-		return 128 + res.signal;
-	}
 out:
 	recorder_stop(&rec);
 	storage_reader__free(reader);

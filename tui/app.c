@@ -252,8 +252,10 @@ static void draw_header(struct loop *l, int w)
 	x = put(0, x, w, screen_attr(ROLE_HEADER), "ember top ");
 	if (a->paused)
 		x = put(0, x, w, screen_attr(ROLE_HISTORY), " PAUSED ");
-	else if (i->live)
+	else if (i->live && a->opts->following)
 		x = put(0, x, w, screen_attr(ROLE_LIVE), " LIVE ");
+	else if (i->live) /* following the newest sample of a database nobody writes */
+		x = put(0, x, w, screen_attr(ROLE_HISTORY), " LATEST ");
 	else
 		x = put(0, x, w, screen_attr(ROLE_HISTORY), " HISTORY ");
 	if (i->live) {
@@ -356,8 +358,8 @@ static size_t help_line(size_t want, char *buf, size_t len, bool *title)
 				/* Pad by cells: the arrows take three bytes each. */
 				for (const char *p = keys; *p; p++)
 					cells += ((unsigned char)*p & 0xc0) != 0x80;
-				snprintf(buf, len, "  %s%*s %s", keys, cells < 20 ? 20 - cells : 0, "",
-					 e[i].help);
+				snprintf(buf, len, "  %s%*s %s", keys, cells < 20 ? 20 - cells : 0,
+					 "", e[i].help);
 				*title = false;
 			}
 		}

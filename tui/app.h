@@ -34,6 +34,7 @@ struct tui_opts {
 	bool mono;	    /* no colours */
 	int recorder_fd;    /* -1, or a pipe of the in-process recorder's messages (a line each) */
 	const char *source; /* what writes the database, for the header ("collector 1234") */
+	bool following;	    /* a collector or the in-process recorder writes the database */
 	const char *note;   /* shown on the status line at start; NULL for none */
 	const char *trace_path; /* append timing lines here (benchmarks); NULL for none */
 };

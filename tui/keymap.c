@@ -92,6 +92,8 @@ static const struct keymap_entry entries[] = {
 	B('<', KEYMAP_FUNCS, ACT_SORT_SELF_TOTAL),
 
 	/* Flame graph */
+	H(KEY_END, KEYMAP_FLAME, ACT_END, "follow the hottest path"),
+	B('G', KEYMAP_FLAME, ACT_END),
 	H('r', KEYMAP_FLAME, ACT_FLAME_REVERSE, "reverse: callers of the leaves"),
 	H('i', KEYMAP_FLAME, ACT_FLAME_ICICLE, "icicle (root on top) / flame"),
 	H('u', KEYMAP_FLAME, ACT_FLAME_RESET, "zoom all the way out"),

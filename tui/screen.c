@@ -271,8 +271,28 @@ int screen_wait(int fd, int timeout_ms)
 		sigdelset(&open_mask, term_signals[i]);
 	sigdelset(&open_mask, SIGWINCH);
 	n = ppoll(p, fd >= 0 ? 2 : 1, tsp, &open_mask);
+	/* When ppoll returns ready descriptors, a signal that arrived meanwhile stays pending
+	 * (blocked again): take it here, or a hung-up terminal, always readable, would spin. */
+	if (!got_signal) {
+		sigset_t term;
+		struct timespec zero = { 0, 0 };
+		int sig;
+
+		sigemptyset(&term);
+		for (unsigned int i = 0; i < sizeof(term_signals) / sizeof(term_signals[0]); i++)
+			sigaddset(&term, term_signals[i]);
+		sig = sigtimedwait(&term, NULL, &zero);
+		if (sig > 0)
+			got_signal = sig;
+	}
 	if (n <= 0)
 		return 0;
+	/* The terminal went away (its emulator closed, the ssh connection dropped). */
+	if (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {
+		if (!got_signal)
+			got_signal = SIGHUP;
+		return 0;
+	}
 	if (p[0].revents)
 		res |= 1;
 	if (fd >= 0 && p[1].revents)

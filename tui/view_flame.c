@@ -419,7 +419,11 @@ static bool flame_action(struct app *a, void *st, enum tui_action act)
 		set_cursor(f, FLAME_ROOT);
 		return true;
 	case ACT_END:
-		while ((node = widest_child(f, f->cursor)) != FLAME_NONE)
+		/* The hottest path: down the widest child while it holds more samples than end in
+		 * the frame itself. */
+		while ((node = widest_child(f, f->cursor)) != FLAME_NONE &&
+		       flame_tree__node(f->tree, node)->total >
+			   flame_tree__node(f->tree, f->cursor)->self)
 			set_cursor(f, node);
 		return true;
 	case ACT_ENTER:
