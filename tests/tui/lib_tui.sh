@@ -92,7 +92,7 @@ tui_expect_exit() {
 
 # The pid of the `ember top` running in the pane.
 tui_top_pid() {
-	pgrep -f -n "^$EMBER top" || fail "ember top is not running"
+	pgrep -f -o "^$EMBER top" || fail "ember top is not running"
 }
 
 # record_chain DB [SECONDS]: records the chain workload alone into DB (needs root).
