@@ -43,6 +43,21 @@ enum storage_stack_status {
 	STORAGE_STACK_NO_USER = 5,	  /* no user part at all: kernel thread, idle */
 };
 
+/* One `ember record` run and its accounting (stored + dropped = delivered). */
+struct storage_recording {
+	int64_t started_ns, ended_ns; /* ended_ns 0 while running */
+	uint32_t hz, ncpus;
+	const char *event;	       /* "cpu-clock" or "cycles" */
+	const char *hostname, *kernel; /* may be NULL */
+	uint64_t delivered;	       /* samples the perf events delivered to the BPF program */
+	uint64_t stored;
+	uint64_t filtered;
+	uint64_t ringbuf_full;
+	uint64_t bpf_errors;
+	uint64_t ingest_errors; /* malformed records, or no memory to process them */
+	uint64_t write_errors;	/* samples lost because the database could not take them */
+};
+
 enum storage_mode {
 	STORAGE_READ,  /* read-only; the file must exist */
 	STORAGE_WRITE, /* creates the file (mode 0640) and its directory; one writer at a time */

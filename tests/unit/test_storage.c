@@ -469,11 +469,107 @@ out:
 	return res;
 }
 
+/* Recordings overlapping a range, and per-function totals over a subset of stack counts. */
+static enum test_result test_recordings_functions_of(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
+	struct storage_frame leaf = { .kind = STORAGE_FRAME_USER, .name = "leaf", .module = "/x" };
+	struct storage_frame root = { .kind = STORAGE_FRAME_USER, .name = "root", .module = "/x" };
+	struct storage_recording r1 = {
+		.started_ns = t0, .hz = 99, .ncpus = 2, .event = "cycles", .hostname = "h1"
+	};
+	struct storage_recording r2 = {
+		.started_ns = t0 + 10 * s, .hz = 49, .ncpus = 2, .event = "cpu-clock"
+	};
+	struct storage_stack_count *c = NULL;
+	struct storage_function_count *fc = NULL;
+	struct storage_recording *recs = NULL;
+	struct storage_reader *r = NULL;
+	struct storage_writer *w = NULL;
+	struct storage *db;
+	int64_t fl, fr, st1, st2, th1, th2;
+	uint64_t total = 0;
+	size_t n, nfc;
+	enum test_result res = TEST_FAIL;
+
+	fresh_path("recs.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fl = storage_writer__frame(w, &leaf);
+	fr = storage_writer__frame(w, &root);
+	st1 = storage_writer__stack(w, (int64_t[]){ fl, fr }, 2, STORAGE_STACK_COMPLETE);
+	st2 = storage_writer__stack(w, (int64_t[]){ fr }, 1, STORAGE_STACK_COMPLETE);
+	th1 = storage_writer__thread(w, 1, 1, 5, "one");
+	th2 = storage_writer__thread(w, 2, 2, 5, "two");
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 1, th1, st1, 0, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 2, th1, st2, 0, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 3, th2, st1, 0, 0 });
+	r1.ended_ns = t0 + 5 * s;
+	if (!ASSERT_OK(storage_writer__flush(w, &r1, 0, NULL), "flush 1"))
+		goto out;
+	storage_writer__free(w);
+	/* A second run, still going (ended_ns 0). */
+	w = storage_writer__new(db);
+	if (!ASSERT_NONNULL(w, "writer 2") ||
+	    !ASSERT_OK(storage_writer__flush(w, &r2, 0, NULL), "flush 2"))
+		goto out;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader"))
+		goto out;
+
+	if (!ASSERT_OK(storage_reader__recordings(r, 0, 0, &recs, &n), "all") ||
+	    !ASSERT_EQ(n, 2, "two runs") || !ASSERT_EQ(recs[0].hz, 99, "first hz") ||
+	    !ASSERT_STREQ(recs[0].event, "cycles", "event") ||
+	    !ASSERT_STREQ(recs[0].hostname, "h1", "hostname") ||
+	    !ASSERT_NULL(recs[1].hostname, "no hostname") ||
+	    !ASSERT_EQ(recs[1].hz, 49, "second hz") ||
+	    !ASSERT_EQ(recs[0].ended_ns, t0 + 5 * s, "ended"))
+		goto out;
+	free(recs);
+	recs = NULL;
+	if (!ASSERT_OK(storage_reader__recordings(r, t0 + 6 * s, t0 + 7 * s, &recs, &n), "gap") ||
+	    !ASSERT_EQ(n, 0, "nothing in the gap"))
+		goto out;
+	free(recs);
+	recs = NULL;
+	if (!ASSERT_OK(storage_reader__recordings(r, t0 + 20 * s, 0, &recs, &n), "later") ||
+	    !ASSERT_EQ(n, 1, "the running one") || !ASSERT_EQ(recs[0].hz, 49, "its hz"))
+		goto out;
+
+	/* Only thread 1's entries: root (self 1, total 2) sorts before leaf (self 1, total 1). */
+	if (!ASSERT_OK(storage_reader__stack_counts(r, &(struct storage_filter){ 0 }, &c, &n,
+						    &total),
+		       "counts") ||
+	    !ASSERT_EQ(total, 3, "total") || !ASSERT_EQ(n, 3, "three pairs"))
+		goto out;
+	for (n = 0; n < 3 && c[n].thread == th1; n++)
+		;
+	if (!ASSERT_EQ(n, 2, "thread 1 pairs") ||
+	    !ASSERT_OK(storage_reader__functions_of(r, c, n, &fc, &nfc, &total), "functions_of") ||
+	    !ASSERT_EQ(total, 2, "subset total") || !ASSERT_EQ(nfc, 2, "two functions") ||
+	    !ASSERT_STREQ(fc[0].frame->name, "root", "order") ||
+	    !ASSERT_EQ(fc[0].self, 1, "root self") || !ASSERT_EQ(fc[0].total, 2, "root total") ||
+	    !ASSERT_EQ(fc[1].self, 1, "leaf self") || !ASSERT_EQ(fc[1].total, 1, "leaf total"))
+		goto out;
+	res = TEST_PASS;
+out:
+	free(fc);
+	free(c);
+	free(recs);
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct test_case tests[] = { TEST(test_roundtrip), TEST(test_refusals),
-						  TEST(test_aggregates), TEST(test_writer_active),
-						  TEST(test_rate) };
+	static const struct test_case tests[] = {
+		TEST(test_roundtrip),	  TEST(test_refusals), TEST(test_aggregates),
+		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of)
+	};
 	char cmd[300];
 	int r;
 
