@@ -482,8 +482,10 @@ static int do_refresh(struct loop *l)
 		a->data_gen++;
 		l->dirty = true;
 	}
-	trace_line(l, "refresh wall_ns=%lld cpu_ns=%lld changed=%d", (long long)(mono_ns() - w0),
-		   (long long)(clock_of(CLOCK_THREAD_CPUTIME_ID) - c0), r);
+	trace_line(l, "refresh wall_ns=%lld cpu_ns=%lld changed=%d stacks=%zu samples=%llu",
+		   (long long)(mono_ns() - w0), (long long)(clock_of(CLOCK_THREAD_CPUTIME_ID) - c0),
+		   r, model__info(a->model)->stacks,
+		   (unsigned long long)model__info(a->model)->all);
 	return 0;
 }
 

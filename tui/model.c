@@ -501,6 +501,7 @@ static int query(struct model *m)
 	}
 	if (err)
 		free_slices(m);
+	m->info.stacks = m->nentries;
 	return err;
 }
 

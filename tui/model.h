@@ -72,6 +72,7 @@ struct model_info {
 	uint64_t samples;	   /* in the selection, after filters and frame mode */
 	uint64_t idle;		   /* idle samples in the range (shown or not) */
 	uint64_t all;		   /* every sample in the range that passed the filter */
+	size_t stacks;		   /* distinct (thread, stack) pairs in the range */
 	int64_t spark_bucket_ns;   /* the time of one sparkline cell */
 };
 
