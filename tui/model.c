@@ -30,10 +30,16 @@ struct mframe {
 	UT_hash_handle hh;
 };
 
-/* A stored stack as function ids, leaf first, with the count of its kernel frames. */
+/*
+ * A stored stack as function ids, leaf first, with the count of its kernel frames. Frames are
+ * resolved to functions on first use (MODEL_NO_FUNC until then): the processes view needs only
+ * each stack's leaf, and resolving every frame of every stack would cost it most of its time.
+ */
 struct mstack {
 	int64_t id;
 	uint32_t n, nkernel;
+	bool resolved;	       /* every entry of funcs is set, and nkernel */
+	const int64_t *frames; /* frame ids, borrowed from the reader */
 	UT_hash_handle hh;
 	uint32_t funcs[];
 };
@@ -93,6 +99,7 @@ struct model {
 	enum model_frames frames;
 	bool show_idle;
 	bool query_dirty; /* the range or the filter changed: query again */
+	int lazy_err;	  /* the first failure to resolve a frame on demand */
 	bool derive_dirty;
 
 	/* caches for the model's life */
@@ -315,20 +322,45 @@ static struct mstack *stack_of(struct model *m, int64_t id, int *err)
 	s->id = id;
 	s->n = (uint32_t)n;
 	s->nkernel = 0;
-	for (size_t i = 0; i < n; i++) {
-		uint32_t f = func_of_frame(m, frames[i]);
-
-		if (f == MODEL_NO_FUNC) {
-			*err = -errno;
-			free(s);
-			return NULL;
-		}
-		s->funcs[i] = f;
-		if (m->funcs[f].kind == MODEL_KIND_KERNEL)
-			s->nkernel++;
-	}
+	s->resolved = false;
+	s->frames = frames;
+	for (size_t i = 0; i < n; i++)
+		s->funcs[i] = MODEL_NO_FUNC;
 	HASH_ADD(hh, m->stacks, id, sizeof(s->id), s);
 	return s;
+}
+
+/* Resolves frame i of a stack; false (the error in m->lazy_err) on failure. */
+static bool resolve_frame(struct model *m, struct mstack *s, uint32_t i)
+{
+	uint32_t f;
+
+	if (s->funcs[i] != MODEL_NO_FUNC)
+		return true;
+	f = func_of_frame(m, s->frames[i]);
+	if (f == MODEL_NO_FUNC) {
+		if (!m->lazy_err)
+			m->lazy_err = errno ? -errno : -ENOMEM;
+		return false;
+	}
+	s->funcs[i] = f;
+	return true;
+}
+
+/* Resolves every frame of a stack; false (the error in m->lazy_err) on failure. */
+static bool resolve(struct model *m, struct mstack *s)
+{
+	if (s->resolved)
+		return true;
+	s->nkernel = 0;
+	for (uint32_t i = 0; i < s->n; i++) {
+		if (!resolve_frame(m, s, i))
+			return false;
+		if (m->funcs[s->funcs[i]].kind == MODEL_KIND_KERNEL)
+			s->nkernel++;
+	}
+	s->resolved = true;
+	return true;
 }
 
 static struct mthread *thread_of(struct model *m, int64_t id, int *err)
@@ -366,10 +398,13 @@ static struct mthread *thread_of(struct model *m, int64_t id, int *err)
  * Returns the count; 0 when the mode leaves nothing (the sample is left out, unless the mode is
  * MODEL_FRAMES_ALL, where an empty stack still counts).
  */
-static uint32_t visible_funcs(struct model *m, const struct mstack *s, const uint32_t **out)
+static uint32_t visible_funcs(struct model *m, struct mstack *s, const uint32_t **out)
 {
 	uint32_t k = 0;
 
+	*out = m->scratch;
+	if (!resolve(m, s))
+		return 0;
 	if (m->frames == MODEL_FRAMES_ALL) {
 		*out = s->funcs;
 		return s->n;
@@ -380,19 +415,44 @@ static uint32_t visible_funcs(struct model *m, const struct mstack *s, const uin
 		if (kernel == (m->frames == MODEL_FRAMES_KERNEL))
 			m->scratch[k++] = s->funcs[i];
 	}
-	*out = m->scratch;
 	return k;
 }
 
-static bool entry_counts(struct model *m, const struct mthread *t, const struct mstack *s)
+/* The leaf function under the frame mode, MODEL_NO_FUNC when there is none. With every frame
+ * shown, only the leaf frame is resolved. */
+static uint32_t leaf_func(struct model *m, struct mstack *s)
+{
+	const uint32_t *funcs;
+
+	if (m->frames == MODEL_FRAMES_ALL)
+		return s->n && resolve_frame(m, s, 0) ? s->funcs[0] : MODEL_NO_FUNC;
+	return visible_funcs(m, s, &funcs) ? funcs[0] : MODEL_NO_FUNC;
+}
+
+static bool entry_counts(struct model *m, const struct mthread *t, struct mstack *s)
 {
 	if (!m->show_idle && t->t->pid == 0)
 		return false;
+	if (m->frames == MODEL_FRAMES_ALL)
+		return true;
+	if (!resolve(m, s))
+		return false;
 	if (m->frames == MODEL_FRAMES_KERNEL)
 		return s->nkernel > 0;
-	if (m->frames == MODEL_FRAMES_USER)
-		return s->n > s->nkernel;
-	return true;
+	return s->n > s->nkernel;
+}
+
+/*
+ * Resolves every frame of the stacks that count, before a pass that sizes arrays by the number
+ * of functions: resolving interns new functions.
+ */
+static int resolve_entries(struct model *m)
+{
+	for (size_t i = 0; i < m->nentries; i++)
+		if (entry_counts(m, m->entries[i].thread, m->entries[i].stack) &&
+		    !resolve(m, m->entries[i].stack))
+			break;
+	return m->lazy_err;
 }
 
 static void free_slices(struct model *m)
@@ -563,6 +623,8 @@ int model__refresh(struct model *m)
 	if (m->derive_dirty) {
 		invalidate_derived(m);
 		derive_totals(m);
+		if (m->lazy_err)
+			return m->lazy_err;
 		m->derive_dirty = false;
 		changed = true;
 	}
@@ -753,8 +815,7 @@ static int build_tasks(struct model *m, bool by_thread)
 		const struct mentry *e = &m->entries[i];
 		const struct storage_thread *t = e->thread->t;
 		struct task_key k;
-		const uint32_t *funcs;
-		uint32_t depth;
+		uint32_t leaf;
 
 		if (!entry_counts(m, e->thread, e->stack))
 			continue;
@@ -794,13 +855,13 @@ static int build_tasks(struct model *m, bool by_thread)
 		if (!by_thread && t->tid == t->pid)
 			v[x->index].comm = t->comm;
 		v[x->index].samples += e->count;
-		depth = visible_funcs(m, e->stack, &funcs);
-		if (depth) {
+		leaf = leaf_func(m, e->stack);
+		if (leaf != MODEL_NO_FUNC) {
 			struct mleaf key;
 
 			memset(&key, 0, sizeof(key));
 			key.key.task = x->index;
-			key.key.func = funcs[0];
+			key.key.func = leaf;
 			HASH_FIND(hh, leaves, &key.key, sizeof(key.key), l);
 			if (!l) {
 				l = calloc(1, sizeof(*l));
@@ -856,6 +917,8 @@ static int build_tasks(struct model *m, bool by_thread)
 		free(x);
 	}
 	free(hot);
+	if (!err)
+		err = m->lazy_err;
 	if (err) {
 		free(v);
 		return err;
@@ -914,6 +977,8 @@ static int build_functions(struct model *m)
 	struct model_fcount *acc, *v;
 	size_t n = 0;
 
+	if (resolve_entries(m))
+		return m->lazy_err;
 	if (grow_marks(m))
 		return -ENOMEM;
 	memset(m->marks, 0, (size_t)m->capmarks * sizeof(*m->marks));
@@ -938,6 +1003,10 @@ static int build_functions(struct model *m)
 			m->marks[funcs[d]] = (uint32_t)(i + 1);
 			acc[funcs[d]].total += e->count;
 		}
+	}
+	if (m->lazy_err) {
+		free(acc);
+		return m->lazy_err;
 	}
 	for (uint32_t f = 0; f < m->nfuncs; f++)
 		if (acc[f].total) {
@@ -993,9 +1062,12 @@ static int compact(struct model_fcount *acc, uint32_t nfuncs, struct model_fcoun
 int model__neighbours(struct model *m, uint32_t func, struct model_fcount **callers,
 		      size_t *ncallers, struct model_fcount **callees, size_t *ncallees)
 {
-	struct model_fcount *up = calloc((size_t)m->nfuncs + 1, sizeof(*up));
-	struct model_fcount *down = calloc((size_t)m->nfuncs + 1, sizeof(*down));
+	struct model_fcount *up, *down;
 
+	if (resolve_entries(m))
+		return m->lazy_err;
+	up = calloc((size_t)m->nfuncs + 1, sizeof(*up));
+	down = calloc((size_t)m->nfuncs + 1, sizeof(*down));
 	if (!up || !down) {
 		free(up);
 		free(down);
@@ -1017,6 +1089,11 @@ int model__neighbours(struct model *m, uint32_t func, struct model_fcount **call
 			continue;
 		acc_add(up, m->nfuncs, d + 1 < depth ? funcs[d + 1] : MODEL_NO_FUNC, e->count);
 		acc_add(down, m->nfuncs, d > 0 ? funcs[d - 1] : MODEL_NO_FUNC, e->count);
+	}
+	if (m->lazy_err) {
+		free(up);
+		free(down);
+		return m->lazy_err;
 	}
 	compact(up, m->nfuncs, callers, ncallers);
 	compact(down, m->nfuncs, callees, ncallees);
@@ -1064,7 +1141,9 @@ static struct flame_tree *build_flame(struct model *m, bool reversed)
 		off += depth + 1;
 		n++;
 	}
-	t = flame_tree__new(stacks, n);
+	t = m->lazy_err ? NULL : flame_tree__new(stacks, n);
+	if (m->lazy_err)
+		errno = -m->lazy_err;
 	free(stacks);
 	free(buf);
 	return t;
@@ -1118,6 +1197,8 @@ int model__heatmap(struct model *m, int64_t t0_ns, int cols, int rows, uint64_t 
 	if (!h.counts)
 		return -ENOMEM;
 	err = storage_reader__samples(m->r, &f, heat_add, &h);
+	if (!err)
+		err = m->lazy_err;
 	if (err) {
 		free(h.counts);
 		return err;
