@@ -978,6 +978,12 @@ int tui_run(const struct tui_opts *o, struct tui_result *res)
 				first = false;
 			}
 		}
+		/* Nothing to draw: let the view prepare what the next key will likely need. */
+		if (!l->help && views[a->view]->idle &&
+		    views[a->view]->idle(a, a->state[a->view])) {
+			trace_line(l, "idle view=%d", (int)a->view);
+			continue;
+		}
 		timeout = a->paused ? -1 : (int)((next_refresh - now + 999999) / 1000000);
 		if (timeout < 0 && !a->paused)
 			timeout = 0;

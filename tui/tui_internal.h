@@ -38,6 +38,9 @@ struct view_ops {
 	void (*mouse)(struct app *a, void *st, int y, int x, enum view_mouse ev);
 	/* The status line while this view shows. */
 	void (*status)(struct app *a, void *st, char *buf, size_t len);
+	/* Optional: work worth doing ahead while no key waits (e.g. building what the next key
+	 * will likely need). Called once after each frame; returns true when it did some. */
+	bool (*idle)(struct app *a, void *st);
 };
 
 struct app {
