@@ -136,7 +136,12 @@ void app_show(struct app *a, enum tui_view v)
 
 bool app_search_matches(struct app *a, const char *s)
 {
-	return a->search_on && s && !regexec(&a->search_re, s, 0, NULL, 0);
+	if (!a->search_on || !s)
+		return false;
+	if (a->search_literal)
+		return a->search_icase ? strcasestr(s, a->search_text) != NULL
+				       : strstr(s, a->search_text) != NULL;
+	return !regexec(&a->search_re, s, 0, NULL, 0);
 }
 
 const uint8_t *app_func_matches(struct app *a, uint32_t *n)
@@ -517,6 +522,8 @@ static void set_search(struct loop *l, const char *text)
 		return;
 	}
 	snprintf(a->search_text, sizeof(a->search_text), "%s", text);
+	a->search_literal = !strpbrk(text, ".[]()*+?{}|^$\\");
+	a->search_icase = lower;
 	a->search_on = true;
 	if (a->view == TUI_VIEW_PROCS || a->view == TUI_VIEW_FUNCS)
 		views[a->view]->action(a, a->state[a->view], ACT_NEXT_MATCH);
@@ -525,9 +532,26 @@ static void set_search(struct loop *l, const char *text)
 			    text);
 }
 
+/* Where the cgroup2 hierarchy is mounted, from /proc/self/mounts; /sys/fs/cgroup if unseen. */
+static const char *cgroup2_root(char *buf, size_t len)
+{
+	char line[1024], dir[512], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	snprintf(buf, len, "/sys/fs/cgroup");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%*s %511s %63s", dir, type) == 2 && !strcmp(type, "cgroup2")) {
+			snprintf(buf, len, "%s", dir);
+			break;
+		}
+	if (f)
+		fclose(f);
+	return buf;
+}
+
 int tui_cgroup_id(const char *s, uint64_t *id)
 {
-	char path[4096], *end;
+	char path[4096], root[512], *end;
 	struct stat st;
 	unsigned long long v;
 
@@ -537,16 +561,17 @@ int tui_cgroup_id(const char *s, uint64_t *id)
 		*id = v;
 		return 0;
 	}
-	if (!stat(s, &st) && S_ISDIR(st.st_mode)) {
-		*id = st.st_ino;
-		return 0;
-	}
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", s[0] == '/' ? s + 1 : s);
-	if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
-		*id = st.st_ino;
-		return 0;
-	}
-	return -ENOENT;
+	/* A full path, or as /proc/PID/cgroup writes it ("/system.slice/x.service"): relative to
+	 * the cgroup2 mount (/sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts). */
+	if (!strncmp(s, "/sys/fs/cgroup", 14) && (!s[14] || s[14] == '/'))
+		snprintf(path, sizeof(path), "%s", s);
+	else
+		snprintf(path, sizeof(path), "%s/%s", cgroup2_root(root, sizeof(root)),
+			 s[0] == '/' ? s + 1 : s);
+	if (stat(path, &st) || !S_ISDIR(st.st_mode))
+		return -ENOENT;
+	*id = st.st_ino;
+	return 0;
 }
 
 static void format_filter(struct loop *l, char *buf, size_t len)

@@ -53,8 +53,9 @@ struct tui_result {
 int tui_run(const struct tui_opts *o, struct tui_result *res);
 
 /*
- * A cgroup as the filter takes it: a decimal id, or the path of a cgroup2 directory (absolute, or
- * relative to /sys/fs/cgroup), whose inode number is the id the sampler records. 0 or -ENOENT.
+ * A cgroup as the filter takes it: a decimal id, or a cgroup2 directory as /proc/PID/cgroup names
+ * it ("/system.slice/x.service", under /sys/fs/cgroup) or by its full path; the directory's inode
+ * number is the id the sampler records. 0 or -ENOENT.
  */
 int tui_cgroup_id(const char *s, uint64_t *id);
 

@@ -54,6 +54,8 @@ struct app {
 	bool search_on;
 	uint64_t search_gen; /* bumped whenever the search changes */
 	char search_text[256];
+	bool search_literal; /* no regex metacharacters: a substring search, far cheaper */
+	bool search_icase;
 	regex_t search_re;
 	uint8_t *func_match; /* per function id: its display name matches */
 	uint32_t func_match_n, func_match_cap;

@@ -32,6 +32,7 @@ tui_wait_file "$WORK/term.exit"
 
 need_root
 record_chain "$WORK/chain.db" 2
+CHAIN_CG=$(sed -n 's/^0:://p' "/proc/$CHAIN/cgroup")
 
 # Too small at start: a message until the terminal grows.
 tui_resize 50 12
@@ -55,6 +56,18 @@ tui_run_top --db "$WORK/chain.db" --no-record
 tui_wait 'HOTTEST FUNCTION'
 kill -SEGV "$(tui_top_pid)"
 tui_expect_exit 139
+
+# The cgroup filter: the chain's own cgroup (by path) keeps it; another one leaves nothing.
+tui_run_top --db "$WORK/chain.db" --no-record --cgroup "$CHAIN_CG"
+tui_wait 'chain +chain_leaf_b'
+tui_wait '\[filtered\]'
+tui_send '\'
+tui_send C-u
+tui_type "cgroup:4242424242"
+tui_send Enter
+tui_wait 'No samples in this window for this filter'
+tui_send q
+tui_expect_exit 0
 
 # No colours: with NO_COLOR, nothing on screen carries a colour.
 tui_type "export NO_COLOR=1"

@@ -91,6 +91,32 @@ tui_screen | grep -q 'zoom' || fail "the help does not list the flame graph keys
 tui_send Escape
 tui_wait 'SELF%'
 
+# The heatmap: mark a start with m, move, Enter: the flame graph of exactly that range.
+tui_send 4
+tui_wait 'a column per second'
+tui_send h h m l j j Enter
+tui_wait 'HISTORY +[0-9:.]+ to [0-9:.]+'
+tui_wait 'Flame graph(, icicle)? +[0-9]+ samples'
+tui_wait 'chain_leaf_b'
+tui_send L
+tui_wait 'LATEST'
+# The same with the mouse, at 80 columns so X10 reports stay in ASCII: the map starts at column
+# 8 (1-based) and row 4, one column per second; a drag from the third-last second's first row to
+# the last second's fourth row (press button 0, release: button 3).
+tui_resize 80 24
+tui_send 4
+tui_wait 'a column per second'
+tui_type $'\e[M l$'
+tui_type $'\e[M#o\''
+tui_wait 'HISTORY +[0-9:.]+ to [0-9:.]+'
+tui_wait 'Flame graph(, icicle)? +[0-9]+ samples'
+tui_send L
+tui_wait 'LATEST'
+# A resize repaints the whole terminal, rightly: let it happen before watching for clears.
+tui_resize 100 30
+tui_wait '4 Heatmap'
+sleep 0.5
+
 # No flicker: pressing keys never clears the whole screen.
 $T pipe-pane -t "$PANE" -o "cat > $WORK/pane.out"
 tui_send 1
