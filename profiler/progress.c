@@ -17,6 +17,7 @@
 struct progress {
 	const char *what;
 	int64_t start, last;
+	int64_t delay;
 	bool shown;
 };
 
@@ -54,7 +55,8 @@ void progress__update(double fraction, void *ctx)
 	if (!p)
 		return;
 	now = mono_ns();
-	if (now - p->start < PROGRESS_DELAY_NS || (p->shown && now - p->last < PROGRESS_EVERY_NS))
+	if (now - p->start < p->delay ||
+	    (p->shown && now - p->last < PROGRESS_EVERY_NS && fraction < 1))
 		return;
 	fraction = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
 	fill = (int)(fraction * PROGRESS_WIDTH);
