@@ -824,6 +824,30 @@ int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *l
 	return err;
 }
 
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus)
+{
+	struct storage_recording *v;
+	size_t n;
+	int err = storage_reader__recordings(r, from_ns, to_ns, &v, &n);
+
+	if (err)
+		return err;
+	if (!n) {
+		free(v);
+		return -ENODATA;
+	}
+	*hz = *ncpus = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].hz > *hz)
+			*hz = v[i].hz;
+		if (v[i].ncpus > *ncpus)
+			*ncpus = v[i].ncpus;
+	}
+	free(v);
+	return 0;
+}
+
 void storage_reader__free(struct storage_reader *r)
 {
 	struct rthread *t, *tt;

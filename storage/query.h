@@ -14,7 +14,6 @@
 
 #include "storage/codec.h"
 #include "storage/storage.h"
-#include "storage/writer.h"
 
 /* Which samples a query covers. Every list is "any of"; an empty list (n == 0) means any. */
 struct storage_filter {
@@ -127,6 +126,15 @@ int storage_reader__recordings(struct storage_reader *r, int64_t from_ns, int64_
 
 /* The times of the first and last stored samples (ns since the epoch). -ENODATA when empty. */
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns);
+
+/*
+ * The sampling rate of the recordings that overlap [from_ns, to_ns) (to_ns 0: to the end): the
+ * highest hz and the largest CPU count among them, so samples can be turned into CPU time. A
+ * recording still running (or killed before its end was written) overlaps everything after its
+ * start. 0, -ENODATA when no recording overlaps, or -errno.
+ */
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus);
 
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id);
