@@ -133,6 +133,8 @@ static void progress_done(struct progress *p)
 		p->job->progress(p->pto, p->job->progress_ctx);
 }
 
+#define AGG_BATCH 16 /* samples whose slots are prefetched before they are counted */
+
 struct agg_ctx {
 	struct progress prog;
 	struct export_entry *slots; /* open addressing; count 0 marks an empty slot */
@@ -141,6 +143,14 @@ struct agg_ctx {
 	struct export_rates *rates;
 	uint64_t total;
 	int64_t first, last;
+	/* The table outgrows the caches; a sample's slot is a cache miss. Samples wait in a small
+	 * batch while their slots are prefetched, so the misses overlap. */
+	struct {
+		int64_t thread, stack, time;
+		uint64_t cgroup;
+		size_t hash;
+	} batch[AGG_BATCH];
+	size_t nbatch;
 };
 
 static inline size_t hash_key(int64_t thread, int64_t stack, uint64_t cgroup)
@@ -178,12 +188,49 @@ static int agg_grow(struct agg_ctx *a)
 	return 0;
 }
 
+/* Counts one sample in its slot. */
+static int agg_count(struct agg_ctx *a, int64_t thread, int64_t stack, uint64_t cg, int64_t time,
+		     size_t hash)
+{
+	struct export_entry *e;
+	size_t j = hash & a->mask;
+
+	for (;;) {
+		e = &a->slots[j];
+		if (!e->count || (e->thread == thread && e->stack == stack && e->cgroup == cg))
+			break;
+		j = (j + 1) & a->mask;
+	}
+	if (!e->count) {
+		e->thread = thread;
+		e->stack = stack;
+		e->cgroup = cg;
+	}
+	e->count++;
+	if (a->rates)
+		e->weight_ns += export_rates__period_ns(a->rates, time);
+	/* Keep the table at most three quarters full. */
+	if (e->count == 1 && ++a->used * 4 > (a->mask + 1) * 3)
+		return agg_grow(a);
+	return 0;
+}
+
+static int agg_drain(struct agg_ctx *a)
+{
+	int err = 0;
+
+	for (size_t i = 0; !err && i < a->nbatch; i++)
+		err = agg_count(a, a->batch[i].thread, a->batch[i].stack, a->batch[i].cgroup,
+				a->batch[i].time, a->batch[i].hash);
+	a->nbatch = 0;
+	return err;
+}
+
 static int agg_add(const struct storage_sample *s, void *ctx)
 {
 	struct agg_ctx *a = ctx;
 	uint64_t cg = a->by_cgroup ? s->cgroup : 0;
-	struct export_entry *e;
-	size_t j;
+	size_t h = hash_key(s->thread, s->stack, cg), n = a->nbatch;
 
 	progress_tick(&a->prog, s->time_ns);
 	if (!a->total || s->time_ns < a->first)
@@ -191,29 +238,14 @@ static int agg_add(const struct storage_sample *s, void *ctx)
 	if (!a->total || s->time_ns > a->last)
 		a->last = s->time_ns;
 	a->total++;
-	j = hash_key(s->thread, s->stack, cg) & a->mask;
-	for (;;) {
-		e = &a->slots[j];
-		if (!e->count ||
-		    (e->thread == s->thread && e->stack == s->stack && e->cgroup == cg))
-			break;
-		j = (j + 1) & a->mask;
-	}
-	if (!e->count) {
-		e->thread = s->thread;
-		e->stack = s->stack;
-		e->cgroup = cg;
-		/* Keep the table at most half full. */
-		if (++a->used * 2 > a->mask + 1) {
-			e->count = 1;
-			e->weight_ns = a->rates ? export_rates__period_ns(a->rates, s->time_ns) : 0;
-			return agg_grow(a);
-		}
-	}
-	e->count++;
-	if (a->rates)
-		e->weight_ns += export_rates__period_ns(a->rates, s->time_ns);
-	return 0;
+	__builtin_prefetch(&a->slots[h & a->mask]);
+	a->batch[n].thread = s->thread;
+	a->batch[n].stack = s->stack;
+	a->batch[n].cgroup = cg;
+	a->batch[n].time = s->time_ns;
+	a->batch[n].hash = h;
+	a->nbatch = n + 1;
+	return a->nbatch == AGG_BATCH ? agg_drain(a) : 0;
 }
 
 static int cmp_entry(const void *x, const void *y)
@@ -239,6 +271,8 @@ int export_aggregate(struct export_job *job, const struct storage_filter *f, boo
 	err = agg_grow(&a);
 	if (!err)
 		err = storage_reader__samples(job->reader, f, agg_add, &a);
+	if (!err)
+		err = agg_drain(&a);
 	if (err) {
 		free(a.slots);
 		return err;

@@ -36,30 +36,69 @@ static int append_task(struct export_buf *b, const struct storage_thread *t,
 	return err;
 }
 
-static int build_line(struct storage_reader *r, const struct export_entry *e,
-		      const struct export_options *opt, struct export_buf *b)
+/* The frames of a stack as ";root;...;leaf", built once per stack and cached. */
+struct suffix {
+	int64_t stack;
+	UT_hash_handle hh;
+	size_t len;
+	char text[];
+};
+
+static struct suffix *stack_suffix(struct storage_reader *r, struct suffix **cache, int64_t stack,
+				   const struct export_options *opt, struct export_buf *b)
 {
-	const struct storage_thread *t = storage_reader__thread(r, e->thread);
 	const int64_t *frames;
+	struct suffix *sf;
 	char name[1024];
 	size_t n;
 	int err;
 
+	HASH_FIND(hh, *cache, &stack, sizeof(stack), sf);
+	if (sf)
+		return sf;
 	b->len = 0;
-	err = append_task(b, t, opt);
-	if (!err)
-		err = storage_reader__stack(r, e->stack, &frames, &n, NULL);
+	err = storage_reader__stack(r, stack, &frames, &n, NULL);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
 	/* Stored leaf first (kernel frames, then user frames): print from the root. */
-	for (size_t i = n; !err && i-- > 0;) {
+	for (size_t i = n; i-- > 0;) {
 		const struct storage_frame *f = storage_reader__frame(r, frames[i]);
 
 		if (!f)
-			return -errno;
+			return NULL;
 		export_frame_name(f, opt->mark_inlined, name, sizeof(name));
-		err = export_buf__append(b, ";", 1);
-		if (!err)
-			err = export_buf__append(b, name, strlen(name));
+		if (export_buf__append(b, ";", 1) || export_buf__append(b, name, strlen(name)))
+			goto nomem;
 	}
+	sf = malloc(sizeof(*sf) + b->len + 1);
+	if (!sf)
+		goto nomem;
+	sf->stack = stack;
+	sf->len = b->len;
+	memcpy(sf->text, b->len ? b->s : "", b->len + 1);
+	HASH_ADD(hh, *cache, stack, sizeof(sf->stack), sf);
+	return sf;
+nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+static int build_line(struct storage_reader *r, const struct export_entry *e,
+		      const struct export_options *opt, struct suffix **cache,
+		      struct export_buf *tmp, struct export_buf *b)
+{
+	const struct storage_thread *t = storage_reader__thread(r, e->thread);
+	struct suffix *sf = stack_suffix(r, cache, e->stack, opt, tmp);
+	int err;
+
+	if (!sf)
+		return -errno;
+	b->len = 0;
+	err = append_task(b, t, opt);
+	if (!err)
+		err = export_buf__append(b, sf->text, sf->len);
 	return err;
 }
 
@@ -72,7 +111,8 @@ int export_folded_lines(struct export_job *job, const struct storage_filter *f, 
 			double pto, struct export_lines *out)
 {
 	struct line *lines = NULL, *l, *tmp;
-	struct export_buf b = { 0 };
+	struct suffix *cache = NULL, *sf, *sftmp;
+	struct export_buf b = { 0 }, scratch = { 0 };
 	struct export_agg agg;
 	size_t i = 0;
 	int err;
@@ -82,7 +122,7 @@ int export_folded_lines(struct export_job *job, const struct storage_filter *f, 
 	if (err)
 		return err;
 	for (size_t k = 0; k < agg.n; k++) {
-		err = build_line(job->reader, &agg.v[k], job->opt, &b);
+		err = build_line(job->reader, &agg.v[k], job->opt, &cache, &scratch, &b);
 		if (err)
 			goto out;
 		HASH_FIND(hh, lines, b.s, b.len, l);
@@ -120,10 +160,15 @@ out:
 		HASH_DEL(lines, l);
 		free(l);
 	}
+	HASH_ITER (hh, cache, sf, sftmp) {
+		HASH_DEL(cache, sf);
+		free(sf);
+	}
 	if (err) {
 		out->n = i;
 		export_lines_free(out);
 	}
+	export_buf__free(&scratch);
 	export_buf__free(&b);
 	export_agg_free(&agg);
 	return err;
