@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The SVG flame graph. The folded lines of the slice (and of the base, for a differential graph)
- * are merged into a tree of frames; each node's width is its samples, its children are sorted by
- * name, and nodes narrower than a tenth of a pixel are left out, with everything above them.
- * Colours come from a hash of the name, so the same function has the same colour in every graph.
- * The script in the file does the rest in the browser: tooltips, zoom, search.
+ * The SVG flame graph, drawn straight from the folded lines without building a tree: sorted frame
+ * by frame (';' before any character), the lines that share a prefix are contiguous, so one scan
+ * with a stack of open frames sees each frame of the graph open (its x is the samples before it)
+ * and close (its width is the samples under it). A first scan finds the depth and the largest
+ * change to draw, the second writes the frames. Memory is the lines and one stack: the distinct
+ * stacks, never the samples. Frames narrower than a tenth of a pixel are left out, with
+ * everything above them. Colours come from a hash of the name, so the same function has the same
+ * colour in every graph. The script in the file does the rest in the browser: tooltips, zoom,
+ * search.
  */
 #include "export/svg.h"
 
@@ -13,7 +17,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
 
 #include "export/export_internal.h"
 #include "export/folded.h"
@@ -31,14 +34,20 @@ const char *const export_svg_palettes[] = {
 	"hot", "mem", "io", "red", "green", "blue", "aqua", "yellow", "purple", "orange", NULL,
 };
 
+/* A frame of the graph: a prefix of the lines, `len` bytes of `name` its last frame. */
 struct node {
-	char *name;
+	const char *name;
+	size_t len;
 	uint64_t count; /* samples of the slice */
 	double base;	/* differential: the base's samples, scaled to the slice's total */
 	uint64_t x;	/* samples left of it */
-	struct node *kids, **sorted;
-	size_t nkids;
-	UT_hash_handle hh;
+};
+
+/* A line of the merged slices. */
+struct mline {
+	const char *text;
+	uint64_t count;
+	double base;
 };
 
 struct svg {
@@ -54,107 +63,98 @@ struct svg {
 	int err;
 };
 
-static struct node *node_new(const char *name, size_t len)
+/* strcmp with ';' before every other character: frame by frame. */
+static int cmp_frames(const char *a, const char *b)
 {
-	struct node *n = calloc(1, sizeof(*n));
+	for (;; a++, b++) {
+		unsigned char x = *a == ';' ? 1 : (unsigned char)*a;
+		unsigned char y = *b == ';' ? 1 : (unsigned char)*b;
 
-	if (!n || !(n->name = strndup(name, len))) {
-		free(n);
-		return NULL;
+		if (x != y || !x)
+			return x - y;
 	}
-	return n;
 }
 
-static void node_free(struct node *n)
+static int cmp_line_frames(const void *a, const void *b)
 {
-	struct node *k, *tmp;
-
-	if (!n)
-		return;
-	HASH_ITER (hh, n->kids, k, tmp) {
-		HASH_DEL(n->kids, k);
-		node_free(k);
-	}
-	free(n->sorted);
-	free(n->name);
-	free(n);
+	return cmp_frames(((const struct export_line *)a)->text,
+			  ((const struct export_line *)b)->text);
 }
 
-/* Adds a folded line's samples along its path: count to the slice, or base (already scaled). */
-static int tree_add(struct node *root, const char *text, uint64_t count, double base)
+typedef void (*node_fn)(struct svg *s, const struct node *n, int depth);
+
+/*
+ * The scan: calls fn on every frame of the graph as it closes (children before their parent),
+ * the root ("all", depth 0) last. `stack` has room for the deepest line.
+ */
+static void scan(struct svg *s, const struct mline *v, size_t n, struct node *stack, node_fn fn)
 {
-	struct node *n = root;
-	const char *p = text;
+	uint64_t cursor = 0;
+	int depth = 0; /* open frames, the root not counted */
 
-	n->count += count;
-	n->base += base;
-	while (*p) {
-		const char *end = strchr(p, ';');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-		struct node *k;
+	stack[0] = (struct node){ .name = "all", .len = 3 };
+	for (size_t i = 0; i < n; i++) {
+		const char *p = v[i].text;
+		int d = 0;
 
-		HASH_FIND(hh, n->kids, p, len, k);
-		if (!k) {
-			k = node_new(p, len);
-			if (!k)
-				return -ENOMEM;
-			HASH_ADD_KEYPTR(hh, n->kids, k->name, len, k);
+		/* The frames this line shares with the open ones. */
+		while (*p && d < depth) {
+			const char *end = strchr(p, ';');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+			struct node *o = &stack[d + 1];
+
+			if (o->len != len || memcmp(o->name, p, len))
+				break;
+			d++;
+			p += len + (end ? 1 : 0);
 		}
-		k->count += count;
-		k->base += base;
-		n = k;
-		p += len + (end ? 1 : 0);
+		while (depth > d) {
+			fn(s, &stack[depth], depth);
+			depth--;
+		}
+		while (*p) {
+			const char *end = strchr(p, ';');
+			size_t len = end ? (size_t)(end - p) : strlen(p);
+
+			stack[++depth] = (struct node){ .name = p, .len = len, .x = cursor };
+			p += len + (end ? 1 : 0);
+		}
+		for (int k = 0; k <= depth; k++) {
+			stack[k].count += v[i].count;
+			stack[k].base += v[i].base;
+		}
+		cursor += v[i].count;
 	}
-	return 0;
+	while (depth > 0) {
+		fn(s, &stack[depth], depth);
+		depth--;
+	}
+	fn(s, &stack[0], 0);
 }
 
-static int cmp_node(const void *a, const void *b)
+/* The first scan: how deep and how much change there is to draw. */
+static void measure(struct svg *s, const struct node *n, int depth)
 {
-	return strcmp((*(struct node *const *)a)->name, (*(struct node *const *)b)->name);
-}
-
-/* Sorts children by name, places them, and finds the depth and the largest change to draw. */
-static int layout(struct svg *s, struct node *n, int depth)
-{
-	struct node *k, *tmp;
-	uint64_t x = n->x;
-	size_t i = 0;
-
+	if ((double)n->count * s->scale < SVG_MIN_WIDTH)
+		return;
 	if (depth > s->maxdepth)
 		s->maxdepth = depth;
 	if (s->diff && fabs((double)n->count - n->base) > s->maxdelta)
 		s->maxdelta = fabs((double)n->count - n->base);
-	n->nkids = HASH_COUNT(n->kids);
-	n->sorted = calloc(n->nkids + 1, sizeof(*n->sorted));
-	if (!n->sorted)
-		return -ENOMEM;
-	HASH_ITER (hh, n->kids, k, tmp)
-		n->sorted[i++] = k;
-	qsort(n->sorted, n->nkids, sizeof(*n->sorted), cmp_node);
-	for (i = 0; i < n->nkids; i++) {
-		k = n->sorted[i];
-		k->x = x;
-		x += k->count;
-		if ((double)k->count * s->scale < SVG_MIN_WIDTH)
-			continue;
-		if (layout(s, k, depth + 1))
-			return -ENOMEM;
-	}
-	return 0;
 }
 
-static uint32_t name_hash(const char *s)
+static uint32_t name_hash(const char *s, size_t len)
 {
 	uint32_t h = 2166136261u;
 
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
 	return h;
 }
 
 static void color(const struct svg *s, const struct node *n, char *buf, size_t len)
 {
-	uint32_t h = name_hash(n->name);
+	uint32_t h = name_hash(n->name, n->len);
 	double v1 = (h & 0xff) / 255.0, v2 = ((h >> 8) & 0xff) / 255.0,
 	       v3 = ((h >> 16) & 0xff) / 255.0;
 	const char *p = s->palette;
@@ -221,7 +221,7 @@ static void put(struct svg *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void draw(struct svg *s, const struct node *n, int depth, const char *name)
+static void draw(struct svg *s, const struct node *n, int depth)
 {
 	double x = SVG_XPAD + (double)n->x * s->scale, w = (double)n->count * s->scale;
 	double y = s->opt->reverse ? SVG_TOP + depth * SVG_FRAME_H
@@ -229,10 +229,12 @@ static void draw(struct svg *s, const struct node *n, int depth, const char *nam
 	size_t chars = (size_t)((w - 3) / (SVG_FONT * SVG_FONT_WIDTH));
 	char fill[32];
 
+	if (w < SVG_MIN_WIDTH)
+		return;
 	color(s, n, fill, sizeof(fill));
 	put(s, "<g data-x=\"%llu\" data-w=\"%llu\"><title>", (unsigned long long)n->x,
 	    (unsigned long long)n->count);
-	put_escaped(s, name, SIZE_MAX);
+	put_escaped(s, n->name, n->len);
 	put(s, " (%llu samples, %.2f%%", (unsigned long long)n->count,
 	    100.0 * (double)n->count / (double)s->total);
 	if (s->diff)
@@ -242,16 +244,13 @@ static void draw(struct svg *s, const struct node *n, int depth, const char *nam
 	    "rx=\"2\" ry=\"2\"/><text x=\"%.2f\" y=\"%.1f\">",
 	    x, y, w, SVG_FRAME_H - 1, fill, x + 3, y + SVG_FRAME_H - 4.5);
 	/* The label as the script would cut it: none under 3 characters, ".." when cut. */
-	if (chars >= 3 && strlen(name) <= chars) {
-		put_escaped(s, name, SIZE_MAX);
+	if (chars >= 3 && n->len <= chars) {
+		put_escaped(s, n->name, n->len);
 	} else if (chars >= 3) {
-		put_escaped(s, name, chars - 2);
+		put_escaped(s, n->name, chars - 2);
 		put(s, "..");
 	}
 	put(s, "</text></g>\n");
-	for (size_t i = 0; i < n->nkids && !s->err; i++)
-		if ((double)n->sorted[i]->count * s->scale >= SVG_MIN_WIDTH)
-			draw(s, n->sorted[i], depth + 1, n->sorted[i]->name);
 }
 
 static const char svg_style[] = "<style type=\"text/css\">\n"
@@ -481,23 +480,51 @@ static bool known_palette(const char *p)
 	return false;
 }
 
+/* Merges the sorted slice and base lines into one sorted list, the base scaled by `k`. */
+static struct mline *merge(const struct export_lines *a, const struct export_lines *b, double k,
+			   size_t *n, size_t *maxframes)
+{
+	struct mline *v = calloc(a->n + b->n + 1, sizeof(*v));
+	size_t i = 0, j = 0, m = 0;
+
+	if (!v)
+		return NULL;
+	*maxframes = 1;
+	while (i < a->n || j < b->n) {
+		int c = i == a->n ? 1 : j == b->n ? -1 : cmp_frames(a->v[i].text, b->v[j].text);
+		const char *text = c <= 0 ? a->v[i].text : b->v[j].text;
+		size_t frames = 1;
+
+		v[m] = (struct mline){ .text = text };
+		if (c <= 0)
+			v[m].count = a->v[i++].count;
+		if (c >= 0)
+			v[m].base = (double)b->v[j++].count * k;
+		for (const char *p = text; *p; p++)
+			frames += *p == ';';
+		if (frames > *maxframes)
+			*maxframes = frames;
+		m++;
+	}
+	*n = m;
+	return v;
+}
+
 static int svg_write(FILE *out, struct export_job *job)
 {
 	const struct export_options *opt = job->opt;
 	struct svg s = { .out = out, .opt = opt, .diff = job->base != NULL };
 	struct export_lines lines = { 0 }, base = { 0 };
-	struct node *root = node_new("all", 3);
+	struct mline *v = NULL;
+	struct node *stack = NULL;
+	size_t n = 0, maxframes = 1;
 	const char *title;
 	int err;
 
 	s.palette = opt->colors ? opt->colors : "hot";
 	s.width = opt->width ? opt->width : SVG_DEFAULT_WIDTH;
-	if (!root)
-		return -ENOMEM;
-	if (!known_palette(s.palette) || s.width < 2 * SVG_XPAD + 10) {
-		err = -EINVAL;
-		goto out;
-	}
+	if (!known_palette(s.palette) || s.width < 2 * SVG_XPAD + 10)
+		return -EINVAL;
 	err = export_folded_lines(job, job->filter, 0, s.diff ? 0.5 : 0.9, &lines);
 	if (!err && s.diff)
 		err = export_folded_lines(job, job->base, 0.5, 0.9, &base);
@@ -509,19 +536,19 @@ static int svg_write(FILE *out, struct export_job *job)
 		err = -ENODATA;
 		goto out;
 	}
-	for (size_t i = 0; !err && i < lines.n; i++)
-		err = tree_add(root, lines.v[i].text, lines.v[i].count, 0);
+	qsort(lines.v, lines.n, sizeof(*lines.v), cmp_line_frames);
+	qsort(base.v, base.n, sizeof(*base.v), cmp_line_frames);
 	/* difffolded.pl -n: the base scaled so both have the slice's total. */
-	for (size_t i = 0; !err && i < base.n; i++)
-		err = tree_add(root, base.v[i].text, 0,
-			       (double)base.v[i].count * (double)lines.total / (double)base.total);
-	if (err)
+	v = merge(&lines, &base, base.total ? (double)lines.total / (double)base.total : 0, &n,
+		  &maxframes);
+	stack = calloc(maxframes + 2, sizeof(*stack));
+	if (!v || !stack) {
+		err = -ENOMEM;
 		goto out;
-	s.total = root->count;
+	}
+	s.total = lines.total;
 	s.scale = (double)(s.width - 2 * SVG_XPAD) / (double)s.total;
-	err = layout(&s, root, 0);
-	if (err)
-		goto out;
+	scan(&s, v, n, stack, measure);
 	s.height = (unsigned int)((s.maxdepth + 1) * SVG_FRAME_H + SVG_TOP + SVG_BOTTOM);
 	title = opt->title     ? opt->title
 		: s.diff       ? "Differential Flame Graph"
@@ -529,13 +556,14 @@ static int svg_write(FILE *out, struct export_job *job)
 			       : "Flame Graph";
 	header(&s, title, base.total);
 	put(&s, "<g id=\"frames\">\n");
-	draw(&s, root, 0, "all");
+	scan(&s, v, n, stack, draw);
 	put(&s, "</g>\n</svg>\n");
 	err = s.err;
 	if (!err && job->progress)
 		job->progress(1, job->progress_ctx);
 out:
-	node_free(root);
+	free(stack);
+	free(v);
 	export_lines_free(&lines);
 	export_lines_free(&base);
 	return err;
