@@ -537,7 +537,8 @@ static int svg_write(FILE *out, struct export_job *job)
 		goto out;
 	}
 	qsort(lines.v, lines.n, sizeof(*lines.v), cmp_line_frames);
-	qsort(base.v, base.n, sizeof(*base.v), cmp_line_frames);
+	if (base.n)
+		qsort(base.v, base.n, sizeof(*base.v), cmp_line_frames);
 	/* difffolded.pl -n: the base scaled so both have the slice's total. */
 	v = merge(&lines, &base, base.total ? (double)lines.total / (double)base.total : 0, &n,
 		  &maxframes);
