@@ -12,8 +12,9 @@ BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libxxhash-dev uthash-dev
 	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev"
 # Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv; jq,
-# xmllint (libxml2-utils), `go tool pprof` (golang-go) and python3 read the exports back.
-TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3"
+# xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
+# script) read the exports back.
+TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -3,7 +3,7 @@
 # `ember export` in every format and `ember report`, run as a user would:
 # 1. on the deterministic chain database of test_export: the output equals the golden files; the
 #    speedscope JSON parses with jq and its timeline adds up; the SVG is well-formed XML
-#    (xmllint) with the frames, tooltips and script; the pprof file opens in `go tool pprof` with
+#    (xmllint) with the frames and tooltips, and its script hovers, searches and zooms (node); the pprof file opens in `go tool pprof` with
 #    the right counts, inline frames and labels; the perf-script text folded with FlameScope's
 #    and stackcollapse-perf.pl's rules gives the folded output; the progress bar draws.
 # 2. bad input: unknown formats and filters, empty ranges, unwritable outputs fail with a message
@@ -70,6 +70,16 @@ grep -q '<text id="title" x="400" y="24">Chain &lt;icicle&gt;</text>' icicle.svg
 	fail "svg: --title/--width"
 grep -q '<title>chain_leaf_a (.*; -' diff.svg && grep -q 'rgb(0,0,255)\|rgb([0-9]*,[0-9]*,255)' diff.svg ||
 	fail "svg --diff: no shrinking frame drawn in blue"
+
+# The script works: hover, search with the matched share, zoom, unzoom, in a stand-in DOM.
+if command -v node >/dev/null; then
+	for s in out.svg icicle.svg; do
+		node "$(dirname "$FOLD")/svg_script.js" "$s" >script.txt 2>&1 ||
+			fail "$s: the script misbehaves: $(cat script.txt)"
+	done
+else
+	skip "node (nodejs) is not installed: scripts/setup.sh installs it"
+fi
 
 # pprof in go tool pprof: counts per function, inline frames, labels.
 expect_exit 0 "$EMBER" export --db g.db --format pprof -o out.pb.gz
