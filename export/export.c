@@ -350,20 +350,30 @@ char *export_frame_name(const struct storage_frame *f, bool mark_inlined, char *
 	return buf;
 }
 
+/* Room for n more bytes and a NUL. 0 or -ENOMEM. */
+static int reserve(struct export_buf *b, size_t n)
+{
+	size_t ncap = b->cap ? b->cap : 256;
+	char *ns;
+
+	if (b->len + n + 1 <= b->cap)
+		return 0;
+	while (b->len + n + 1 > ncap)
+		ncap *= 2;
+	ns = realloc(b->s, ncap);
+	if (!ns)
+		return -ENOMEM;
+	b->s = ns;
+	b->cap = ncap;
+	return 0;
+}
+
 int export_buf__append(struct export_buf *b, const char *s, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t ncap = b->cap ? b->cap : 256;
-		char *ns;
+	int err = reserve(b, n);
 
-		while (b->len + n + 1 > ncap)
-			ncap *= 2;
-		ns = realloc(b->s, ncap);
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = ncap;
-	}
+	if (err)
+		return err;
 	memcpy(b->s + b->len, s, n);
 	b->len += n;
 	b->s[b->len] = '\0';
@@ -373,28 +383,16 @@ int export_buf__append(struct export_buf *b, const char *s, size_t n)
 int export_buf__printf(struct export_buf *b, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int n, err;
 
 	va_start(ap, fmt);
 	n = vsnprintf(NULL, 0, fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		return -EINVAL;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		int err = export_buf__append(b, "", 0);
-		size_t ncap = b->cap;
-		char *ns;
-
-		if (err)
-			return err;
-		while (b->len + (size_t)n + 1 > ncap)
-			ncap *= 2;
-		ns = realloc(b->s, ncap);
-		if (!ns)
-			return -ENOMEM;
-		b->s = ns;
-		b->cap = ncap;
-	}
+	err = reserve(b, (size_t)n);
+	if (err)
+		return err;
 	va_start(ap, fmt);
 	vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);

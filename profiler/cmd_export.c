@@ -42,10 +42,7 @@ static const char usage_tail[] =
     "                     purple, orange\n"
     "      --reverse      icicle graph: the root at the top (also --inverted)\n"
     "      --diff         differential flame graph of this range against a base range (red\n"
-    "                     grew, blue shrank); the base is this slice with:\n"
-    "      --base-from T  the base's start\n"
-    "      --base-to T    the base's end\n"
-    "      --base-pid PID the base's process (repeatable; compares two processes)\n"
+    "                     grew, blue shrank); the base is this slice with:\n" SLICE_DIFF_HELP
     "  -h, --help         this text\n"
     "\n" SLICE_TIME_HELP "\n"
     "Examples:\n"
@@ -72,10 +69,6 @@ enum {
 	OPT_WIDTH,
 	OPT_COLORS,
 	OPT_REVERSE,
-	OPT_DIFF,
-	OPT_BASE_FROM,
-	OPT_BASE_TO,
-	OPT_BASE_PID,
 };
 
 /* The command line, for the profile's metadata. */
@@ -112,32 +105,33 @@ int cmd_export(int argc, char **argv)
 		{ "colors", required_argument, NULL, OPT_COLORS },
 		{ "reverse", no_argument, NULL, OPT_REVERSE },
 		{ "inverted", no_argument, NULL, OPT_REVERSE },
-		{ "diff", no_argument, NULL, OPT_DIFF },
-		{ "base-from", required_argument, NULL, OPT_BASE_FROM },
-		{ "base-to", required_argument, NULL, OPT_BASE_TO },
-		{ "base-pid", required_argument, NULL, OPT_BASE_PID },
+		SLICE_DIFF_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct slice slice = { 0 }, base = { 0 }, base_pids = { 0 };
+	struct slice slice = { 0 }, base = { 0 };
+	struct slice_diff sd = { 0 };
 	struct export_options opt = { 0 };
 	struct export_job job = { .opt = &opt };
 	const struct export_format *fmt;
 	const char *db_path = NULL, *output = NULL, *format = "folded";
-	int64_t now_ns = slice_now_ns(), base_from = 0, base_to = 0;
+	int64_t now_ns = slice_now_ns();
 	char dbbuf[4096], *tmp_path = NULL, *command = NULL;
 	struct storage_reader *reader = NULL;
 	struct progress *bar = NULL;
 	struct storage *db = NULL;
-	bool diff = false, palette_ok = false;
+	bool palette_ok = false;
 	FILE *out = stdout;
 	unsigned long v;
-	int c, err, ret = EXIT_USAGE;
+	int c, r, err, ret = EXIT_USAGE;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:p:o:h", longopts, NULL)) != -1) {
-		int r = slice_option(&slice, "export", c, optarg, now_ns);
+		r = slice_option(&slice, "export", c, optarg, now_ns);
+
+		if (r == 1)
+			r = slice_diff_option(&sd, "export", c, optarg, now_ns);
 
 		if (r == 0)
 			continue;
@@ -181,23 +175,6 @@ int cmd_export(int argc, char **argv)
 		case OPT_REVERSE:
 			opt.reverse = true;
 			break;
-		case OPT_DIFF:
-			diff = true;
-			break;
-		case OPT_BASE_FROM:
-		case OPT_BASE_TO:
-			if (cli_parse_time(optarg, now_ns,
-					   c == OPT_BASE_FROM ? &base_from : &base_to)) {
-				cli_usage_error("export", "%s: '%s' is not a time",
-						c == OPT_BASE_FROM ? "--base-from" : "--base-to",
-						optarg);
-				goto out;
-			}
-			break;
-		case OPT_BASE_PID:
-			if (slice_add_pid(&base_pids, "export", "--base-pid", optarg))
-				goto out;
-			break;
 		case 'h':
 			print_usage();
 			ret = 0;
@@ -230,47 +207,19 @@ int cmd_export(int argc, char **argv)
 		cli_usage_error("export", "--colors: unknown palette '%s'", opt.colors);
 		goto out;
 	}
-	if (diff && !fmt->diff) {
+	if (sd.on && !fmt->diff) {
 		cli_usage_error("export",
 				"--diff: the %s format has no differential form (svg has)",
 				fmt->name);
 		goto out;
 	}
-	if (!diff && (base_from || base_to || base_pids.f.npids)) {
-		cli_usage_error("export", "--base-from, --base-to and --base-pid need --diff");
+	r = slice_diff_base(&sd, "export", &slice, &base);
+	if (r) {
+		ret = r;
 		goto out;
 	}
-	if (diff && !base_from && !base_to && !base_pids.f.npids) {
-		cli_usage_error("export", "--diff needs a base: --base-from/--base-to or "
-					  "--base-pid");
-		goto out;
-	}
-	if (slice_check(&slice, "export"))
-		goto out;
-	if (diff) {
-		if (slice_copy(&base, &slice)) {
-			fprintf(stderr, "ember export: out of memory\n");
-			ret = EXIT_RUNTIME;
-			goto out;
-		}
-		if (base_from || base_to) {
-			base.f.from_ns = base_from;
-			base.f.to_ns = base_to;
-		}
-		if (base_pids.f.npids) {
-			free(base.pids);
-			base.pids = base_pids.pids;
-			base_pids.pids = NULL;
-			base.f.pids = base.pids;
-			base.f.npids = base_pids.f.npids;
-		}
-		if (base.f.from_ns && base.f.to_ns && base.f.to_ns <= base.f.from_ns) {
-			cli_usage_error("export", "the base range is empty: --base-to is not after "
-						  "--base-from");
-			goto out;
-		}
+	if (sd.on)
 		job.base = &base.f;
-	}
 	ret = EXIT_RUNTIME;
 	if (!db_path)
 		db_path = cli_default_db(CLI_DB_READ, dbbuf, sizeof(dbbuf));
@@ -323,7 +272,7 @@ int cmd_export(int argc, char **argv)
 	if (err == -ENODATA)
 		fprintf(stderr,
 			"ember export: no samples match in %s for this %srange and filter\n",
-			db_path, diff && job.nsamples ? "base " : "");
+			db_path, sd.on && job.nsamples ? "base " : "");
 	else if (err)
 		fprintf(stderr, "ember export: %s: %s\n", output ? output : "stdout",
 			storage_strerror(err));
@@ -350,6 +299,6 @@ out:
 	storage__close(db);
 	slice_free(&slice);
 	slice_free(&base);
-	slice_free(&base_pids);
+	slice_diff_free(&sd);
 	return ret;
 }

@@ -26,39 +26,35 @@
 #define REPORT_DEFAULT_PROCESSES 5
 #define REPORT_NAME_COLUMN 48 /* the function column's widest */
 
-static const char usage[] =
-    "Usage: ember report [options]\n"
-    "\n"
-    "The functions where a time range spent its samples: self (the function was running) and\n"
-    "total (it was on the stack), for the whole host or per process; or, with --diff, how each\n"
-    "function's share changed against a base range or process.\n"
-    "\n"
-    "Options:\n"
-    "      --db PATH      database to read (default: as for `ember record`)\n" SLICE_HELP
-    "  -n, --top N        functions to show (default 20; 0: all)\n"
-    "      --by-process   a table per process, the busiest first\n"
-    "      --processes K  with --by-process, how many processes (default 5; 0: all)\n"
-    "      --json         JSON for scripts instead of text\n"
-    "      --diff         compare with a base slice: this slice with\n"
-    "      --base-from T  the base's start\n"
-    "      --base-to T    the base's end\n"
-    "      --base-pid PID the base's process (repeatable; compares two processes)\n"
-    "  -h, --help         this text\n"
-    "\n" SLICE_TIME_HELP "\n"
-    "Examples:\n"
-    "  ember report --from -10m -n 10\n"
-    "  ember report --by-process --json\n"
-    "  ember report --diff --base-from -2h --base-to -1h --from -1h\n";
+static const char usage[] = "Usage: ember report [options]\n"
+			    "\n"
+			    "The functions where a time range spent its samples: self (the "
+			    "function was running) and\n"
+			    "total (it was on the stack), for the whole host or per process; or, "
+			    "with --diff, how each\n"
+			    "function's share changed against a base range or process.\n"
+			    "\n"
+			    "Options:\n"
+			    "      --db PATH      database to read (default: as for `ember "
+			    "record`)\n" SLICE_HELP "  -n, --top N        functions to show "
+			    "(default 20; 0: all)\n"
+			    "      --by-process   a table per process, the busiest first\n"
+			    "      --processes K  with --by-process, how many processes (default "
+			    "5; 0: all)\n"
+			    "      --json         JSON for scripts instead of text\n"
+			    "      --diff         compare with a base slice: this slice "
+			    "with\n" SLICE_DIFF_HELP "  -h, --help         this text\n"
+			    "\n" SLICE_TIME_HELP "\n"
+			    "Examples:\n"
+			    "  ember report --from -10m -n 10\n"
+			    "  ember report --by-process --json\n"
+			    "  ember report --diff --base-from -2h --base-to -1h --from -1h\n";
 
 enum {
 	OPT_DB = 0x2000,
 	OPT_BY_PROCESS,
 	OPT_PROCESSES,
 	OPT_JSON,
-	OPT_DIFF,
-	OPT_BASE_FROM,
-	OPT_BASE_TO,
-	OPT_BASE_PID,
 };
 
 static const char *kind_name(enum storage_frame_kind k)
@@ -165,8 +161,8 @@ static void json_functions(const struct storage_function_count *v, size_t n, uin
 		printf(",\"module\":");
 		json_str(stdout, v[i].frame->module);
 		printf(",\"kind\":\"%s\",\"self\":%" PRIu64 ",\"total\":%" PRIu64 ",\"self_pct\":%."
-										  "4f,\"total_"
-										  "pct\":%.4f}",
+		       "4f,\"total_"
+		       "pct\":%.4f}",
 		       kind_name(v[i].frame->kind), v[i].self, v[i].total, pct(v[i].self, total),
 		       pct(v[i].total, total));
 	}
@@ -198,9 +194,9 @@ static int report_host(struct report *rp, const struct storage_filter *f)
 	range_of(rp->r, f, &from, &to);
 	if (rp->json) {
 		printf("{\"from_ns\":%" PRId64 ",\"to_ns\":%" PRId64 ",\"samples\":%" PRIu64 ",\"fu"
-											     "nctio"
-											     "ns\""
-											     ":",
+		       "nctio"
+		       "ns\""
+		       ":",
 		       from, to, total);
 		json_functions(v, n, total, rp->top);
 		printf("}\n");
@@ -243,9 +239,9 @@ static int report_processes(struct report *rp, const struct storage_filter *f)
 	shown = rp->processes && rp->processes < ntasks ? rp->processes : ntasks;
 	if (rp->json)
 		printf("{\"from_ns\":%" PRId64 ",\"to_ns\":%" PRId64 ",\"samples\":%" PRIu64 ",\"pr"
-											     "ocess"
-											     "es\":"
-											     "[",
+		       "ocess"
+		       "es\":"
+		       "[",
 		       from, to, total);
 	else {
 		fmt_time(from, a, sizeof(a));
@@ -391,9 +387,9 @@ static int report_diff(struct report *rp, const struct storage_filter *f,
 	if (rp->json) {
 		printf("{\"from_ns\":%" PRId64 ",\"to_ns\":%" PRId64 ",\"samples\":%" PRIu64
 		       ",\"base_from_ns\":%" PRId64 ",\"base_to_ns\":%" PRId64 ",\"base_samples\":"
-									       "%" PRIu64 ",\"funct"
-											  "ions\":"
-											  "[",
+		       "%" PRIu64 ",\"funct"
+		       "ions\":"
+		       "[",
 		       from, to, total, bfrom, bto, btotal);
 		for (size_t i = 0; i < shown; i++) {
 			e = sorted[i];
@@ -404,9 +400,9 @@ static int report_diff(struct report *rp, const struct storage_filter *f,
 			json_str(stdout, e->frame->module);
 			printf(",\"kind\":\"%s\",\"self\":%" PRIu64 ",\"base_self\":%" PRIu64
 			       ",\"total\":%" PRIu64 ",\"base_total\":%" PRIu64 ",\"self_pct\":%."
-										"4f,\"base_self_"
-										"pct\":%.4f,\"self_"
-										"change\":%.4f"
+			       "4f,\"base_self_"
+			       "pct\":%.4f,\"self_"
+			       "change\":%.4f"
 			       ",\"total_pct\":%.4f,\"base_total_pct\":%.4f,\"total_change\":%.4f}",
 			       kind_name(e->frame->kind), e->self, e->base_self, e->total,
 			       e->base_total, pct(e->self, total), pct(e->base_self, btotal),
@@ -462,27 +458,27 @@ int cmd_report(int argc, char **argv)
 		{ "by-process", no_argument, NULL, OPT_BY_PROCESS },
 		{ "processes", required_argument, NULL, OPT_PROCESSES },
 		{ "json", no_argument, NULL, OPT_JSON },
-		{ "diff", no_argument, NULL, OPT_DIFF },
-		{ "base-from", required_argument, NULL, OPT_BASE_FROM },
-		{ "base-to", required_argument, NULL, OPT_BASE_TO },
-		{ "base-pid", required_argument, NULL, OPT_BASE_PID },
+		SLICE_DIFF_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct report rp = { .top = REPORT_DEFAULT_TOP, .processes = REPORT_DEFAULT_PROCESSES };
-	struct slice slice = { 0 }, base = { 0 }, base_pids = { 0 };
-	int64_t now_ns = slice_now_ns(), base_from = 0, base_to = 0;
+	struct slice slice = { 0 }, base = { 0 };
+	struct slice_diff sd = { 0 };
+	int64_t now_ns = slice_now_ns();
 	const char *db_path = NULL;
 	struct storage *db = NULL;
 	char dbbuf[4096];
-	bool diff = false;
 	unsigned long v;
-	int c, err, ret = EXIT_USAGE;
+	int c, r, err, ret = EXIT_USAGE;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":p:n:h", longopts, NULL)) != -1) {
-		int r = slice_option(&slice, "report", c, optarg, now_ns);
+		r = slice_option(&slice, "report", c, optarg, now_ns);
+
+		if (r == 1)
+			r = slice_diff_option(&sd, "report", c, optarg, now_ns);
 
 		if (r == 0)
 			continue;
@@ -507,23 +503,6 @@ int cmd_report(int argc, char **argv)
 		case OPT_JSON:
 			rp.json = true;
 			break;
-		case OPT_DIFF:
-			diff = true;
-			break;
-		case OPT_BASE_FROM:
-		case OPT_BASE_TO:
-			if (cli_parse_time(optarg, now_ns,
-					   c == OPT_BASE_FROM ? &base_from : &base_to)) {
-				cli_usage_error("report", "%s: '%s' is not a time",
-						c == OPT_BASE_FROM ? "--base-from" : "--base-to",
-						optarg);
-				goto out;
-			}
-			break;
-		case OPT_BASE_PID:
-			if (slice_add_pid(&base_pids, "report", "--base-pid", optarg))
-				goto out;
-			break;
 		case 'h':
 			fputs(usage, stdout);
 			ret = 0;
@@ -542,41 +521,15 @@ int cmd_report(int argc, char **argv)
 	}
 	if (slice_check(&slice, "report"))
 		goto out;
-	if (!diff && (base_from || base_to || base_pids.f.npids)) {
-		cli_usage_error("report", "--base-from, --base-to and --base-pid need --diff");
-		goto out;
-	}
-	if (diff && !base_from && !base_to && !base_pids.f.npids) {
-		cli_usage_error("report", "--diff needs a base: --base-from/--base-to or "
-					  "--base-pid");
-		goto out;
-	}
-	if (diff && rp.by_process) {
+	if (sd.on && rp.by_process) {
 		cli_usage_error("report", "--diff compares whole slices: drop --by-process, or "
 					  "name processes with --pid and --base-pid");
 		goto out;
 	}
-	if (diff) {
-		if (slice_copy(&base, &slice)) {
-			ret = EXIT_RUNTIME;
-			goto out;
-		}
-		if (base_from || base_to) {
-			base.f.from_ns = base_from;
-			base.f.to_ns = base_to;
-		}
-		if (base_pids.f.npids) {
-			free(base.pids);
-			base.pids = base_pids.pids;
-			base_pids.pids = NULL;
-			base.f.pids = base.pids;
-			base.f.npids = base_pids.f.npids;
-		}
-		if (base.f.from_ns && base.f.to_ns && base.f.to_ns <= base.f.from_ns) {
-			cli_usage_error("report", "the base range is empty: --base-to is not after "
-						  "--base-from");
-			goto out;
-		}
+	r = slice_diff_base(&sd, "report", &slice, &base);
+	if (r) {
+		ret = r;
+		goto out;
 	}
 	ret = EXIT_RUNTIME;
 	if (!db_path)
@@ -592,7 +545,7 @@ int cmd_report(int argc, char **argv)
 		fprintf(stderr, "ember report: cannot read %s: %s\n", db_path, storage__errmsg(db));
 		goto out;
 	}
-	err = diff	      ? report_diff(&rp, &slice.f, &base.f)
+	err = sd.on	      ? report_diff(&rp, &slice.f, &base.f)
 	      : rp.by_process ? report_processes(&rp, &slice.f)
 			      : report_host(&rp, &slice.f);
 	if (!err && fflush(stdout))
@@ -600,7 +553,7 @@ int cmd_report(int argc, char **argv)
 	if (err == -ENODATA)
 		fprintf(stderr,
 			"ember report: no samples match in %s for this %srange and filter\n",
-			db_path, diff ? "(or the base) " : "");
+			db_path, sd.on ? "(or the base) " : "");
 	else if (err)
 		fprintf(stderr, "ember report: %s\n", storage_strerror(err));
 	if (!err)
@@ -610,6 +563,6 @@ out:
 	storage__close(db);
 	slice_free(&slice);
 	slice_free(&base);
-	slice_free(&base_pids);
+	slice_diff_free(&sd);
 	return ret;
 }

@@ -168,6 +168,66 @@ void slice_free(struct slice *s)
 	memset(s, 0, sizeof(*s));
 }
 
+int slice_diff_option(struct slice_diff *d, const char *cmd, int c, const char *arg, int64_t now_ns)
+{
+	switch (c) {
+	case SLICE_OPT_DIFF:
+		d->on = true;
+		return 0;
+	case SLICE_OPT_BASE_FROM:
+	case SLICE_OPT_BASE_TO:
+		if (cli_parse_time(arg, now_ns, c == SLICE_OPT_BASE_FROM ? &d->from_ns : &d->to_ns))
+			return cli_usage_error(
+			    cmd, "%s: '%s' is not a time",
+			    c == SLICE_OPT_BASE_FROM ? "--base-from" : "--base-to", arg);
+		return 0;
+	case SLICE_OPT_BASE_PID:
+		return slice_add_pid(&d->pids, cmd, "--base-pid", arg);
+	default:
+		return 1;
+	}
+}
+
+int slice_diff_base(struct slice_diff *d, const char *cmd, const struct slice *target,
+		    struct slice *base)
+{
+	bool any = d->from_ns || d->to_ns || d->pids.f.npids;
+
+	if (!d->on && any)
+		return cli_usage_error(cmd, "--base-from, --base-to and --base-pid need --diff");
+	if (d->on && !any)
+		return cli_usage_error(cmd, "--diff needs a base: --base-from/--base-to or "
+					    "--base-pid");
+	if (!d->on)
+		return 0;
+	if (slice_copy(base, target)) {
+		fprintf(stderr, "ember %s: out of memory\n", cmd);
+		return EXIT_RUNTIME;
+	}
+	if (d->from_ns || d->to_ns) {
+		base->f.from_ns = d->from_ns;
+		base->f.to_ns = d->to_ns;
+	}
+	if (d->pids.f.npids) {
+		free(base->pids);
+		base->pids = d->pids.pids;
+		base->f.pids = base->pids;
+		base->f.npids = d->pids.f.npids;
+		d->pids.pids = NULL;
+		d->pids.f.npids = 0;
+	}
+	if (base->f.from_ns && base->f.to_ns && base->f.to_ns <= base->f.from_ns)
+		return cli_usage_error(cmd, "the base range is empty: --base-to is not after "
+					    "--base-from");
+	return 0;
+}
+
+void slice_diff_free(struct slice_diff *d)
+{
+	slice_free(&d->pids);
+	memset(d, 0, sizeof(*d));
+}
+
 int64_t slice_now_ns(void)
 {
 	struct timespec now;

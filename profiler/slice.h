@@ -21,6 +21,10 @@ enum {
 	SLICE_OPT_COMM,
 	SLICE_OPT_CGROUP,
 	SLICE_OPT_BINARY,
+	SLICE_OPT_DIFF,
+	SLICE_OPT_BASE_FROM,
+	SLICE_OPT_BASE_TO,
+	SLICE_OPT_BASE_PID,
 };
 
 #define SLICE_LONGOPTS                                               \
@@ -48,6 +52,20 @@ enum {
 	"Times: now, -30s, -10m, -2h, -1d (relative), @1733550000 (epoch seconds),\n" \
 	"2026-12-07T10:00:00, 2026-12-07 10:00, 10:00 (local time; add Z for UTC).\n"
 
+/* --diff and the base slice: the slice itself with another range or other processes. */
+#define SLICE_DIFF_LONGOPTS                                                \
+	{ "diff", no_argument, NULL, SLICE_OPT_DIFF },                     \
+	    { "base-from", required_argument, NULL, SLICE_OPT_BASE_FROM }, \
+	    { "base-to", required_argument, NULL, SLICE_OPT_BASE_TO },     \
+	{                                                                  \
+		"base-pid", required_argument, NULL, SLICE_OPT_BASE_PID    \
+	}
+
+#define SLICE_DIFF_HELP                           \
+	"      --base-from T  the base's start\n" \
+	"      --base-to T    the base's end\n"   \
+	"      --base-pid PID the base's process (repeatable; compares two processes)\n"
+
 struct slice {
 	struct storage_filter f; /* its lists point into the arrays below */
 	uint32_t *pids, *tids;
@@ -71,6 +89,27 @@ int slice_check(const struct slice *s, const char *cmd);
 int slice_copy(struct slice *to, const struct slice *from);
 
 void slice_free(struct slice *s);
+
+struct slice_diff {
+	bool on;		/* --diff */
+	int64_t from_ns, to_ns; /* --base-from, --base-to (0: unset) */
+	struct slice pids;	/* --base-pid, in pids.f */
+};
+
+/* Like slice_option, for SLICE_DIFF_LONGOPTS. */
+int slice_diff_option(struct slice_diff *d, const char *cmd, int c, const char *arg,
+		      int64_t now_ns);
+
+/*
+ * Once all options are in: checks that --diff and the base options come together and that the
+ * base range is not empty, and makes `base` (owned: slice_free) from `target` with the base's
+ * range and processes. Returns 0 (base untouched without --diff), EXIT_USAGE after a message, or
+ * EXIT_RUNTIME when out of memory.
+ */
+int slice_diff_base(struct slice_diff *d, const char *cmd, const struct slice *target,
+		    struct slice *base);
+
+void slice_diff_free(struct slice_diff *d);
 
 /* Now, in ns since the epoch, as --from and --to read it. */
 int64_t slice_now_ns(void);
