@@ -213,6 +213,8 @@ int cmd_export(int argc, char **argv)
 				fmt->name);
 		goto out;
 	}
+	if (slice_check(&slice, "export"))
+		goto out;
 	r = slice_diff_base(&sd, "export", &slice, &base);
 	if (r) {
 		ret = r;

@@ -127,6 +127,16 @@ expect_stderr '\] 100%'
 expect_exit 0 "$EMBER" export --db g.db -o q.folded
 [ -s "$WORK/stderr" ] && fail "a progress bar on a pipe: $(cat "$WORK/stderr")"
 
+# Filters: a cgroup by path (the root cgroup's id is 1) or id, an executable, a thread.
+[ "$("$EMBER" export --db g.db --cgroup /)" = "swapper/0;default_idle_[k] 2" ] ||
+	fail "--cgroup / (the root cgroup, id 1)"
+[ "$("$EMBER" export --db g.db --cgroup 42 --binary chain | cut -d' ' -f2)" = 3 ] ||
+	fail "--cgroup 42 --binary chain"
+[ "$("$EMBER" export --db g.db --tid 101 | awk '{ n += $NF } END { print n }')" = 9 ] ||
+	fail "--tid 101"
+[ "$("$EMBER" export --db g.db --binary /opt/o --comm other)" = 'other;spin<&"quoted"> 2' ] ||
+	fail "--binary /opt/o --comm other"
+
 # --- 2. Bad input: a message, a non-zero exit, no file left behind.
 echo precious >keep.txt
 expect_exit 2 "$EMBER" export --db g.db --format nope -o keep.txt
@@ -145,6 +155,12 @@ expect_exit 2 "$EMBER" export --db g.db -f svg --diff
 expect_stderr "needs a base"
 expect_exit 2 "$EMBER" export --db g.db --base-from -1h
 expect_stderr "need --diff"
+expect_exit 2 "$EMBER" export --db g.db --from -1m --to -2m
+expect_stderr "range is empty"
+expect_exit 2 "$EMBER" report --db g.db --from -1m --to -2m
+expect_stderr "range is empty"
+expect_exit 2 "$EMBER" export --db g.db -f svg --diff --base-from -1m --base-to -2m
+expect_stderr "base range is empty"
 expect_exit 2 "$EMBER" report --db g.db --frobnicate
 expect_exit 2 "$EMBER" report --db g.db -n many
 expect_stderr "is not a count"
