@@ -203,6 +203,6 @@ static int folded_write(FILE *out, struct export_job *job)
 
 const struct export_format export_folded_format = {
 	.name = "folded",
-	.summary = "folded stacks, flamegraph.pl's input (the default)",
+	.summary = "folded stacks for flamegraph.pl (the default)",
 	.write = folded_write,
 };

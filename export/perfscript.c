@@ -169,7 +169,6 @@ static int perfscript_write(FILE *out, struct export_job *job)
 
 const struct export_format export_perfscript_format = {
 	.name = "perf-script",
-	.summary = "perf script's text, every sample with its time: FlameScope, "
-		   "stackcollapse-perf.pl",
+	.summary = "perf script text, with times: FlameScope, stackcollapse-perf.pl",
 	.write = perfscript_write,
 };

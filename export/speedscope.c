@@ -432,6 +432,6 @@ out:
 
 const struct export_format export_speedscope_format = {
 	.name = "speedscope",
-	.summary = "speedscope's JSON, a sampled profile per thread on the real timeline",
+	.summary = "speedscope JSON, one timeline per thread",
 	.write = speedscope_write,
 };

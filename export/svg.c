@@ -572,8 +572,7 @@ out:
 
 const struct export_format export_svg_format = {
 	.name = "svg",
-	.summary = "an interactive flame graph (hover, click to zoom, search); --diff: "
-		   "differential",
+	.summary = "interactive flame graph; with --diff, differential",
 	.diff = true,
 	.write = svg_write,
 };
