@@ -24,10 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "export/export_internal.h"
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
 #include "profiler/collector.h"
-#include "profiler/folded.h"
 #include "profiler/log.h"
 #include "storage/query.h"
 #include "storage/storage.h"
@@ -65,6 +65,12 @@ static const char usage[] =
     "  -h, --help          this text\n"
     "\n"
     "Times for --from/--to as for `ember export`: -10m, @EPOCH, 2026-12-07T10:00, 10:00.\n";
+
+/* Frames named as `ember export` names them in folded stacks (what flamegraph.pl users read). */
+static char *frame_name(const struct storage_frame *f, char *buf, size_t len)
+{
+	return export_frame_name(f, false, buf, len);
+}
 
 struct recorder {
 	pid_t pid;
@@ -211,7 +217,7 @@ int cmd_top(int argc, char **argv)
 	static uint32_t pids[TOP_MAX_PIDS];
 	static uint64_t cgroups[TOP_MAX_CGROUPS];
 	struct storage_filter filter = { .pids = pids, .cgroups = cgroups };
-	struct tui_opts o = { .frame_name = folded_frame_name, .recorder_fd = -1 };
+	struct tui_opts o = { .frame_name = frame_name, .recorder_fd = -1 };
 	struct recorder rec = { .pid = 0, .fd = -1 };
 	struct storage_reader *reader = NULL;
 	struct storage *db = NULL;
