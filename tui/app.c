@@ -800,8 +800,11 @@ static void handle_mouse(struct loop *l)
 	MEVENT ev;
 	enum view_mouse kind;
 
-	if (getmouse(&ev) != OK)
+	if (getmouse(&ev) != OK) {
+		trace_line(l, "mouse unreadable");
 		return;
+	}
+	trace_line(l, "mouse bstate=%#lx y=%d x=%d", (unsigned long)ev.bstate, ev.y, ev.x);
 	if (ev.bstate & (BUTTON4_PRESSED | BUTTON5_PRESSED)) {
 		enum tui_action act = ev.bstate & BUTTON4_PRESSED ? ACT_UP : ACT_DOWN;
 

@@ -90,6 +90,46 @@ tui_expect_exit() {
 	grep -q 'alt=0' "$WORK/modes.after" || fail "still on the alternate screen"
 }
 
+# tui_click X Y: a left click (press, release) at 0-based column X, row Y, as X10 mouse reports
+# (ESC [ M, then 32 + button, 32 + column, 32 + row, 1-based; button 3 is the release). X and Y
+# must stay under 95 so every byte is ASCII.
+tui_click() {
+	local cx cy
+	cx=$(printf "\\x%x" $((33 + $1)))
+	cy=$(printf "\\x%x" $((33 + $2)))
+	tui_type "$(printf "\e[M $cx$cy")"
+	tui_type "$(printf "\e[M#$cx$cy")"
+}
+
+# tui_drag X1 Y1 X2 Y2 REGEX: presses at one cell, releases at another, until the screen matches
+# (up to three times, as tui_click_until).
+tui_drag() {
+	for _ in 1 2 3; do
+		tui_type "$(printf "\e[M $(printf '\\x%x\\x%x' $((33 + $1)) $((33 + $2)))")"
+		tui_type "$(printf "\e[M#$(printf '\\x%x\\x%x' $((33 + $3)) $((33 + $4)))")"
+		for _ in $(seq 1 20); do
+			tui_screen | grep -Eq -- "$5" && return 0
+			sleep 0.1
+		done
+	done
+	fail "dragging from $1,$2 to $3,$4 never showed /$5/; the screen shows:
+$(tui_screen)"
+}
+
+# tui_click_until X Y REGEX: clicks until the screen matches (up to three times: on a loaded
+# machine the terminal may deliver a report's escape apart from the rest after ncurses' 25 ms).
+tui_click_until() {
+	for _ in 1 2 3; do
+		tui_click "$1" "$2"
+		for _ in $(seq 1 20); do
+			tui_screen | grep -Eq -- "$3" && return 0
+			sleep 0.1
+		done
+	done
+	fail "clicking at $1,$2 never showed /$3/; the screen shows:
+$(tui_screen)"
+}
+
 # The pid of the `ember top` running in the pane.
 tui_top_pid() {
 	pgrep -f -o "^$EMBER top" || fail "ember top is not running"

@@ -80,11 +80,8 @@ tui_send Tab
 tui_wait 'HOTTEST FUNCTION'
 tui_send BTab
 tui_wait 'a column per second'
-# A left click on "2 Functions": X10 mouse reports (ESC [ M, then 32 + button, 32 + column,
-# 32 + row, 1-based), a press of button 0 and a release (3) at column 18, row 2.
-tui_type $'\e[M 2"'
-tui_type $'\e[M#2"'
-tui_wait 'SELF%'
+# A left click on the "2 Functions" tab (0-based column 17 of row 1).
+tui_click_until 17 1 'SELF%'
 tui_send '?'
 tui_wait 'Everywhere'
 tui_screen | grep -q 'zoom' || fail "the help does not list the flame graph keys"
@@ -101,14 +98,12 @@ tui_wait 'chain_leaf_b'
 tui_send L
 tui_wait 'LATEST'
 # The same with the mouse, at 80 columns so X10 reports stay in ASCII: the map starts at column
-# 8 (1-based) and row 4, one column per second; a drag from the third-last second's first row to
-# the last second's fourth row (press button 0, release: button 3).
+# 7 and row 3 (0-based), one column per second, 72 columns; a drag from the fourth-last second's
+# first row to the last second's fourth row.
 tui_resize 80 24
 tui_send 4
 tui_wait 'a column per second'
-tui_type $'\e[M l$'
-tui_type $'\e[M#o\''
-tui_wait 'HISTORY +[0-9:.]+ to [0-9:.]+'
+tui_drag 75 3 78 6 'HISTORY +[0-9:.]+ to [0-9:.]+'
 tui_wait 'Flame graph(, icicle)? +[0-9]+ samples'
 tui_send L
 tui_wait 'LATEST'
