@@ -84,10 +84,6 @@ static const char *user_of(struct procs *p, uint32_t uid, char *buf, size_t len)
 	return buf;
 }
 
-/* qsort has no context argument in C11; the comparison reads these. */
-static struct procs *sorting;
-static struct app *sorting_app;
-
 static const char *hot_name(struct app *a, const struct model_task *t)
 {
 	const struct model_func *f = model__func(a->model, t->hot_func);
@@ -95,9 +91,16 @@ static const char *hot_name(struct app *a, const struct model_task *t)
 	return f ? f->name : "";
 }
 
-static int cmp_rows(const void *x, const void *y)
+struct sort_ctx {
+	struct procs *p;
+	struct app *a;
+};
+
+static int cmp_rows(const void *x, const void *y, void *ctx)
 {
 	const struct model_task *a = x, *b = y;
+	struct procs *sorting = ((struct sort_ctx *)ctx)->p;
+	struct app *sorting_app = ((struct sort_ctx *)ctx)->a;
 	int c = 0;
 
 	switch (sorting->sort) {
@@ -166,9 +169,10 @@ static bool update_rows(struct app *a, struct procs *p)
 	if (t && n)
 		memcpy(p->rows, t, n * sizeof(*t));
 	p->nrows = t ? n : 0;
-	sorting = p;
-	sorting_app = a;
-	qsort(p->rows, p->nrows, sizeof(*p->rows), cmp_rows);
+	/* glibc declares qsort's base non-null, even for no elements. */
+	if (p->nrows)
+		qsort_r(p->rows, p->nrows, sizeof(*p->rows), cmp_rows,
+			&(struct sort_ctx){ .p = p, .a = a });
 	p->gen = a->data_gen;
 	p->by_thread = a->by_thread;
 	p->resort = false;

@@ -46,7 +46,8 @@ tui_wait() {
 		i=$((i + 1))
 	done
 	fail "the screen never showed /$re/ in ${limit}s; it shows:
-$(tui_screen)"
+$(tui_screen)
+ember top's stderr: $(cat "$WORK/top.err" 2>/dev/null)"
 }
 
 # tui_wait_file FILE [SECONDS]

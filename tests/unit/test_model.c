@@ -248,6 +248,17 @@ static enum test_result test_modes(void)
 	    !ASSERT_STREQ(model__filter(f.m)->comm, "app-worker", "filter copied"))
 		goto out;
 	model__set_filter(f.m, &(struct storage_filter){ 0 });
+	/* A range without samples: everything empty, nothing NULL. */
+	model__set_range(f.m, t0 - 100 * S, t0 - 90 * S);
+	if (!ASSERT_EQ(model__refresh(f.m), 1, "empty range") ||
+	    !ASSERT_EQ(model__info(f.m)->samples, 0, "no samples") ||
+	    !ASSERT_NONNULL(model__tasks(f.m, false, &n), "no tasks, not NULL") ||
+	    !ASSERT_EQ(n, 0, "zero tasks") ||
+	    !ASSERT_NONNULL(model__functions(f.m, &n), "no functions, not NULL") ||
+	    !ASSERT_EQ(n, 0, "zero functions") ||
+	    !ASSERT_NONNULL(model__flame(f.m, false), "an empty flame tree") ||
+	    !ASSERT_EQ(flame_tree__node(model__flame(f.m, false), FLAME_ROOT)->total, 0, "total 0"))
+		goto out;
 	/* History: the first two seconds hold A at 0..1.67 s (6), C at 0, 1 (2), E at 0.5, 1.5. */
 	model__set_range(f.m, t0, t0 + 2 * S);
 	model__refresh(f.m);
