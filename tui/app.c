@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "storage/storage.h"
 #include "tui/keymap.h"
 #include "tui/list.h"
 #include "tui/prompt.h"
@@ -34,6 +35,7 @@
 #define WINDOW_MIN_NS NS_PER_S
 #define WINDOW_MAX_NS (7 * 86400 * NS_PER_S)
 #define FILTER_MAX 64
+#define WRITER_CHECK_NS (3 * NS_PER_S)
 
 static const struct view_ops *const views[TUI_VIEW__COUNT] = {
 	[TUI_VIEW_PROCS] = &view_procs_ops,
@@ -59,6 +61,7 @@ struct loop {
 	int64_t last_press_ns;
 	int last_press_y, last_press_x;
 	FILE *trace;
+	int64_t next_writer_check;
 	bool dirty;
 	bool redraw_all;
 	/* the filter as typed, and its storage */
@@ -257,7 +260,7 @@ static void draw_header(struct loop *l, int w)
 	x = put(0, x, w, screen_attr(ROLE_HEADER), "ember top ");
 	if (a->paused)
 		x = put(0, x, w, screen_attr(ROLE_HISTORY), " PAUSED ");
-	else if (i->live && a->opts->following)
+	else if (i->live && a->following)
 		x = put(0, x, w, screen_attr(ROLE_LIVE), " LIVE ");
 	else if (i->live) /* following the newest sample of a database nobody writes */
 		x = put(0, x, w, screen_attr(ROLE_HISTORY), " LATEST ");
@@ -923,6 +926,22 @@ static void read_recorder(struct loop *l)
 		l->recorder_len = 0; /* a line too long to show: drop it */
 }
 
+/* Every few seconds while following: did the collector stop (its flock is gone)? */
+static void check_writer(struct loop *l, int64_t now)
+{
+	struct app *a = &l->a;
+
+	if (!a->following || now < l->next_writer_check)
+		return;
+	l->next_writer_check = now + WRITER_CHECK_NS;
+	if (storage_writer_active(a->opts->db_path) == 0) {
+		a->following = false;
+		app_error_message(a, "Nothing writes %s any more: showing what it holds",
+				  a->opts->db_path);
+		l->dirty = true;
+	}
+}
+
 static void cleanup(struct loop *l)
 {
 	struct app *a = &l->a;
@@ -953,6 +972,7 @@ int tui_run(const struct tui_opts *o, struct tui_result *res)
 	}
 	a = &l->a;
 	a->opts = o;
+	a->following = o->following;
 	a->view = o->view < TUI_VIEW__COUNT ? o->view : TUI_VIEW_PROCS;
 	l->recorder_fd = o->recorder_fd;
 	if (o->trace_path)
@@ -1046,6 +1066,7 @@ int tui_run(const struct tui_opts *o, struct tui_result *res)
 		if (!a->paused && now >= next_refresh && !a->err) {
 			do_refresh(l);
 			next_refresh = now + refresh_ns;
+			check_writer(l, now);
 		}
 		if (a->message[0] && now >= a->message_until)
 			l->dirty = true;

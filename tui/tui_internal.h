@@ -71,7 +71,8 @@ struct app {
 	uint64_t data_gen; /* bumped whenever the model's data changed */
 	bool by_thread;
 	bool paused;
-	int err; /* set by app_fail: the loop ends */
+	bool following; /* a writer holds the database (starts as opts->following) */
+	int err;	/* set by app_fail: the loop ends */
 	char errmsg[512];
 };
 

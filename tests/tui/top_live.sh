@@ -3,7 +3,8 @@
 # `ember top` live: following a running collector (the clock moves; pause freezes it; the time
 # cursor rewinds into history and L comes back), the window, kernel-only and user-only frames, the
 # filter prompt and narrowing with Enter; an unprivileged user without any capability reading the
-# collector's database; and, with no collector, recording in-process (root) or refusing clearly.
+# collector's database, and told when the collector stops; and, with no collector, recording
+# in-process (root) or refusing clearly.
 . "$(dirname "$0")/lib_tui.sh"
 need_root
 
@@ -103,12 +104,14 @@ tui_wait "chain +chain_leaf_b" 15
 pid=$(tui_top_pid)
 grep -q '^CapEff:[[:space:]]*0000000000000000$' "/proc/$pid/status" || fail "top has capabilities"
 [ "$(stat -c %u "/proc/$pid")" = 65534 ] || fail "top does not run as nobody"
+# The collector stops: top says so and shows what the database holds.
+kill -INT "$COLLECTOR"
+wait "$COLLECTOR"
+tui_wait 'Nothing writes .* any more'
+tui_wait 'LATEST'
 tui_send q
 tui_wait_file "$WORK/exit"
 [ "$(cat "$WORK/exit")" = 0 ] || fail "unprivileged top exited $(cat "$WORK/exit"): $(cat "$WORK/top.err")"
-
-kill -INT "$COLLECTOR"
-wait "$COLLECTOR"
 
 # No collector, no privileges, no database: a clear refusal.
 rm -f "$WORK/exit"
