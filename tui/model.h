@@ -6,7 +6,8 @@
  * function; functions with self and total; callers and callees; the flame graph's stacks; the
  * heatmap's counts. Frames are merged into functions (same kind, name and module), numbered with
  * ids that stay the same for the model's life, so a view can keep its place across refreshes.
- * The only module of tui/ that includes storage/.
+ * The only module of tui/ that queries the database (app.c asks storage/ only whether a writer
+ * still holds it).
  */
 #ifndef EMBER_TUI_MODEL_H
 #define EMBER_TUI_MODEL_H

@@ -261,7 +261,7 @@ static void draw_rect(struct app *a, struct flame *f, const struct flame_rect *r
 static void flame_draw(struct app *a, void *st, int y, int h, int w)
 {
 	struct flame *f = st;
-	const struct flame_node *root, *zoom, *cur;
+	const struct flame_node *root, *zoom;
 	char buf[600], pct[16], zp[16];
 
 	if (!load_tree(a, f) || !relayout(a, f, w) || !update_matches(a, f))
@@ -270,7 +270,6 @@ static void flame_draw(struct app *a, void *st, int y, int h, int w)
 	f->rows = h - 1;
 	root = flame_tree__node(f->tree, FLAME_ROOT);
 	zoom = flame_tree__node(f->tree, f->zoom);
-	cur = flame_tree__node(f->tree, f->cursor);
 	keep_cursor_visible(f);
 
 	/* The first line: what is shown. */
@@ -300,7 +299,6 @@ static void flame_draw(struct app *a, void *st, int y, int h, int w)
 	}
 	for (size_t i = 0; i < f->rects.n; i++)
 		draw_rect(a, f, &f->rects.v[i]);
-	(void)cur;
 }
 
 /* The rectangle of depth `depth` covering column x, or -1. */

@@ -452,8 +452,7 @@ static void funcs_status(struct app *a, void *st, char *buf, size_t len)
 		const struct model_fcount *c = detail_row(f, f->dlist.cursor);
 
 		mf = c ? model__func(a->model, c->func) : NULL;
-		snprintf(buf, len, "%s%s   Enter: go to it   Esc: back", mf ? mf->name : "",
-			 mf && mf->file ? "" : "");
+		snprintf(buf, len, "%s   Enter: go to it   Esc: back", mf ? mf->name : "");
 		return;
 	}
 	if (f->list.cursor < f->nrows)

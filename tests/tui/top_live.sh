@@ -19,9 +19,16 @@ COLLECTOR=$BG_PID
 for i in $(seq 1 50); do [ -s "$WORK/live.db-wal" ] && break; sleep 0.1; done
 
 tui_open 100 30
+tui_type "export EMBER_TOP_TRACE=$WORK/trace"
+tui_send Enter
 tui_run_top --db "$WORK/live.db"
 tui_wait "LIVE .*collector $COLLECTOR"
 tui_wait "^ +$CHAIN +root .* chain +chain_leaf_b" 15
+# The default refresh is a second: about three refreshes in three seconds.
+n0=$(grep -c '^refresh' "$WORK/trace")
+sleep 3
+n=$(($(grep -c '^refresh' "$WORK/trace") - n0))
+[ "$n" -ge 2 ] && [ "$n" -le 5 ] || fail "$n refreshes in 3 s at the default delay"
 c1=$(header_clock)
 sleep 2.5
 c2=$(header_clock)
@@ -97,10 +104,16 @@ chgrp nogroup "$WORK"/live.db*
 tui_type "export UNPRIV='setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all'"
 tui_send Enter
 rm -f "$WORK/exit"
-tui_type "\$UNPRIV $EMBER top --db $WORK/live.db 2>$WORK/top.err; echo \$? > $WORK/exit"
+: >"$WORK/trace"
+chmod 666 "$WORK/trace" # for the unprivileged top to append to
+tui_type "\$UNPRIV $EMBER top --db $WORK/live.db -d 0.25 2>$WORK/top.err; echo \$? > $WORK/exit"
 tui_send Enter
 tui_wait "LIVE .*collector $COLLECTOR"
 tui_wait "chain +chain_leaf_b" 15
+# -d 0.25: four refreshes a second.
+sleep 2
+n=$(grep -c '^refresh' "$WORK/trace")
+[ "$n" -ge 5 ] || fail "only $n refreshes in 2 s with -d 0.25"
 pid=$(tui_top_pid)
 grep -q '^CapEff:[[:space:]]*0000000000000000$' "/proc/$pid/status" || fail "top has capabilities"
 [ "$(stat -c %u "/proc/$pid")" = 65534 ] || fail "top does not run as nobody"
