@@ -35,7 +35,8 @@ PRIO=$([ "$RT" = 1 ] && echo "SCHED_FIFO" || echo "normal priority")
 T="tmux -L ember-bench-top-$$ -f /dev/null"
 mkdir -p "$DIR"
 BG=""
-trap '$T kill-server 2>/dev/null; for p in $BG; do kill "$p" 2>/dev/null; done' EXIT
+SOCK=""
+trap '$T kill-server 2>/dev/null; [ -n "$SOCK" ] && rm -f "$SOCK"; for p in $BG; do kill "$p" 2>/dev/null; done' EXIT
 
 [ -x "$GEN" ] || { echo "top.sh: gen-history not found at $GEN (set GEN=)" >&2; exit 2; }
 command -v tmux >/dev/null || { echo "top.sh: tmux is missing" >&2; exit 2; }
@@ -62,6 +63,7 @@ fi
 # The terminal (the tmux server and its shell) at the same priority: a frame is only on screen
 # once the terminal has read it.
 $RUN $T new-session -d -s b -x 120 -y 40 "bash --norc --noprofile"
+SOCK=$($T display-message -p '#{socket_path}')
 sleep 0.3
 
 if [[ $PARTS == *1* ]]; then

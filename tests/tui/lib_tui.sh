@@ -11,7 +11,11 @@ T="tmux -L $TMUX_SOCK -f /dev/null"
 PANE="top:0.0"
 
 tui_cleanup() {
+	local sock
+	sock=$($T display-message -p '#{socket_path}' 2>/dev/null)
 	$T kill-server 2>/dev/null
+	# The server leaves its socket behind.
+	[ -n "$sock" ] && rm -f "$sock"
 	cleanup
 }
 trap tui_cleanup EXIT
