@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "export/export_internal.h"
+#include "export/export.h"
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
 #include "profiler/collector.h"
