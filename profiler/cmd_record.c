@@ -27,6 +27,14 @@ static const char usage[] =
     "  -F, --freq HZ     samples per second per CPU, 1 to 1000 (default 19)\n"
     "  -d, --duration T  stop after T (seconds, or with a unit: 30s, 5m, 1h)\n"
     "  -p, --pid PID     only sample this process (repeat, or give a comma-separated list)\n"
+    "  --retention T     delete history older than T (30m, 12h, 7d; default: keep it all)\n"
+    "  --max-db-size N   keep the database under N bytes (K, M, G: 500M, 2G), deleting the\n"
+    "                    oldest history first\n"
+    "  --rollup-after T  keep history older than T as per-minute counts (default 1d, 0: never)\n"
+    "  --cmdline         store each process's command line (off by default: command lines\n"
+    "                    can hold secrets, and the database is readable by its group)\n"
+    "  --max-pending N   samples kept in memory while the database refuses writes (a full\n"
+    "                    disk), beyond which they are dropped and counted (default 2000000)\n"
     "  -q, --quiet       no summary at exit\n"
     "  -v, --verbose     debug messages, including libbpf's\n"
     "  -h, --help        this text\n";
@@ -76,6 +84,11 @@ int cmd_record(int argc, char **argv)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "retention", required_argument, NULL, 'R' },
+		{ "max-db-size", required_argument, NULL, 'M' },
+		{ "rollup-after", required_argument, NULL, 'U' },
+		{ "cmdline", no_argument, NULL, 'C' },
+		{ "max-pending", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -86,6 +99,7 @@ int cmd_record(int argc, char **argv)
 	static uint32_t pids[RECORD_MAX_PIDS];
 	char dbbuf[4096], why[512];
 	unsigned long v;
+	double secs;
 	int c, err;
 
 	opts.sampler.freq = RECORD_DEFAULT_FREQ;
@@ -114,6 +128,35 @@ int cmd_record(int argc, char **argv)
 			if (add_pids(optarg, pids, &opts.sampler.npids))
 				return cli_usage_error(
 				    "record", "--pid: '%s' is not a process id (or list)", optarg);
+			break;
+		case 'R':
+			if (cli_parse_seconds(optarg, &secs))
+				return cli_usage_error(
+				    "record", "--retention: '%s' is not a duration", optarg);
+			opts.policy.retention_ns = (int64_t)(secs * 1e9);
+			break;
+		case 'M':
+			if (cli_parse_size(optarg, &opts.policy.max_bytes))
+				return cli_usage_error("record",
+						       "--max-db-size: '%s' is not a size", optarg);
+			break;
+		case 'U':
+			if (!strcmp(optarg, "0"))
+				opts.policy.rollup_after_ns = -1;
+			else if (cli_parse_seconds(optarg, &secs))
+				return cli_usage_error(
+				    "record", "--rollup-after: '%s' is not a duration", optarg);
+			else
+				opts.policy.rollup_after_ns = (int64_t)(secs * 1e9);
+			break;
+		case 'C':
+			opts.cmdline = true;
+			break;
+		case 'P':
+			if (cli_parse_uint(optarg, 1, 1ul << 32, &v))
+				return cli_usage_error(
+				    "record", "--max-pending: '%s' is not a count", optarg);
+			opts.max_pending = v;
 			break;
 		case 'q':
 			opts.quiet = true;

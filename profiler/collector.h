@@ -12,12 +12,16 @@
 #include <stdint.h>
 
 #include "profiler/sampler.h"
+#include "storage/writer.h"
 
 struct collector_opts {
 	const char *db_path;
 	struct sampler_opts sampler;
-	double duration_s; /* 0: until a signal */
-	bool quiet;	   /* no summary at exit */
+	double duration_s;	      /* 0: until a signal */
+	bool quiet;		      /* no summary at exit */
+	struct storage_policy policy; /* retention, size limit, rollups: applied after flushes */
+	bool cmdline;		      /* store command lines (they can hold secrets) */
+	size_t max_pending; /* samples kept while the database refuses writes; 0: default */
 };
 
 /* What one run did, as printed at exit. stored + every drop = delivered once the run ends. */

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "write a slice of history as a profile (folded, pprof, svg...)" },
 	{ "report", cmd_report, "the top functions of a slice, or how two slices differ" },
 	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
+	{ "db", cmd_db, "the database: info, check, prune" },
 };
 
 static void usage(FILE *f)
