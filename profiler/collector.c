@@ -117,6 +117,8 @@ static void flush(struct collector *c, bool final)
 	if (dropped)
 		log_error("dropped %llu samples the database could not take",
 			  (unsigned long long)dropped);
+	if (!err)
+		log_debug("flushed: %llu samples stored", (unsigned long long)c->rec.stored);
 	if (!err && c->last_write_err) {
 		log_info("writing to the database works again (%llu samples were dropped "
 			 "meanwhile)",

@@ -91,7 +91,7 @@ static int end(struct storage_writer *w, int err)
 {
 	if (!err)
 		err = storage_exec(w->db, "COMMIT");
-	if (err)
+	if (err && !sqlite3_get_autocommit(w->db->db))
 		sqlite3_exec(w->db->db, "ROLLBACK", NULL, NULL, NULL);
 	return err;
 }

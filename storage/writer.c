@@ -814,8 +814,10 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		free(blocks);
 		return 0;
 	}
-	/* SQLite may have rolled back by itself (SQLITE_FULL): a failing ROLLBACK is harmless. */
-	sqlite3_exec(w->db->db, "ROLLBACK", NULL, NULL, NULL);
+	/* SQLite may have rolled back by itself (SQLITE_FULL); then a ROLLBACK would only replace
+	 * the error message the caller is about to print. */
+	if (!sqlite3_get_autocommit(w->db->db))
+		sqlite3_exec(w->db->db, "ROLLBACK", NULL, NULL, NULL);
 	free(blocks);
 	w->recording_id = saved_recording;
 	if (counted)
