@@ -8,7 +8,8 @@
 : "${GEN_HISTORY:?GEN_HISTORY must name bench/gen-history}"
 
 cd "$WORK" || fail "no work directory"
-"$GEN_HISTORY" --db h.db --duration 1h --cpus 8 -F 19 -q || fail "gen-history failed"
+"$GEN_HISTORY" --db h.db --duration 1h --cpus 8 -F 19 --start @1733550000 -q ||
+	fail "gen-history failed"
 
 # info: the span, the samples, the size and what it costs per sample.
 expect_exit 0 "$EMBER" db info --db h.db
@@ -18,17 +19,19 @@ grep -Eq 'bytes per sample' "$WORK/stdout" || fail "db info: no bytes per sample
 expect_exit 0 "$EMBER" db check --db h.db
 grep -q ': ok$' "$WORK/stdout" || fail "db check: not ok: $(cat "$WORK/stdout")"
 
-# prune: a retention of 20 minutes leaves about 20 minutes, smaller, still sound.
-before=$(stat -c %s h.db)
-expect_exit 0 "$EMBER" db prune --db h.db --retention 20m
+# prune: on an hour that ends now, a retention of 20 minutes leaves about 20 minutes, in a
+# smaller file, still sound.
+"$GEN_HISTORY" --db p.db --duration 1h --cpus 8 -F 19 -q || fail "gen-history failed"
+before=$(stat -c %s p.db)
+expect_exit 0 "$EMBER" db prune --db p.db --retention 20m
 grep -q 'blocks deleted' "$WORK/stdout" || fail "db prune said: $(cat "$WORK/stdout")"
-after=$(stat -c %s h.db)
+after=$(stat -c %s p.db)
 [ "$after" -lt $((before * 85 / 100)) ] || fail "db prune: $before bytes before, $after after"
 grep -Eq "[1-9][0-9]* rows pruned" "$WORK/stdout" || fail "db prune pruned no rows: $(cat "$WORK/stdout")"
-expect_exit 0 "$EMBER" db info --db h.db
+expect_exit 0 "$EMBER" db info --db p.db
 grep -Eq '^history .*\((2[0-9]|3[0-9])m' "$WORK/stdout" ||
 	fail "db prune: not about 20 minutes left: $(cat "$WORK/stdout")"
-expect_exit 0 "$EMBER" db check --db h.db
+expect_exit 0 "$EMBER" db check --db p.db
 
 # Usage errors.
 expect_exit 2 "$EMBER" db
@@ -40,18 +43,21 @@ expect_exit 2 "$EMBER" db prune --db h.db --max-db-size lots
 expect_stderr "not a size"
 expect_exit 0 "$EMBER" db --help
 
-# Damaged copies: check finds the damage (a flipped byte in a block or chunk), exit 1.
+# A damaged copy: four bytes changed inside a block of samples (SQLite sees nothing wrong),
+# and a stack chunk gone (blocks now refer to stacks that do not exist). check finds both.
 cp h.db dmg.db
-size=$(stat -c %s dmg.db)
-for off in $((size / 3)) $((size / 2)) $((size * 2 / 3)); do
-	printf '\xff\x00\xff\x00' | dd of=dmg.db bs=1 seek="$off" conv=notrunc status=none
-done
+sqlite3 dmg.db "UPDATE blocks SET data = substr(data, 1, 40) || X'ff00ff00' || substr(data, 45)
+	WHERE id = (SELECT min(id) FROM blocks); DELETE FROM stack_chunks WHERE id = 1;" ||
+	fail "cannot damage the copy"
 expect_exit 1 "$EMBER" db check --db dmg.db
+grep -q 'does not decode' "$WORK/stdout" || fail "db check: the damaged block: $(cat "$WORK/stdout")"
+grep -q 'refers to stack .* which does not exist' "$WORK/stdout" ||
+	fail "db check: the missing stacks: $(cat "$WORK/stdout")"
 grep -q '^problem: ' "$WORK/stdout" || fail "db check: no problem named: $(cat "$WORK/stdout")"
 expect_stderr "problem"
 
 # Files that are not ember databases: every reader says so.
-head -c $((size / 2)) h.db >truncated.db
+head -c $(($(stat -c %s h.db) / 2)) h.db >truncated.db
 sqlite3 foreign.db 'CREATE TABLE t(x); INSERT INTO t VALUES(1);'
 echo "just some text, not a database at all, not even close" >text.db
 : >empty.db
