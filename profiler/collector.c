@@ -69,9 +69,16 @@ static int64_t boot_to_epoch(void)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
+	__u32 type = 0;
 
-	/* A dropped record is counted in the ingest stats; keep consuming. */
-	ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
+	/* Every record starts with its type. A dropped record is counted in the ingest stats;
+	 * keep consuming. */
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (type == EMBER_EVENT_EXEC || type == EMBER_EVENT_EXIT)
+		ingest__proc_event(c->ingest, data, size, c->boot_to_epoch, c->now);
+	else
+		ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
 	return 0;
 }
 
@@ -150,8 +157,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	c.writer = storage_writer__new(c.db);
-	c.sym = symbolizer__new(NULL);
-	c.pt = proctrack__new();
+	c.sym = symbolizer__new(&opts->symbolizer);
+	c.pt = c.sym ? proctrack__new(c.sym) : NULL;
 	if (!c.writer || !c.sym || !c.pt) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
@@ -235,6 +242,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					ticks = 0;
 					flush(&c, false);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
+						ingest__clear_cache(c.ingest);
+					/* New modules or BPF programs: new kernel text. */
+					if (symbolizer__kernel_refresh(c.sym) > 0)
 						ingest__clear_cache(c.ingest);
 				}
 				if (end_mono && c.now >= end_mono)

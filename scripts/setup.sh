@@ -8,9 +8,11 @@ set -eu
 # Build: compiler, CMake, BPF toolchain, libraries.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
-	libxxhash-dev uthash-dev"
-# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv.
-TEST="sqlite3 tmux util-linux procps"
+	libxxhash-dev uthash-dev libiberty-dev libdebuginfod-dev"
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv and unshare,
+# libc6-dbg (libc with full debug info), elfutils (eu-addr2line, the reference for symbol
+# accuracy), libclang-rt-14-dev (libFuzzer), time (peak memory in the symbolizer benchmark).
+TEST="sqlite3 tmux util-linux procps libc6-dbg elfutils libclang-rt-14-dev time"
 
 missing=""
 for p in $BUILD $TEST; do

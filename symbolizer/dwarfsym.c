@@ -1,0 +1,591 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Per-unit tables built from the DIE tree. A unit's functions (DW_TAG_subprogram with code) are
+ * kept sorted by address; each function owns a run of inlined-call nodes in depth-first order,
+ * where every node knows the end of its subtree. Finding the inline chain of an address walks that
+ * run once, skipping every subtree that does not contain the address, so it costs the depth of the
+ * chain times the siblings at each level, not the size of the function. Only DIEs that can hold
+ * code are descended into (subprograms, inlined calls, lexical blocks, namespaces and classes);
+ * types and variables, most of the tree, are skipped whole.
+ */
+#include "symbolizer/dwarfsym.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "symbolizer/demangle.h"
+
+/* Hostile input: deeper DIE nesting is not descended into, and no DIE may claim more ranges. */
+#define DWARFSYM_MAX_DEPTH 96
+#define DWARFSYM_MAX_RANGES 4096
+#define DWARFSYM_MAX_UNIT_RANGES (1u << 22)
+
+struct drange {
+	uint64_t lo, hi;
+};
+
+struct dfunc {
+	uint64_t lo, hi;
+	uint64_t max_hi; /* the largest hi of this and every earlier entry: bounds the look-back */
+	const char *name;
+	uint32_t inl_begin, inl_end;
+	uint32_t order; /* DIE order: among functions at one address the first DIE wins */
+};
+
+struct dinl {
+	uint64_t lo, hi; /* bounding box of the ranges */
+	uint32_t range_begin, nranges;
+	uint32_t subtree_end; /* index after the last descendant */
+	uint32_t call_line;
+	const char *name;
+	const char *call_file;
+};
+
+enum { CU_NEW = 0, CU_BUILT, CU_BAD };
+
+struct dcu {
+	Dwarf_Die die;
+	int state;
+	struct dfunc *funcs;
+	uint32_t nfuncs;
+	struct dinl *inls;
+	uint32_t ninls;
+	struct drange *ranges;
+	uint32_t nranges;
+};
+
+struct cu_range {
+	uint64_t lo, hi;
+	uint64_t max_hi;
+	uint32_t cu;
+};
+
+/* Demangled names, keyed by the address of the mangled string in libdw's section data. */
+struct dname {
+	const char *mangled;
+	char *demangled;
+	UT_hash_handle hh;
+};
+
+struct dwarfsym {
+	int fd;
+	Elf *elf;
+	Dwarf *dw;
+	struct dcu *cus;
+	size_t ncus;
+	struct cu_range *cur;
+	size_t ncur;
+	struct dname *names;
+	size_t bytes;
+	unsigned long bad_units;
+};
+
+/* Growable vectors while a unit is walked. */
+struct walk {
+	struct dwarfsym *d;
+	Dwarf_Files *files;
+	size_t nfiles;
+	struct dfunc *funcs;
+	size_t nfuncs, cfuncs;
+	struct dinl *inls;
+	size_t ninls, cinls;
+	struct drange *ranges;
+	size_t nranges, cranges;
+	int err;
+};
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > UINT32_MAX)
+		return -EFBIG;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * The name of a function: its linkage name, demangled when mangled, else its DW_AT_name, looking
+ * through abstract origins and specifications, as eu-addr2line names it (glibc's internal aliases
+ * such as __GI_memcpy are linkage names given by asm labels).
+ */
+static const char *die_name(struct walk *w, Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *mangled = NULL, *plain = NULL;
+	struct dname *n;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		mangled = dwarf_formstring(&a);
+	if (mangled) {
+		HASH_FIND_PTR(w->d->names, &mangled, n);
+		if (n)
+			return n->demangled ? n->demangled : mangled;
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return mangled;
+		n->mangled = mangled;
+		n->demangled = demangle(mangled);
+		w->d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
+		HASH_ADD_PTR(w->d->names, mangled, n);
+		return n->demangled ? n->demangled : mangled;
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &a))
+		plain = dwarf_formstring(&a);
+	return plain;
+}
+
+/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
+static int die_ranges(struct walk *w, Dwarf_Die *die)
+{
+	Dwarf_Addr base, start, end;
+	ptrdiff_t off = 0;
+	int n = 0;
+
+	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+		if (end <= start)
+			continue;
+		if (++n > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
+			return -E2BIG;
+		if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
+			return -ENOMEM;
+		w->ranges[w->nranges++] = (struct drange){ start, end };
+	}
+	return n;
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func);
+
+static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
+{
+	size_t idx = w->ninls, rb = w->nranges;
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	struct dinl *n;
+	int nr = die_ranges(w, die);
+
+	if (nr < 0) {
+		w->err = nr;
+		return;
+	}
+	if (!nr)
+		return; /* optimized out entirely: nothing of it, or below it, holds code */
+	if (grow((void **)&w->inls, &w->cinls, w->ninls + 1, sizeof(*w->inls))) {
+		w->err = -ENOMEM;
+		return;
+	}
+	n = &w->inls[w->ninls++];
+	memset(n, 0, sizeof(*n));
+	n->range_begin = (uint32_t)rb;
+	n->nranges = (uint32_t)nr;
+	n->lo = UINT64_MAX;
+	for (size_t i = rb; i < rb + (size_t)nr; i++) {
+		n->lo = w->ranges[i].lo < n->lo ? w->ranges[i].lo : n->lo;
+		n->hi = w->ranges[i].hi > n->hi ? w->ranges[i].hi : n->hi;
+	}
+	n->name = die_name(w, die);
+	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && w->files &&
+	    v < w->nfiles)
+		n->call_file = dwarf_filesrc(w->files, v, NULL, NULL);
+	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
+		n->call_line = (uint32_t)v;
+	walk_children(w, die, depth + 1, 1);
+	/* w->inls may have moved while the children were walked: index again. */
+	w->inls[idx].subtree_end = (uint32_t)w->ninls;
+}
+
+static void add_function(struct walk *w, Dwarf_Die *die, int depth)
+{
+	size_t rb = w->nranges, inl_begin = w->ninls;
+	const char *name;
+	int nr = die_ranges(w, die);
+
+	if (nr <= 0) {
+		if (nr < 0)
+			w->err = nr;
+		return; /* a declaration, or an abstract instance that only inlined copies use */
+	}
+	name = die_name(w, die);
+	walk_children(w, die, depth + 1, 1);
+	if (w->err)
+		return;
+	if (grow((void **)&w->funcs, &w->cfuncs, w->nfuncs + (size_t)nr, sizeof(*w->funcs))) {
+		w->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = rb; i < rb + (size_t)nr; i++, w->nfuncs++)
+		w->funcs[w->nfuncs] = (struct dfunc){
+			w->ranges[i].lo,    w->ranges[i].hi,	0, name, (uint32_t)inl_begin,
+			(uint32_t)w->ninls, (uint32_t)w->nfuncs
+		};
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func)
+{
+	Dwarf_Die child;
+
+	if (depth > DWARFSYM_MAX_DEPTH || dwarf_child(parent, &child))
+		return;
+	do {
+		if (w->err)
+			return;
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+			/* Functions nested in functions (GCC's extension) count as their parent. */
+			if (!in_func)
+				add_function(w, &child, depth);
+			break;
+		case DW_TAG_inlined_subroutine:
+			if (in_func)
+				add_inline(w, &child, depth);
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (in_func)
+				walk_children(w, &child, depth + 1, 1);
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_interface_type:
+		case DW_TAG_module:
+			if (!in_func)
+				walk_children(w, &child, depth + 1, 0);
+			break;
+		default:
+			break; /* types, variables, parameters: no code below */
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct dfunc *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	/* The lookup takes the last candidate at an address: put the first DIE last. GNU as emits
+	 * one subprogram per alias (__sigsetjmp, __GI___sigsetjmp), eu-addr2line names the first.
+	 */
+	return x->order > y->order ? -1 : x->order < y->order;
+}
+
+static void build_unit(struct dwarfsym *d, struct dcu *cu)
+{
+	struct walk w = { .d = d };
+
+	cu->state = CU_BAD;
+	if (dwarf_getsrcfiles(&cu->die, &w.files, &w.nfiles))
+		w.files = NULL;
+	walk_children(&w, &cu->die, 0, 0);
+	if (w.err) {
+		free(w.funcs);
+		free(w.inls);
+		free(w.ranges);
+		d->bad_units++;
+		return;
+	}
+	if (w.nfuncs)
+		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
+	for (size_t i = 0; i < w.nfuncs; i++)
+		w.funcs[i].max_hi = i && w.funcs[i - 1].max_hi > w.funcs[i].hi
+					? w.funcs[i - 1].max_hi
+					: w.funcs[i].hi;
+	cu->funcs = w.funcs;
+	cu->nfuncs = (uint32_t)w.nfuncs;
+	cu->inls = w.inls;
+	cu->ninls = (uint32_t)w.ninls;
+	cu->ranges = w.ranges;
+	cu->nranges = (uint32_t)w.nranges;
+	cu->state = CU_BUILT;
+	d->bytes +=
+	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
+}
+
+static int cmp_cur(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int has_debug_info(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			return 1;
+	}
+	return 0;
+}
+
+/* Lists the units and the address ranges each covers, without reading their DIE trees. */
+static int index_units(struct dwarfsym *d)
+{
+	Dwarf_CU *cu = NULL, *next;
+	size_t ccus = 0, ccur = 0;
+	Dwarf_Die cudie;
+	uint8_t unit_type;
+	Dwarf_Half version;
+
+	while (dwarf_get_units(d->dw, cu, &next, &version, &unit_type, &cudie, NULL) == 0) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t off = 0;
+		int n = 0;
+
+		cu = next;
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+			continue;
+		if (grow((void **)&d->cus, &ccus, d->ncus + 1, sizeof(*d->cus)))
+			return -ENOMEM;
+		memset(&d->cus[d->ncus], 0, sizeof(d->cus[0]));
+		d->cus[d->ncus].die = cudie;
+		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
+			if (end <= start)
+				continue;
+			if (++n > DWARFSYM_MAX_RANGES * 16)
+				break;
+			if (grow((void **)&d->cur, &ccur, d->ncur + 1, sizeof(*d->cur)))
+				return -ENOMEM;
+			d->cur[d->ncur++] = (struct cu_range){ start, end, 0, (uint32_t)d->ncus };
+		}
+		d->ncus++;
+		if (d->ncus > UINT32_MAX / 2)
+			return -EFBIG;
+	}
+	if (d->ncur)
+		qsort(d->cur, d->ncur, sizeof(*d->cur), cmp_cur);
+	for (size_t i = 0; i < d->ncur; i++)
+		d->cur[i].max_hi = i && d->cur[i - 1].max_hi > d->cur[i].hi ? d->cur[i - 1].max_hi
+									    : d->cur[i].hi;
+	d->bytes += ccus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
+	return 0;
+}
+
+struct dwarfsym *dwarfsym__open(int fd)
+{
+	struct dwarfsym *d = calloc(1, sizeof(*d));
+	struct stat st;
+	int err = 0;
+
+	if (!d)
+		return NULL;
+	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d->fd < 0 || fstat(d->fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	elf_version(EV_CURRENT);
+	/* ELF_C_READ, not mmap: a file truncated under us must give errors, not SIGBUS. */
+	d->elf = elf_begin(d->fd, ELF_C_READ, NULL);
+	if (!d->elf || elf_kind(d->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	if (!has_debug_info(d->elf)) {
+		err = -ENODATA;
+		goto fail;
+	}
+	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
+	if (!d->dw) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	err = index_units(d);
+	if (err)
+		goto fail;
+	/* libdw reads the debug sections whole (and decompresses them): count the file. */
+	d->bytes += sizeof(*d) + (size_t)st.st_size;
+	return d;
+fail:
+	dwarfsym__free(d);
+	errno = -err;
+	return NULL;
+}
+
+static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
+{
+	size_t lo = 0, hi = d->ncur;
+
+	if (!d->ncur || addr < d->cur[0].lo)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->cur[mid].lo <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	/* Ranges may nest or overlap: look back while an earlier one can still reach addr. */
+	for (size_t i = lo + 1; i-- > 0 && d->cur[i].max_hi > addr;)
+		if (addr < d->cur[i].hi)
+			return &d->cus[d->cur[i].cu];
+	return NULL;
+}
+
+static const struct dfunc *find_func(const struct dcu *cu, uint64_t addr)
+{
+	size_t lo = 0, hi = cu->nfuncs;
+
+	if (!cu->nfuncs || addr < cu->funcs[0].lo)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cu->funcs[mid].lo <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo + 1; i-- > 0 && cu->funcs[i].max_hi > addr;)
+		if (addr < cu->funcs[i].hi)
+			return &cu->funcs[i];
+	return NULL;
+}
+
+static int inl_contains(const struct dcu *cu, const struct dinl *n, uint64_t addr)
+{
+	if (addr < n->lo || addr >= n->hi)
+		return 0;
+	if (n->nranges == 1)
+		return 1;
+	for (uint32_t i = 0; i < n->nranges; i++) {
+		const struct drange *r = &cu->ranges[n->range_begin + i];
+
+		if (addr >= r->lo && addr < r->hi)
+			return 1;
+	}
+	return 0;
+}
+
+int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max)
+{
+	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
+	const struct dfunc *f;
+	const char *file = NULL;
+	Dwarf_Line *line;
+	struct dcu *cu;
+	int depth = 0, lineno = 0, n = 0, top;
+
+	if (max <= 0)
+		return 0;
+	cu = find_unit(d, vaddr);
+	if (!cu)
+		return 0;
+	if (cu->state == CU_NEW)
+		build_unit(d, cu);
+	if (cu->state != CU_BUILT)
+		return 0;
+	line = dwarf_getsrc_die(&cu->die, vaddr);
+	if (line) {
+		file = dwarf_linesrc(line, NULL, NULL);
+		if (dwarf_lineno(line, &lineno) || lineno < 0)
+			lineno = 0;
+	}
+	f = find_func(cu, vaddr);
+	if (!f) {
+		if (!file)
+			return 0;
+		frames[0] = (struct dwarfsym_frame){ NULL, file, (uint32_t)lineno, false };
+		return 1;
+	}
+	for (uint32_t i = f->inl_begin, end = f->inl_end; i < end && i < cu->ninls;) {
+		const struct dinl *node = &cu->inls[i];
+
+		if (inl_contains(cu, node, vaddr)) {
+			if (depth < DWARFSYM_MAX_FRAMES - 1)
+				chain[depth++] = node;
+			end = node->subtree_end;
+			i++;
+		} else {
+			/* A subtree end at or before its own node would loop: hostile data. */
+			i = node->subtree_end > i ? node->subtree_end : i + 1;
+		}
+	}
+	/* Levels 0 (the function) .. depth (innermost inline); keep the outermost `max`. */
+	top = depth < max - 1 ? depth : max - 1;
+	for (int lvl = top; lvl >= 0; lvl--) {
+		struct dwarfsym_frame *fr = &frames[n++];
+
+		fr->name = lvl ? chain[lvl - 1]->name : f->name;
+		fr->inlined = lvl > 0;
+		if (lvl == depth) {
+			fr->file = file;
+			fr->line = (uint32_t)lineno;
+		} else {
+			fr->file = chain[lvl]->call_file;
+			fr->line = chain[lvl]->call_line;
+		}
+	}
+	return n;
+}
+
+size_t dwarfsym__bytes(const struct dwarfsym *d)
+{
+	return d ? d->bytes : 0;
+}
+
+unsigned long dwarfsym__bad_units(const struct dwarfsym *d)
+{
+	return d ? d->bad_units : 0;
+}
+
+void dwarfsym__free(struct dwarfsym *d)
+{
+	struct dname *n, *tmp;
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->ncus; i++) {
+		free(d->cus[i].funcs);
+		free(d->cus[i].inls);
+		free(d->cus[i].ranges);
+	}
+	free(d->cus);
+	free(d->cur);
+	HASH_ITER (hh, d->names, n, tmp) {
+		HASH_DEL(d->names, n);
+		free(n->demangled);
+		free(n);
+	}
+	if (d->dw)
+		dwarf_end(d->dw);
+	if (d->elf)
+		elf_end(d->elf);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
