@@ -176,7 +176,9 @@ static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exec")
+/* Raw tracepoints: they need no tracefs mounted (many hosts have none), and the current task is
+ * all they read. */
+SEC("raw_tp/sched_process_exec")
 int on_exec(void *ctx)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -189,7 +191,7 @@ int on_exec(void *ctx)
 	return proc_event(EMBER_EVENT_EXEC, tgid, BPF_RB_FORCE_WAKEUP);
 }
 
-SEC("tp/sched/sched_process_exit")
+SEC("raw_tp/sched_process_exit")
 int on_exit(void *ctx)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
