@@ -80,6 +80,8 @@ struct dwarfsym {
 	int fd;
 	Elf *elf;
 	Dwarf *dw;
+	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
+	size_t npads;
 	struct dcu *cus;
 	size_t ncus;
 	struct cu_range *cur;
@@ -394,6 +396,56 @@ static int index_units(struct dwarfsym *d)
 	return 0;
 }
 
+/*
+ * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
+ * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
+ * past the section's buffer (found by fuzz_elf, a heap overflow under ASan). Every debug section
+ * that does not end in a zero byte is replaced by a copy that has one after its end, so such a
+ * read stops there. Compressed sections are decompressed first (libdw would do it itself).
+ */
+static int harden_sections(struct dwarfsym *d)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(d->elf, &shstrndx))
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *data;
+		void **np;
+		char *copy;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+			continue;
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return -ENOEXEC;
+		if (name[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0)
+			return -ENOEXEC;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size ||
+		    !((const char *)data->d_buf)[data->d_size - 1])
+			continue;
+		np = realloc(d->pads, (d->npads + 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		d->pads = np;
+		copy = malloc(data->d_size + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, data->d_buf, data->d_size);
+		copy[data->d_size] = '\0';
+		d->pads[d->npads++] = copy;
+		data->d_buf = copy; /* libelf still frees its own buffer; this one is ours */
+		d->bytes += data->d_size + 1;
+	}
+	return 0;
+}
+
 struct dwarfsym *dwarfsym__open(int fd)
 {
 	struct dwarfsym *d = calloc(1, sizeof(*d));
@@ -418,6 +470,9 @@ struct dwarfsym *dwarfsym__open(int fd)
 		err = -ENODATA;
 		goto fail;
 	}
+	err = harden_sections(d);
+	if (err)
+		goto fail;
 	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
 	if (!d->dw) {
 		err = -ENOEXEC;
@@ -585,6 +640,9 @@ void dwarfsym__free(struct dwarfsym *d)
 		dwarf_end(d->dw);
 	if (d->elf)
 		elf_end(d->elf);
+	for (size_t i = 0; i < d->npads; i++)
+		free(d->pads[i]);
+	free(d->pads);
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);

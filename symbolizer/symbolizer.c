@@ -41,6 +41,8 @@
 #define SYM_MAX_FILE (4ull << 30)
 /* Unpinned binaries kept open at most: each holds an fd. */
 #define SYM_MAX_OPEN_BINARIES 4096
+/* kallsyms is read again at most this often. */
+#define KERNEL_RELOAD_NS 5000000000ll
 /* A missing perf map is looked for again at most this often. */
 #define PERFMAP_RETRY_NS 1000000000ll
 
@@ -126,6 +128,9 @@ struct symbolizer {
 	struct kmodule *kmodules;
 	uint64_t kernel_sig;
 	uint32_t bpf_max_id;
+	bool kernel_stale, kernel_reloaded;
+	int64_t kernel_reload_ns;
+	uint64_t kernel_etext;
 	struct elfsym *vdso;
 	bool vdso_read;
 	struct sym_file *files;	     /* by (dev, inode); only files some process pins */
@@ -193,23 +198,44 @@ static void kmodules_clear(struct symbolizer *s)
 	}
 }
 
-int symbolizer__kernel_refresh(struct symbolizer *s)
+/* Loads kallsyms now; the old table stays when it fails. */
+static int kernel_reload(struct symbolizer *s)
 {
-	uint64_t sig = kernel_signature(s);
-	struct kallsyms *k;
+	struct kallsyms *k = kallsyms__load(s->kallsyms_path);
+	const struct ksym *etext;
 
-	if (sig == s->kernel_sig && s->ksyms)
-		return 0;
-	k = kallsyms__load(s->kallsyms_path);
+	s->kernel_reload_ns = mono_ns();
 	if (!k)
 		return -errno;
-	s->kernel_sig = sig;
 	kmodules_clear(s);
 	kallsyms__free(s->ksyms);
 	s->ksyms = k;
+	s->kernel_stale = false;
+	s->kernel_reloaded = true;
 	s->stats.kernel_symbols = kallsyms__count(k);
 	s->stats.kernel_reloads++;
-	return 1;
+	/* Core kernel text ends at _etext: beyond it live modules and BPF programs. */
+	s->kernel_etext = 0;
+	etext = kallsyms__lookup_name(k, "_etext");
+	if (etext)
+		s->kernel_etext = etext->addr;
+	return 0;
+}
+
+int symbolizer__kernel_refresh(struct symbolizer *s)
+{
+	uint64_t sig = kernel_signature(s);
+	bool reloaded;
+
+	if (sig != s->kernel_sig) {
+		s->kernel_sig = sig;
+		s->kernel_stale = true;
+	}
+	if (!s->ksyms && s->kernel_stale)
+		kernel_reload(s);
+	reloaded = s->kernel_reloaded;
+	s->kernel_reloaded = false;
+	return reloaded;
 }
 
 static const char *kmodule_name(struct symbolizer *s, const char *module)
@@ -237,6 +263,15 @@ static const char *kmodule_name(struct symbolizer *s, const char *module)
 void symbolizer__kernel(struct symbolizer *s, uint64_t ip, struct sym_frame *out)
 {
 	const struct ksym *k = kallsyms__find(s->ksyms, ip);
+
+	/*
+	 * Reading kallsyms costs tens of milliseconds, and hosts with BPF tooling load programs all
+	 * the time: reload only when something was loaded and this address lies where new code
+	 * goes (past the core kernel's text, or unknown), at most every KERNEL_RELOAD_NS.
+	 */
+	if (s->kernel_stale && (!k || k->module || (s->kernel_etext && ip >= s->kernel_etext)) &&
+	    mono_ns() - s->kernel_reload_ns >= KERNEL_RELOAD_NS && !kernel_reload(s))
+		k = kallsyms__find(s->ksyms, ip);
 
 	memset(out, 0, sizeof(*out));
 	out->kind = SYM_KIND_KERNEL;
@@ -1141,7 +1176,10 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 	}
 	if (opts->debuginfod)
 		s->dbgd = debuginfod_worker__new(); /* NULL (no URLs, no library): stays off */
-	symbolizer__kernel_refresh(s);
+	s->kernel_sig = kernel_signature(s);
+	kernel_reload(s);
+	s->kernel_reloaded = false;
+	s->kernel_reload_ns = 0; /* the first change may reload at once */
 	return s;
 }
 

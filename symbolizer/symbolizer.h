@@ -94,10 +94,12 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts);
 void symbolizer__kernel(struct symbolizer *s, uint64_t ip, struct sym_frame *out);
 
 /*
- * Reloads kallsyms when kernel modules or BPF programs were loaded since the last load (checked
- * through the modules file and the highest BPF program id). Cheap when nothing changed: call it
- * about once a second. Returns 1 when it reloaded, 0 when nothing changed, -errno on failure
- * (the old symbols stay).
+ * Notices kernel modules or BPF programs loaded since the last check (through the modules file and
+ * the highest BPF program id); kallsyms is then read again when a kernel IP lands where new code
+ * goes (past the core kernel's text), at most every 5 s, so that hosts loading BPF programs all
+ * the time do not make ember read kallsyms all the time. Cheap: call it about once a second.
+ * Returns 1 when kallsyms was reloaded since the previous call (cached kernel frames are stale),
+ * else 0.
  */
 int symbolizer__kernel_refresh(struct symbolizer *s);
 
