@@ -42,7 +42,7 @@ static int parse_addr(const char *s, uint64_t *out)
 	return end == s || *end || errno ? -EINVAL : 0;
 }
 
-static int print_one(struct symbolizer *s, const char *exe, const char *arg, bool inlines)
+static int print_one(struct symbolizer *s, struct sym_binary *b, const char *arg, bool inlines)
 {
 	struct sym_frame f[SYM_MAX_FRAMES];
 	uint64_t addr;
@@ -52,7 +52,7 @@ static int print_one(struct symbolizer *s, const char *exe, const char *arg, boo
 		fprintf(stderr, "ember symbolize: '%s' is not a hex address\n", arg);
 		return -EINVAL;
 	}
-	n = symbolizer__file(s, exe, addr, f, SYM_MAX_FRAMES);
+	n = symbolizer__binary_vaddr(s, b, addr, f, SYM_MAX_FRAMES);
 	if (n < 0)
 		return n;
 	for (int i = inlines ? 0 : n - 1; i < n; i++) {
@@ -80,6 +80,7 @@ int cmd_symbolize(int argc, char **argv)
 	};
 	struct symbolizer_opts opts = { 0 };
 	struct symbolizer *s;
+	struct sym_binary *b;
 	const char *exe = NULL;
 	bool inlines = false, stats = false;
 	unsigned long v;
@@ -126,18 +127,20 @@ int cmd_symbolize(int argc, char **argv)
 		fprintf(stderr, "ember symbolize: %s\n", strerror(errno));
 		return EXIT_RUNTIME;
 	}
-	if (optind < argc) {
+	b = symbolizer__open_file(s, exe);
+	if (!b) {
+		err = -errno;
+		fprintf(stderr, "ember symbolize: %s: %s\n", exe,
+			err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+	} else if (optind < argc) {
 		for (int i = optind; i < argc && !err; i++)
-			err = print_one(s, exe, argv[i], inlines);
+			err = print_one(s, b, argv[i], inlines);
 	} else {
 		char line[128];
 
 		while (!err && fgets(line, sizeof(line), stdin))
-			err = print_one(s, exe, line, inlines);
+			err = print_one(s, b, line, inlines);
 	}
-	if (err && err != -EINVAL)
-		fprintf(stderr, "ember symbolize: %s: %s\n", exe,
-			err == -ENOEXEC ? "not an ELF file" : strerror(-err));
 	if (stats) {
 		struct symbolizer_stats st;
 

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <stdio.h>
 #include <libelf.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,7 @@ enum { CU_NEW = 0, CU_BUILT, CU_BAD };
 
 struct dcu {
 	Dwarf_Die die;
+	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
 	int state;
 	struct dfunc *funcs;
 	uint32_t nfuncs;
@@ -87,6 +89,7 @@ struct dwarfsym {
 	struct cu_range *cur;
 	size_t ncur;
 	struct dname *names;
+	struct dname *paths; /* libdw's relative file name -> comp_dir/name */
 	size_t bytes;
 	unsigned long bad_units;
 };
@@ -94,6 +97,7 @@ struct dwarfsym {
 /* Growable vectors while a unit is walked. */
 struct walk {
 	struct dwarfsym *d;
+	const char *comp_dir;
 	Dwarf_Files *files;
 	size_t nfiles;
 	struct dfunc *funcs;
@@ -157,6 +161,34 @@ static const char *die_name(struct walk *w, Dwarf_Die *die)
 	return plain;
 }
 
+/*
+ * A relative file name of the line table joined to the unit's compilation directory, as
+ * eu-addr2line and llvm-symbolizer print it (DWARF 5 directory entries are relative to it).
+ * Interned per libdw string; the plain name when memory runs out.
+ */
+static const char *full_path(struct dwarfsym *d, const char *comp_dir, const char *file)
+{
+	struct dname *n;
+	size_t len;
+
+	if (!file || file[0] == '/' || !comp_dir || !*comp_dir)
+		return file;
+	HASH_FIND_PTR(d->paths, &file, n);
+	if (n)
+		return n->demangled;
+	n = calloc(1, sizeof(*n));
+	len = strlen(comp_dir) + strlen(file) + 2;
+	if (!n || !(n->demangled = malloc(len))) {
+		free(n);
+		return file;
+	}
+	snprintf(n->demangled, len, "%s/%s", comp_dir, file);
+	n->mangled = file;
+	HASH_ADD_PTR(d->paths, mangled, n);
+	d->bytes += sizeof(*n) + len;
+	return n->demangled;
+}
+
 /* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
 static int die_ranges(struct walk *w, Dwarf_Die *die)
 {
@@ -208,7 +240,7 @@ static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
 	n->name = die_name(w, die);
 	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && w->files &&
 	    v < w->nfiles)
-		n->call_file = dwarf_filesrc(w->files, v, NULL, NULL);
+		n->call_file = full_path(w->d, w->comp_dir, dwarf_filesrc(w->files, v, NULL, NULL));
 	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
 		n->call_line = (uint32_t)v;
 	walk_children(w, die, depth + 1, 1);
@@ -296,7 +328,7 @@ static int cmp_func(const void *a, const void *b)
 
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
-	struct walk w = { .d = d };
+	struct walk w = { .d = d, .comp_dir = cu->comp_dir };
 
 	cu->state = CU_BAD;
 	if (dwarf_getsrcfiles(&cu->die, &w.files, &w.nfiles))
@@ -374,6 +406,12 @@ static int index_units(struct dwarfsym *d)
 			return -ENOMEM;
 		memset(&d->cus[d->ncus], 0, sizeof(d->cus[0]));
 		d->cus[d->ncus].die = cudie;
+		{
+			Dwarf_Attribute a;
+
+			d->cus[d->ncus].comp_dir =
+			    dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &a));
+		}
 		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
 			if (end <= start)
 				continue;
@@ -566,7 +604,7 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 		return 0;
 	line = dwarf_getsrc_die(&cu->die, vaddr);
 	if (line) {
-		file = dwarf_linesrc(line, NULL, NULL);
+		file = full_path(d, cu->comp_dir, dwarf_linesrc(line, NULL, NULL));
 		if (dwarf_lineno(line, &lineno) || lineno < 0)
 			lineno = 0;
 	}
@@ -633,6 +671,11 @@ void dwarfsym__free(struct dwarfsym *d)
 	free(d->cur);
 	HASH_ITER (hh, d->names, n, tmp) {
 		HASH_DEL(d->names, n);
+		free(n->demangled);
+		free(n);
+	}
+	HASH_ITER (hh, d->paths, n, tmp) {
+		HASH_DEL(d->paths, n);
 		free(n->demangled);
 		free(n);
 	}

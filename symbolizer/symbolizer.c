@@ -1031,7 +1031,15 @@ int symbolizer__user(struct symbolizer *s, struct sym_process *p, const struct p
 		frame_base(out, NULL, map->path, file_offset);
 		return 1;
 	}
-	f = file_get(s, p, map);
+	/* The hot path: a file some process pinned (symbolizer__process_pin pinned every mapping of
+	 * p when its maps were read). Only a file not seen yet is opened, and pinned by p. */
+	{
+		struct file_key key = { map->inode, map->dev_major, map->dev_minor };
+
+		HASH_FIND(hh, s->files, &key, sizeof(key), f);
+	}
+	if (!f)
+		f = file_get(s, p, map);
 	if (!f || !f->bin) {
 		frame_base(out, NULL, map->path, file_offset);
 		return 1;
@@ -1040,50 +1048,65 @@ int symbolizer__user(struct symbolizer *s, struct sym_process *p, const struct p
 		    max);
 }
 
-int symbolizer__file(struct symbolizer *s, const char *path, uint64_t vaddr, struct sym_frame *out,
-		     int max)
+struct sym_binary *symbolizer__open_file(struct symbolizer *s, const char *path)
 {
 	struct procmaps_entry map = { 0 };
 	char abs[PATH_MAX];
 	struct sym_file *f;
 	struct stat st;
-	uint64_t off = vaddr;
 	int fd;
 
-	if (max <= 0)
-		return 0;
 	/* Opened like a mapped file, inside our own root: that takes an absolute path. */
 	if (!realpath(path, abs))
-		return -errno;
-	path = abs;
-	fd = safeopen_path(path, SYM_MAX_FILE);
-	if (fd < 0)
-		return fd;
+		return NULL;
+	fd = safeopen_path(abs, SYM_MAX_FILE);
+	if (fd < 0) {
+		errno = -fd;
+		return NULL;
+	}
 	if (fstat(fd, &st)) {
 		close(fd);
-		return -errno;
+		return NULL;
 	}
 	close(fd);
 	map.inode = st.st_ino;
 	map.dev_major = major(st.st_dev);
 	map.dev_minor = minor(st.st_dev);
-	map.path = path;
-	map.start = 0;
+	map.path = abs;
 	map.end = UINT64_MAX;
 	f = file_get(s, s->self, &map);
-	if (!f)
-		return -ENOMEM;
-	if (!f->bin)
-		return -ENOEXEC;
-	/* The cache is keyed by file offset, as for mapped files: translate through PT_LOAD. */
-	lru_touch(s, f->bin);
-	if (!f->bin->elf && !f->bin->elf_failed) {
-		f->bin->elf = elfsym__read_fd(f->bin->fd);
-		f->bin->elf_failed = !f->bin->elf;
+	if (!f || !f->bin) {
+		errno = f ? ENOEXEC : ENOMEM;
+		return NULL;
 	}
-	if (f->bin->elf && elfsym__vaddr_to_offset(f->bin->elf, vaddr, &off))
+	return f->bin;
+}
+
+int symbolizer__binary_vaddr(struct symbolizer *s, struct sym_binary *b, uint64_t vaddr,
+			     struct sym_frame *out, int max)
+{
+	uint64_t off = vaddr;
+
+	if (max <= 0)
+		return 0;
+	/* The cache is keyed by file offset, as for mapped files: translate through PT_LOAD. */
+	if (!b->elf && !b->elf_failed) {
+		b->elf = elfsym__read_fd(b->fd);
+		b->elf_failed = !b->elf;
+	}
+	if (b->elf && elfsym__vaddr_to_offset(b->elf, vaddr, &off))
 		off = vaddr;
-	return emit(resolve_binary(s, f->bin, off), f->bin, f->bin->path, off, out, max);
+	return emit(resolve_binary(s, b, off), b, b->path, off, out, max);
+}
+
+int symbolizer__file(struct symbolizer *s, const char *path, uint64_t vaddr, struct sym_frame *out,
+		     int max)
+{
+	struct sym_binary *b = symbolizer__open_file(s, path);
+
+	if (!b)
+		return -errno;
+	return symbolizer__binary_vaddr(s, b, vaddr, out, max);
 }
 
 /* ---- binaries for other modules ---- */

@@ -143,6 +143,18 @@ int symbolizer__file(struct symbolizer *s, const char *path, uint64_t vaddr, str
 		     int max);
 
 /*
+ * The binary in the ELF file at `path` (a host path), opened and identified like a mapped file and
+ * pinned by the symbolizer itself, or NULL with errno (ENOENT..., ENOEXEC when not ELF). Borrowed:
+ * valid until symbolizer__free.
+ */
+struct sym_binary *symbolizer__open_file(struct symbolizer *s, const char *path);
+
+/* Resolves ELF virtual address `vaddr` of binary `b`, as symbolizer__file, without the path
+ * lookup: at least 1 frame. */
+int symbolizer__binary_vaddr(struct symbolizer *s, struct sym_binary *b, uint64_t vaddr,
+			     struct sym_frame *out, int max);
+
+/*
  * The binary mapped at `map` in process `p`, pinned by p (opened and identified on first use), or
  * NULL with errno when the file cannot be opened or identified. Borrowed: valid until `p` is freed.
  */

@@ -24,16 +24,14 @@ grep -A6 -x mix "$WORK/ember.txt" | grep -qx outer || fail "no three-deep inline
 lines=$(wc -l <"$WORK/ember.txt")
 echo "inline: $n addresses, $((lines / 2)) frames, identical to eu-addr2line"
 
-# libc, through /usr/lib/debug/.build-id (libc6-dbg). eu prefixes relative paths with the unit's
-# directory again ("./stdlib/./stdlib/x.c"): compare file base names and lines.
+# libc, through /usr/lib/debug/.build-id (libc6-dbg), line by line as well.
 libc=$(ldd "$prog" | awk '/libc\.so/ { print $3 }')
 id=$(readelf -n "$libc" | awk '/Build ID/ { print $3 }')
 [ -e "/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug" ] || skip "libc6-dbg is not installed"
 read -r start size < <(readelf -SW "$libc" | awk '$2 == ".text" { print $4, $6 }')
 awk -v s=$((16#$start)) -v n=$((16#$size)) 'BEGIN { srand(7); for (i = 0; i < 2000; i++) printf "0x%x\n", s + int(rand() * n) }' >"$WORK/libc_addrs"
-norm() { sed -E 's#^.*/([^/]+:[0-9]+)$#\1#'; }
-"$EMBER" symbolize -e "$libc" -i <"$WORK/libc_addrs" | norm >"$WORK/ember_libc.txt" || fail "ember symbolize libc failed"
-eu "$libc" <"$WORK/libc_addrs" | norm >"$WORK/eu_libc.txt"
+"$EMBER" symbolize -e "$libc" -i <"$WORK/libc_addrs" >"$WORK/ember_libc.txt" || fail "ember symbolize libc failed"
+eu "$libc" <"$WORK/libc_addrs" >"$WORK/eu_libc.txt"
 total=$(wc -l <"$WORK/eu_libc.txt")
 named=$(grep -cvE '^\?\?' "$WORK/ember_libc.txt")
 differ=$(diff "$WORK/ember_libc.txt" "$WORK/eu_libc.txt" | grep -c '^>')

@@ -201,6 +201,12 @@ static enum test_result test_libc_debuginfo(void)
 	    !ASSERT_TRUE(f[0].file && strstr(f[0].file, "msort.c"), "msort.c") ||
 	    !ASSERT_GT(f[0].line, 0, "a line"))
 		goto out;
+	/* The same address again is a cache hit: (build-id generation, file offset) -> frames. */
+	n = symbolizer__user(s, p, procmaps__find(m, addr), addr, f, SYM_MAX_FRAMES);
+	symbolizer__stats(s, &st);
+	if (!ASSERT_EQ(st.cache_hits, 1, "a cache hit") || !ASSERT_EQ(st.cache_misses, 1, "one miss") ||
+	    !ASSERT_TRUE(strstr(f[n - 1].name, "qsort"), "same answer"))
+		goto out;
 	r = TEST_PASS;
 out:
 	symbolizer__process_free(s, p);
