@@ -53,10 +53,23 @@ struct dinl {
 
 enum { CU_NEW = 0, CU_BUILT, CU_BAD };
 
+/* A row of a unit's line table, compacted from libdw's (which is sorted the same way). */
+struct dline {
+	uint64_t addr;
+	uint32_t line;
+	uint32_t file : 31; /* index into the unit's paths */
+	uint32_t end : 1;   /* end of a sequence: no line from here */
+};
+
 struct dcu {
 	Dwarf_Die die;
 	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
 	int state;
+	struct dline *lines;
+	uint32_t nlines;
+	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
+	char **owned;	    /* the joined names this unit allocated */
+	uint32_t npaths, nowned;
 	struct dfunc *funcs;
 	uint32_t nfuncs;
 	struct dinl *inls;
@@ -89,7 +102,6 @@ struct dwarfsym {
 	struct cu_range *cur;
 	size_t ncur;
 	struct dname *names;
-	struct dname *paths; /* libdw's relative file name -> comp_dir/name */
 	size_t bytes;
 	unsigned long bad_units;
 };
@@ -97,9 +109,7 @@ struct dwarfsym {
 /* Growable vectors while a unit is walked. */
 struct walk {
 	struct dwarfsym *d;
-	const char *comp_dir;
-	Dwarf_Files *files;
-	size_t nfiles;
+	struct dcu *cu;
 	struct dfunc *funcs;
 	size_t nfuncs, cfuncs;
 	struct dinl *inls;
@@ -162,31 +172,79 @@ static const char *die_name(struct walk *w, Dwarf_Die *die)
 }
 
 /*
- * A relative file name of the line table joined to the unit's compilation directory, as
- * eu-addr2line and llvm-symbolizer print it (DWARF 5 directory entries are relative to it).
- * Interned per libdw string; the plain name when memory runs out.
+ * The unit's file names as eu-addr2line and llvm-symbolizer print them: a relative name joined to
+ * the unit's compilation directory (DWARF 5 directory entries are relative to it). Returns 0 or
+ * -ENOMEM.
  */
-static const char *full_path(struct dwarfsym *d, const char *comp_dir, const char *file)
+static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, size_t nfiles)
 {
-	struct dname *n;
-	size_t len;
+	const char *cd = cu->comp_dir;
 
-	if (!file || file[0] == '/' || !comp_dir || !*comp_dir)
-		return file;
-	HASH_FIND_PTR(d->paths, &file, n);
-	if (n)
-		return n->demangled;
-	n = calloc(1, sizeof(*n));
-	len = strlen(comp_dir) + strlen(file) + 2;
-	if (!n || !(n->demangled = malloc(len))) {
-		free(n);
-		return file;
+	if (!files || !nfiles)
+		return 0;
+	if (nfiles > (1u << 30))
+		return -E2BIG;
+	cu->paths = calloc(nfiles, sizeof(*cu->paths));
+	cu->owned = calloc(nfiles, sizeof(*cu->owned));
+	if (!cu->paths || !cu->owned)
+		return -ENOMEM;
+	cu->npaths = (uint32_t)nfiles;
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *f = dwarf_filesrc(files, i, NULL, NULL);
+		size_t len;
+		char *j;
+
+		cu->paths[i] = f;
+		if (!f || f[0] == '/' || !cd || !*cd)
+			continue;
+		len = strlen(cd) + strlen(f) + 2;
+		j = malloc(len);
+		if (!j)
+			return -ENOMEM;
+		snprintf(j, len, "%s/%s", cd, f);
+		cu->paths[i] = j;
+		cu->owned[cu->nowned++] = j;
+		d->bytes += len;
 	}
-	snprintf(n->demangled, len, "%s/%s", comp_dir, file);
-	n->mangled = file;
-	HASH_ADD_PTR(d->paths, mangled, n);
-	d->bytes += sizeof(*n) + len;
-	return n->demangled;
+	d->bytes += nfiles * 2 * sizeof(void *);
+	return 0;
+}
+
+/* Copies the unit's line table (libdw keeps it sorted by address) into compact rows. */
+static int build_lines(struct dwarfsym *d, struct dcu *cu)
+{
+	Dwarf_Lines *lines;
+	size_t n;
+
+	if (dwarf_getsrclines(&cu->die, &lines, &n) || !n)
+		return 0;
+	if (n > UINT32_MAX / 2)
+		return -E2BIG;
+	cu->lines = malloc(n * sizeof(*cu->lines));
+	if (!cu->lines)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		struct dline *r = &cu->lines[i];
+		Dwarf_Files *files;
+		Dwarf_Addr a = 0;
+		size_t idx = 0;
+		bool end = false;
+		int ln = 0;
+
+		if (!l || dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || ln < 0)
+			return -ENOEXEC;
+		dwarf_lineendsequence(l, &end);
+		if (dwarf_line_file(l, &files, &idx) || idx >= cu->npaths)
+			idx = UINT32_MAX >> 1; /* no name */
+		*r = (struct dline){ a, (uint32_t)ln, (uint32_t)idx, end };
+		/* libdw sorts by address; a hostile table that is not must not break the search. */
+		if (i && a < cu->lines[i - 1].addr)
+			return -ENOEXEC;
+	}
+	cu->nlines = (uint32_t)n;
+	d->bytes += n * sizeof(*cu->lines);
+	return 0;
 }
 
 /* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
@@ -238,9 +296,8 @@ static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
 		n->hi = w->ranges[i].hi > n->hi ? w->ranges[i].hi : n->hi;
 	}
 	n->name = die_name(w, die);
-	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && w->files &&
-	    v < w->nfiles)
-		n->call_file = full_path(w->d, w->comp_dir, dwarf_filesrc(w->files, v, NULL, NULL));
+	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && v < w->cu->npaths)
+		n->call_file = w->cu->paths[v];
 	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
 		n->call_line = (uint32_t)v;
 	walk_children(w, die, depth + 1, 1);
@@ -328,12 +385,18 @@ static int cmp_func(const void *a, const void *b)
 
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
-	struct walk w = { .d = d, .comp_dir = cu->comp_dir };
+	struct walk w = { .d = d, .cu = cu };
+	Dwarf_Files *files;
+	size_t nfiles;
 
 	cu->state = CU_BAD;
-	if (dwarf_getsrcfiles(&cu->die, &w.files, &w.nfiles))
-		w.files = NULL;
-	walk_children(&w, &cu->die, 0, 0);
+	if (dwarf_getsrcfiles(&cu->die, &files, &nfiles))
+		files = NULL;
+	w.err = build_paths(d, cu, files, files ? nfiles : 0);
+	if (!w.err)
+		w.err = build_lines(d, cu);
+	if (!w.err)
+		walk_children(&w, &cu->die, 0, 0);
 	if (w.err) {
 		free(w.funcs);
 		free(w.inls);
@@ -589,7 +652,6 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
 	const struct dfunc *f;
 	const char *file = NULL;
-	Dwarf_Line *line;
 	struct dcu *cu;
 	int depth = 0, lineno = 0, n = 0, top;
 
@@ -602,11 +664,23 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 		build_unit(d, cu);
 	if (cu->state != CU_BUILT)
 		return 0;
-	line = dwarf_getsrc_die(&cu->die, vaddr);
-	if (line) {
-		file = full_path(d, cu->comp_dir, dwarf_linesrc(line, NULL, NULL));
-		if (dwarf_lineno(line, &lineno) || lineno < 0)
-			lineno = 0;
+	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. */
+	if (cu->nlines && vaddr >= cu->lines[0].addr) {
+		size_t lo = 0, hi = cu->nlines;
+
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cu->lines[mid].addr <= vaddr)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (!cu->lines[lo].end) {
+			lineno = (int)cu->lines[lo].line;
+			file = cu->lines[lo].file < cu->npaths ? cu->paths[cu->lines[lo].file]
+							       : NULL;
+		}
 	}
 	f = find_func(cu, vaddr);
 	if (!f) {
@@ -663,9 +737,16 @@ void dwarfsym__free(struct dwarfsym *d)
 	if (!d)
 		return;
 	for (size_t i = 0; i < d->ncus; i++) {
-		free(d->cus[i].funcs);
-		free(d->cus[i].inls);
-		free(d->cus[i].ranges);
+		struct dcu *cu = &d->cus[i];
+
+		free(cu->funcs);
+		free(cu->inls);
+		free(cu->ranges);
+		free(cu->lines);
+		for (uint32_t j = 0; j < cu->nowned; j++)
+			free(cu->owned[j]);
+		free(cu->owned);
+		free(cu->paths);
 	}
 	free(d->cus);
 	free(d->cur);
@@ -674,11 +755,7 @@ void dwarfsym__free(struct dwarfsym *d)
 		free(n->demangled);
 		free(n);
 	}
-	HASH_ITER (hh, d->paths, n, tmp) {
-		HASH_DEL(d->paths, n);
-		free(n->demangled);
-		free(n);
-	}
+
 	if (d->dw)
 		dwarf_end(d->dw);
 	if (d->elf)

@@ -112,10 +112,98 @@ struct addr_key {
 struct addr_entry {
 	struct addr_key key;
 	struct addr_entry *prev, *next;
-	UT_hash_handle hh;
 	uint32_t n;
 	struct cached_frame fr[];
 };
+
+/*
+ * The address cache's index: open addressing with linear probing, keys inline, at most half full.
+ * uthash's chains cost a cache miss per link, and this table is looked up on every frame.
+ */
+struct addr_slot {
+	struct addr_key key;
+	struct addr_entry *e; /* NULL: empty */
+};
+
+struct addr_table {
+	struct addr_slot *v;
+	size_t mask, n; /* capacity - 1 (a power of two), entries */
+};
+
+static size_t addr_hash(const struct addr_key *k, size_t mask)
+{
+	uint64_t h = (k->offset ^ (k->gen * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
+
+	return (size_t)(h ^ (h >> 29)) & mask;
+}
+
+static struct addr_entry *addr_table_find(const struct addr_table *t, const struct addr_key *k)
+{
+	if (!t->v)
+		return NULL;
+	for (size_t i = addr_hash(k, t->mask);; i = (i + 1) & t->mask) {
+		const struct addr_slot *sl = &t->v[i];
+
+		if (!sl->e)
+			return NULL;
+		if (sl->key.offset == k->offset && sl->key.gen == k->gen)
+			return sl->e;
+	}
+}
+
+static void addr_table_put(struct addr_table *t, struct addr_entry *e)
+{
+	size_t i = addr_hash(&e->key, t->mask);
+
+	while (t->v[i].e)
+		i = (i + 1) & t->mask;
+	t->v[i].key = e->key;
+	t->v[i].e = e;
+	t->n++;
+}
+
+static int addr_table_add(struct addr_table *t, struct addr_entry *e)
+{
+	if (!t->v || (t->n + 1) * 2 > t->mask + 1) {
+		struct addr_table nt = { 0 };
+		size_t cap = t->v ? (t->mask + 1) * 2 : 1024;
+
+		nt.v = calloc(cap, sizeof(*nt.v));
+		if (!nt.v)
+			return -ENOMEM;
+		nt.mask = cap - 1;
+		for (size_t i = 0; t->v && i <= t->mask; i++)
+			if (t->v[i].e)
+				addr_table_put(&nt, t->v[i].e);
+		free(t->v);
+		*t = nt;
+	}
+	addr_table_put(t, e);
+	return 0;
+}
+
+/* Removes a key; later entries of its probe run move back so that no lookup stops early. */
+static void addr_table_del(struct addr_table *t, const struct addr_key *k)
+{
+	size_t i = addr_hash(k, t->mask), j;
+
+	while (t->v[i].e && (t->v[i].key.offset != k->offset || t->v[i].key.gen != k->gen))
+		i = (i + 1) & t->mask;
+	if (!t->v[i].e)
+		return;
+	t->v[i].e = NULL;
+	t->n--;
+	for (j = (i + 1) & t->mask; t->v[j].e; j = (j + 1) & t->mask) {
+		size_t home = addr_hash(&t->v[j].key, t->mask);
+
+		/* Move j back to the hole at i unless its home lies cyclically in (i, j]. */
+		if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+			t->v[i] = t->v[j];
+			t->v[j].e = NULL;
+			i = j;
+		}
+	}
+}
 
 struct kmodule {
 	const char *name; /* key: kallsyms' string */
@@ -137,7 +225,7 @@ struct symbolizer {
 	struct sym_binary *binaries; /* by build-id */
 	struct sym_binary *lru_head, *lru_tail;
 	unsigned long nbinaries;
-	struct addr_entry *addrs; /* by (gen, offset) */
+	struct addr_table addrs; /* by (gen, offset) */
 	struct addr_entry *addr_head, *addr_tail;
 	uint64_t addr_bytes, table_bytes, budget;
 	uint64_t next_gen;
@@ -375,7 +463,7 @@ static void addr_evict_one(struct symbolizer *s)
 	struct addr_entry *e = s->addr_tail;
 
 	addr_unlink(s, e);
-	HASH_DEL(s->addrs, e);
+	addr_table_del(&s->addrs, &e->key);
 	s->addr_bytes -= addr_entry_bytes(e->n);
 	free(e);
 	s->stats.evictions++;
@@ -823,7 +911,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	int n = 0;
 
 	lru_touch(s, b);
-	HASH_FIND(hh, s->addrs, &key, sizeof(key), e);
+	e = addr_table_find(&s->addrs, &key);
 	if (e) {
 		s->stats.cache_hits++;
 		if (s->addr_head != e) {
@@ -874,6 +962,10 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	for (int i = 0; i < n; i++)
 		e->fr[i] =
 		    (struct cached_frame){ df[i].name, df[i].file, df[i].line, df[i].inlined };
+	if (addr_table_add(&s->addrs, e)) {
+		free(e);
+		return NULL;
+	}
 	e->prev = NULL;
 	e->next = s->addr_head;
 	if (s->addr_head)
@@ -881,7 +973,6 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	s->addr_head = e;
 	if (!s->addr_tail)
 		s->addr_tail = e;
-	HASH_ADD(hh, s->addrs, key, sizeof(e->key), e);
 	s->addr_bytes += addr_entry_bytes(e->n);
 	enforce_budget(s, b);
 	return e;
@@ -1221,10 +1312,11 @@ void symbolizer__free(struct symbolizer *s)
 		return;
 	debuginfod_worker__free(s->dbgd);
 	symbolizer__process_free(s, s->self);
-	HASH_ITER (hh, s->addrs, e, te) {
-		HASH_DEL(s->addrs, e);
+	for (e = s->addr_head; e; e = te) {
+		te = e->next;
 		free(e);
 	}
+	free(s->addrs.v);
 	HASH_ITER (hh, s->binaries, b, tb)
 		binary_free(s, b);
 	/* Files still pinned by processes nobody freed. */

@@ -204,7 +204,8 @@ static enum test_result test_libc_debuginfo(void)
 	/* The same address again is a cache hit: (build-id generation, file offset) -> frames. */
 	n = symbolizer__user(s, p, procmaps__find(m, addr), addr, f, SYM_MAX_FRAMES);
 	symbolizer__stats(s, &st);
-	if (!ASSERT_EQ(st.cache_hits, 1, "a cache hit") || !ASSERT_EQ(st.cache_misses, 1, "one miss") ||
+	if (!ASSERT_EQ(st.cache_hits, 1, "a cache hit") ||
+	    !ASSERT_EQ(st.cache_misses, 1, "one miss") ||
 	    !ASSERT_TRUE(strstr(f[n - 1].name, "qsort"), "same answer"))
 		goto out;
 	r = TEST_PASS;
