@@ -469,12 +469,13 @@ static void addr_evict_one(struct symbolizer *s)
 	s->stats.evictions++;
 }
 
-/* Brings the caches back within budget, sparing `keep` (the binary being resolved). */
-static void enforce_budget(struct symbolizer *s, struct sym_binary *keep)
+/* Brings the caches back within budget, sparing `keep` (the binary being resolved) and `keep_e`
+ * (the answer about to be returned). */
+static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct addr_entry *keep_e)
 {
 	struct sym_binary *b, *prev;
 
-	while (s->addr_tail && s->addr_bytes > s->budget / 4)
+	while (s->addr_tail && s->addr_tail != keep_e && s->addr_bytes > s->budget / 4)
 		addr_evict_one(s);
 	for (b = s->lru_tail; b && (s->addr_bytes + s->table_bytes > s->budget ||
 				    s->nbinaries > SYM_MAX_OPEN_BINARIES);
@@ -490,7 +491,8 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep)
 			s->stats.evictions++;
 		}
 	}
-	while (s->addr_tail && s->addr_bytes + s->table_bytes > s->budget)
+	while (s->addr_tail && s->addr_tail != keep_e &&
+	       s->addr_bytes + s->table_bytes > s->budget)
 		addr_evict_one(s);
 }
 
@@ -587,7 +589,7 @@ static struct sym_binary *binary_identify(struct symbolizer *s, int fd, const ch
 	s->stats.binaries++;
 	binary_account(s, b);
 	lru_touch(s, b);
-	enforce_budget(s, b);
+	enforce_budget(s, b, NULL);
 	return b;
 fail:
 	elfsym__free(elf);
@@ -669,7 +671,7 @@ static void file_unref(struct symbolizer *s, struct sym_file *f)
 		return;
 	HASH_DEL(s->files, f);
 	if (f->bin && !--f->bin->refs)
-		enforce_budget(s, NULL);
+		enforce_budget(s, NULL, NULL);
 	free(f);
 }
 
@@ -974,7 +976,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	if (!s->addr_tail)
 		s->addr_tail = e;
 	s->addr_bytes += addr_entry_bytes(e->n);
-	enforce_budget(s, b);
+	enforce_budget(s, b, e);
 	return e;
 }
 
