@@ -36,6 +36,8 @@ enum ember_event_type {
 	EMBER_EVENT_SAMPLE = 1,
 	EMBER_EVENT_EXEC = 2, /* struct ember_proc_event: a process called exec */
 	EMBER_EVENT_EXIT = 3, /* struct ember_proc_event: the last thread of a process exited */
+	EMBER_EVENT_FIRST_SAMPLE = 4, /* struct ember_proc_event, in `proc_notices` only: the first
+					 sample of a process after its exec */
 };
 
 /*

@@ -44,10 +44,17 @@ struct {
 } pids SEC(".maps");
 
 /*
- * Processes that exec'd and have not been sampled since. Their first sample wakes the collector at
- * once, instead of waiting for the ring to fill: a short-lived process must have its maps read
- * while it still lives, and after the dynamic loader has mapped its libraries.
+ * Process notices for the collector's prefetch thread: a copy of every exec event, and the first
+ * sample of a process after its exec (by then the dynamic loader has mapped its libraries). That
+ * thread reads /proc/PID/maps and opens the mapped files at once, while even a 50 ms process still
+ * lives, however busy the thread that consumes `events` is.
  */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} proc_notices SEC(".maps");
+
+/* Processes that exec'd and have not been sampled since. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
@@ -147,8 +154,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 			   ? BPF_RB_FORCE_WAKEUP
 			   : BPF_RB_NO_WAKEUP;
 	if (bpf_map_lookup_elem(&fresh, &tgid)) {
+		struct ember_proc_event n = { .type = EMBER_EVENT_FIRST_SAMPLE, .pid = tgid };
+
 		bpf_map_delete_elem(&fresh, &tgid);
-		wake = BPF_RB_FORCE_WAKEUP;
+		n.time_ns = s->time_ns;
+		n.proc_start_ns = s->proc_start_ns;
+		bpf_ringbuf_output(&proc_notices, &n, sizeof(n), 0);
 	}
 	if (bpf_ringbuf_output(&events, s, size, wake))
 		count(EMBER_STAT_RINGBUF_FULL);
@@ -173,6 +184,8 @@ static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
 		count(EMBER_STAT_PROC_LOST);
 	else
 		count(EMBER_STAT_PROC_SENT);
+	if (type == EMBER_EVENT_EXEC)
+		bpf_ringbuf_output(&proc_notices, &e, sizeof(e), 0);
 	return 0;
 }
 
@@ -187,8 +200,7 @@ int on_exec(void *ctx)
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
 		return 0;
 	bpf_map_update_elem(&fresh, &tgid, &one, BPF_ANY);
-	/* Wake the collector now: it reads the maps of the new image while the process lives. */
-	return proc_event(EMBER_EVENT_EXEC, tgid, BPF_RB_FORCE_WAKEUP);
+	return proc_event(EMBER_EVENT_EXEC, tgid, 0);
 }
 
 SEC("raw_tp/sched_process_exit")

@@ -21,6 +21,7 @@
 
 #include "profiler/ingest.h"
 #include "profiler/log.h"
+#include "profiler/prefetch.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
@@ -39,6 +40,7 @@ struct collector {
 	struct storage_writer *writer;
 	struct symbolizer *sym;
 	struct proctrack *pt;
+	struct prefetch *pf;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
 	struct storage_recording rec;
@@ -120,6 +122,7 @@ static void flush(struct collector *c, bool final)
 static void collector_free(struct collector *c)
 {
 	ring_buffer__free(c->rb);
+	prefetch__free(c->pf);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
 	proctrack__free(c->pt);
@@ -158,21 +161,26 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	}
 	c.writer = storage_writer__new(c.db);
 	c.sym = symbolizer__new(&opts->symbolizer);
-	c.pt = c.sym ? proctrack__new(c.sym) : NULL;
-	if (!c.writer || !c.sym || !c.pt) {
+	if (!c.writer || !c.sym) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
-		goto out;
-	}
-	c.ingest = ingest__new(c.writer, c.sym, c.pt);
-	if (!c.ingest) {
-		err = -ENOMEM;
 		goto out;
 	}
 
 	c.sampler = sampler__open(&opts->sampler);
 	if (!c.sampler) {
 		err = -errno;
+		goto out;
+	}
+	/* Records wait in the ring buffers until the loop below starts. */
+	c.pf = prefetch__new(sampler__notices_fd(c.sampler));
+	if (!c.pf)
+		log_warn("no prefetch thread (%s): short-lived processes may lose their symbols",
+			 strerror(errno));
+	c.pt = proctrack__new(c.sym, c.pf);
+	c.ingest = c.pt ? ingest__new(c.writer, c.sym, c.pt) : NULL;
+	if (!c.ingest) {
+		err = -ENOMEM;
 		goto out;
 	}
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);

@@ -23,30 +23,53 @@ struct proc_entry {
 struct proctrack {
 	struct proc_entry *procs;
 	struct symbolizer *sym;
+	struct prefetch *pf;
 };
 
-struct proctrack *proctrack__new(struct symbolizer *sym)
+struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf)
 {
 	struct proctrack *pt = calloc(1, sizeof(struct proctrack));
 
-	if (pt)
+	if (pt) {
 		pt->sym = sym;
+		pt->pf = pf;
+	}
 	return pt;
 }
 
 static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 {
 	struct procmaps *m = procmaps__read((int)p->pid);
+	struct prefetched *snap;
 
 	p->maps_read_ns = now_ns;
-	if (!m)
+	/* A snapshot the prefetch thread took since our last maps; unused when we can read live. */
+	snap = prefetch__take(pt->pf, p->pid, p->start_ns, p->maps_taken_ns);
+	if (m) {
+		prefetched__free(snap);
+		procmaps__free(p->maps);
+		p->maps = m;
+		p->maps_taken_ns = now_ns;
+		/* Pin the files right away: the process may exit, or unlink them, before its
+		 * samples are symbolized. A file that cannot be opened resolves as module+offset.
+		 */
+		if (p->sym)
+			symbolizer__process_pin(pt->sym, p->sym, m);
+		return;
+	}
+	if (!snap)
 		return; /* exited, or unreadable: keep what we had */
 	procmaps__free(p->maps);
-	p->maps = m;
-	/* Pin the files right away: the process may exit, or unlink them, before its samples are
-	 * symbolized. A file that cannot be opened resolves as module+offset. */
+	p->maps = snap->maps;
+	p->maps_taken_ns = snap->taken_ns;
 	if (p->sym)
-		symbolizer__process_pin(pt->sym, p->sym, m);
+		symbolizer__process_adopt(pt->sym, p->sym, snap->maps, snap->fds);
+	snap->maps = NULL; /* kept; its fds not adopted are closed */
+	for (size_t i = 0; i < procmaps__count(p->maps); i++)
+		if (snap->fds[i] >= 0)
+			close(snap->fds[i]);
+	free(snap->fds);
+	free(snap);
 }
 
 static char *read_exe(uint32_t pid)
@@ -118,6 +141,7 @@ struct proc *proctrack__exec(struct proctrack *pt, uint32_t pid, uint64_t start_
 
 	if (!p || *is_new || !pid)
 		return p;
+	p->maps_taken_ns = 0; /* any snapshot of the new image is newer than the old maps */
 	/* A new image, perhaps a new root (chroot, then exec): a new view, new pins. */
 	sp = symbolizer__process_new(pt->sym, (int)pid);
 	if (!sp)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "profiler/prefetch.h"
 #include "symbolizer/procmaps.h"
 #include "symbolizer/symbolizer.h"
 
@@ -25,6 +26,7 @@ struct proc {
 	struct procmaps *maps;		    /* NULL when the process was gone before we looked */
 	char *exe;			    /* NULL when unknown */
 	int64_t maps_read_ns, last_seen_ns; /* CLOCK_MONOTONIC */
+	int64_t maps_taken_ns;		    /* when the maps held were read (here or prefetched) */
 	struct sym_process *sym;	    /* root and pinned files; NULL after exit */
 	bool reread_on_miss;		    /* maps read at exec: re-read on the first miss */
 	uint32_t image;			    /* exec count: the same IPs mean other code after one */
@@ -32,8 +34,12 @@ struct proc {
 
 struct proctrack;
 
-/* Borrows `sym` (it must outlive the tracker). NULL with errno ENOMEM. */
-struct proctrack *proctrack__new(struct symbolizer *sym);
+/*
+ * Borrows `sym` and `pf` (NULL: no prefetch thread); they must outlive the tracker. When a
+ * process is gone before its maps could be read here, the prefetch thread's snapshot (taken at its
+ * exec or first sample) stands in. NULL with errno ENOMEM.
+ */
+struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf);
 
 /*
  * The entry for (pid, start_ns), created (and its maps read) on first sight, in which case *is_new

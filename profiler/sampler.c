@@ -285,6 +285,11 @@ int sampler__ringbuf_fd(const struct sampler *s)
 	return bpf_map__fd(s->skel->maps.events);
 }
 
+int sampler__notices_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.proc_notices);
+}
+
 const char *sampler__event(const struct sampler *s)
 {
 	return s->event;

@@ -491,8 +491,7 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 			s->stats.evictions++;
 		}
 	}
-	while (s->addr_tail && s->addr_tail != keep_e &&
-	       s->addr_bytes + s->table_bytes > s->budget)
+	while (s->addr_tail && s->addr_tail != keep_e && s->addr_bytes + s->table_bytes > s->budget)
 		addr_evict_one(s);
 }
 
@@ -777,6 +776,46 @@ int symbolizer__process_pin(struct symbolizer *s, struct sym_process *p,
 		f = file_get(s, p, m);
 		if (!f)
 			return -ENOMEM;
+		failed += !f->bin;
+	}
+	return failed;
+}
+
+int symbolizer__process_adopt(struct symbolizer *s, struct sym_process *p,
+			      const struct procmaps *maps, int *fds)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < procmaps__count(maps); i++) {
+		const struct procmaps_entry *m = procmaps__entry(maps, i);
+		struct file_key key = { m->inode, m->dev_major, m->dev_minor };
+		struct sym_file *f;
+
+		if (!m->inode || m->path[0] != '/')
+			continue;
+		HASH_FIND(hh, s->files, &key, sizeof(key), f);
+		if (!f && fds[i] >= 0 && fd_matches(fds[i], &key)) {
+			f = calloc(1, sizeof(*f));
+			if (!f)
+				return -ENOMEM;
+			f->key = key;
+			f->bin = binary_identify(s, fds[i], m->path, p->host_root);
+			fds[i] = -1; /* taken (and closed on failure) */
+			if (f->bin)
+				f->bin->refs++;
+			else
+				s->stats.binary_errors++;
+			HASH_ADD(hh, s->files, key, sizeof(f->key), f);
+		}
+		if (f) {
+			if (!pinned_by(p, f) && pin_add(p, f))
+				return -ENOMEM;
+		} else {
+			/* No fd: try the usual ways (the root may still be there). */
+			f = file_get(s, p, m);
+			if (!f)
+				return -ENOMEM;
+		}
 		failed += !f->bin;
 	}
 	return failed;
@@ -1203,6 +1242,30 @@ int symbolizer__file(struct symbolizer *s, const char *path, uint64_t vaddr, str
 }
 
 /* ---- binaries for other modules ---- */
+
+int symbolizer__open_mapped(struct symbolizer *s, int pid, const struct procmaps_entry *map)
+{
+	struct file_key key = { map->inode, map->dev_major, map->dev_minor };
+	struct sym_process tmp = { .pid = pid, .rootfd = -1, .pm_fd = -1 };
+	struct sym_file *f;
+	char path[300];
+	int fd;
+
+	if (!map->inode || map->path[0] != '/')
+		return -ENOENT;
+	/* A pinned file: its fd is open already, and still valid after the process exited. */
+	HASH_FIND(hh, s->files, &key, sizeof(key), f);
+	if (f && f->bin) {
+		fd = fcntl(f->bin->fd, F_DUPFD_CLOEXEC, 0);
+		return fd < 0 ? -errno : fd;
+	}
+	snprintf(path, sizeof(path), "%s/%d/root", s->proc_root, pid);
+	tmp.rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = open_mapped(s, &tmp, map, &key);
+	if (tmp.rootfd >= 0)
+		close(tmp.rootfd);
+	return fd;
+}
 
 struct sym_binary *symbolizer__binary(struct symbolizer *s, struct sym_process *p,
 				      const struct procmaps_entry *map)

@@ -121,6 +121,15 @@ struct sym_process *symbolizer__process_new(struct symbolizer *s, int pid);
 int symbolizer__process_pin(struct symbolizer *s, struct sym_process *p,
 			    const struct procmaps *maps);
 
+/*
+ * As symbolizer__process_pin, for a maps snapshot taken earlier by someone else along with an fd
+ * per entry on its file (-1 when none; the profiler's prefetch thread opens them while the
+ * process lives): files not known yet are identified from those fds (each fd used is taken and
+ * set to -1; the caller closes the rest). Returns how many mappings stay unresolvable, or -ENOMEM.
+ */
+int symbolizer__process_adopt(struct symbolizer *s, struct sym_process *p,
+			      const struct procmaps *maps, int *fds);
+
 /* Releases the process's pins (its binaries stay cached while the cache has room). Accepts NULL. */
 void symbolizer__process_free(struct symbolizer *s, struct sym_process *p);
 
@@ -160,6 +169,15 @@ int symbolizer__binary_vaddr(struct symbolizer *s, struct sym_binary *b, uint64_
  */
 struct sym_binary *symbolizer__binary(struct symbolizer *s, struct sym_process *p,
 				      const struct procmaps_entry *map);
+
+/*
+ * Opens the file behind mapping `map` of process `pid` read-only, the way symbolizer__user does
+ * (map_files, else the path inside the process's root, checked against the maps line's device and
+ * inode; see symbolizer__process_pin), for other readers of the same files (the unwinder). A file
+ * some process pins is reopened from its pinned fd, so this works after the process exited.
+ * Returns an fd the caller owns, or -errno.
+ */
+int symbolizer__open_mapped(struct symbolizer *s, int pid, const struct procmaps_entry *map);
 
 /* An fd open on the binary's ELF file (read-only, regular). Borrowed: do not close it. */
 int sym_binary__fd(const struct sym_binary *b);

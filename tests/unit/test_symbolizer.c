@@ -375,6 +375,21 @@ static enum test_result test_mount_namespace(void)
 	n = symbolizer__user(s, p, procmaps__find(m, addr + 1), addr + 1, f, SYM_MAX_FRAMES);
 	if (!ASSERT_STREQ(f[n - 1].name, "chain_mid2", "pinned after exit"))
 		goto out;
+	/* The unwinder opens the same file through the pin, after the exit too. */
+	{
+		const struct procmaps_entry *me = procmaps__find(m, addr);
+		int fd = symbolizer__open_mapped(s, pid > 0 ? pid : 1 << 30, me);
+		struct stat st;
+
+		if (!ASSERT_GE(fd, 0, "open_mapped after exit") ||
+		    !ASSERT_OK(fstat(fd, &st), "fstat") ||
+		    !ASSERT_EQ(st.st_ino, me->inode, "the mapped file")) {
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		close(fd);
+	}
 	r = TEST_PASS;
 out:
 	symbolizer__process_free(s, p);
