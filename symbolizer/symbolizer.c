@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <uthash.h>
+#include <utlist.h>
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
 
@@ -75,7 +76,7 @@ struct sym_binary {
 	size_t bytes; /* tables held */
 	void *priv;
 	void (*release)(void *priv);
-	struct sym_binary *lru_prev, *lru_next; /* most recent at s->lru_head */
+	struct sym_binary *lru_prev, *lru_next; /* utlist DL: most recent first */
 	UT_hash_handle hh;
 };
 
@@ -223,10 +224,10 @@ struct symbolizer {
 	bool vdso_read;
 	struct sym_file *files;	     /* by (dev, inode); only files some process pins */
 	struct sym_binary *binaries; /* by build-id */
-	struct sym_binary *lru_head, *lru_tail;
+	struct sym_binary *lru;	     /* most recent first; lru->lru_prev is the least recent */
 	unsigned long nbinaries;
-	struct addr_table addrs; /* by (gen, offset) */
-	struct addr_entry *addr_head, *addr_tail;
+	struct addr_table addrs;     /* by (gen, offset) */
+	struct addr_entry *addr_lru; /* most recent first; ->prev of the head is the tail */
 	uint64_t addr_bytes, table_bytes, budget;
 	uint64_t next_gen;
 	struct sym_process *self; /* pins the files symbolizer__file opens */
@@ -375,31 +376,19 @@ void symbolizer__kernel(struct symbolizer *s, uint64_t ip, struct sym_frame *out
 
 /* ---- binaries and the cache budget ---- */
 
-static void lru_unlink(struct symbolizer *s, struct sym_binary *b)
+static struct sym_binary *lru_tail(const struct symbolizer *s)
 {
-	if (b->lru_prev)
-		b->lru_prev->lru_next = b->lru_next;
-	else
-		s->lru_head = b->lru_next;
-	if (b->lru_next)
-		b->lru_next->lru_prev = b->lru_prev;
-	else
-		s->lru_tail = b->lru_prev;
-	b->lru_prev = b->lru_next = NULL;
+	return s->lru ? s->lru->lru_prev : NULL;
 }
 
+/* Moves b to the front of the LRU list (b is always on it once identified). */
 static void lru_touch(struct symbolizer *s, struct sym_binary *b)
 {
-	if (s->lru_head == b)
+	if (s->lru == b)
 		return;
-	if (b->lru_prev || b->lru_next || s->lru_tail == b)
-		lru_unlink(s, b);
-	b->lru_next = s->lru_head;
-	if (s->lru_head)
-		s->lru_head->lru_prev = b;
-	s->lru_head = b;
-	if (!s->lru_tail)
-		s->lru_tail = b;
+	if (b->lru_prev)
+		DL_DELETE2(s->lru, b, lru_prev, lru_next);
+	DL_PREPEND2(s->lru, b, lru_prev, lru_next);
 }
 
 static void binary_account(struct symbolizer *s, struct sym_binary *b)
@@ -429,7 +418,7 @@ static void binary_drop_tables(struct symbolizer *s, struct sym_binary *b)
 static void binary_free(struct symbolizer *s, struct sym_binary *b)
 {
 	binary_drop_tables(s, b);
-	lru_unlink(s, b);
+	DL_DELETE2(s->lru, b, lru_prev, lru_next);
 	HASH_DEL(s->binaries, b);
 	s->nbinaries--;
 	if (b->release)
@@ -440,17 +429,9 @@ static void binary_free(struct symbolizer *s, struct sym_binary *b)
 	free(b);
 }
 
-static void addr_unlink(struct symbolizer *s, struct addr_entry *e)
+static struct addr_entry *addr_tail(const struct symbolizer *s)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		s->addr_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		s->addr_tail = e->prev;
-	e->prev = e->next = NULL;
+	return s->addr_lru ? s->addr_lru->prev : NULL;
 }
 
 static size_t addr_entry_bytes(uint32_t n)
@@ -460,9 +441,9 @@ static size_t addr_entry_bytes(uint32_t n)
 
 static void addr_evict_one(struct symbolizer *s)
 {
-	struct addr_entry *e = s->addr_tail;
+	struct addr_entry *e = addr_tail(s);
 
-	addr_unlink(s, e);
+	DL_DELETE(s->addr_lru, e);
 	addr_table_del(&s->addrs, &e->key);
 	s->addr_bytes -= addr_entry_bytes(e->n);
 	free(e);
@@ -475,12 +456,13 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 {
 	struct sym_binary *b, *prev;
 
-	while (s->addr_tail && s->addr_tail != keep_e && s->addr_bytes > s->budget / 4)
+	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes > s->budget / 4)
 		addr_evict_one(s);
-	for (b = s->lru_tail; b && (s->addr_bytes + s->table_bytes > s->budget ||
+	for (b = lru_tail(s); b && (s->addr_bytes + s->table_bytes > s->budget ||
 				    s->nbinaries > SYM_MAX_OPEN_BINARIES);
 	     b = prev) {
-		prev = b->lru_prev;
+		/* utlist keeps the head's prev on the tail: the walk ends at the head. */
+		prev = b == s->lru ? NULL : b->lru_prev;
 		if (b == keep)
 			continue;
 		if (!b->refs) {
@@ -491,7 +473,7 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 			s->stats.evictions++;
 		}
 	}
-	while (s->addr_tail && s->addr_tail != keep_e && s->addr_bytes + s->table_bytes > s->budget)
+	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes + s->table_bytes > s->budget)
 		addr_evict_one(s);
 }
 
@@ -955,14 +937,9 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	e = addr_table_find(&s->addrs, &key);
 	if (e) {
 		s->stats.cache_hits++;
-		if (s->addr_head != e) {
-			addr_unlink(s, e);
-			e->next = s->addr_head;
-			if (s->addr_head)
-				s->addr_head->prev = e;
-			s->addr_head = e;
-			if (!s->addr_tail)
-				s->addr_tail = e;
+		if (s->addr_lru != e) {
+			DL_DELETE(s->addr_lru, e);
+			DL_PREPEND(s->addr_lru, e);
 		}
 		return e;
 	}
@@ -1007,13 +984,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 		free(e);
 		return NULL;
 	}
-	e->prev = NULL;
-	e->next = s->addr_head;
-	if (s->addr_head)
-		s->addr_head->prev = e;
-	s->addr_head = e;
-	if (!s->addr_tail)
-		s->addr_tail = e;
+	DL_PREPEND(s->addr_lru, e);
 	s->addr_bytes += addr_entry_bytes(e->n);
 	enforce_budget(s, b, e);
 	return e;
@@ -1377,10 +1348,8 @@ void symbolizer__free(struct symbolizer *s)
 		return;
 	debuginfod_worker__free(s->dbgd);
 	symbolizer__process_free(s, s->self);
-	for (e = s->addr_head; e; e = te) {
-		te = e->next;
+	DL_FOREACH_SAFE (s->addr_lru, e, te)
 		free(e);
-	}
 	free(s->addrs.v);
 	HASH_ITER (hh, s->binaries, b, tb)
 		binary_free(s, b);
