@@ -934,6 +934,12 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	int n = 0;
 
 	lru_touch(s, b);
+	/* A debuginfod answer bumps the generation: cached answers without DWARF are then missed.
+	 */
+	if (b->dw_state == DW_PENDING) {
+		poll_debuginfod(s, b);
+		key.gen = b->gen;
+	}
 	e = addr_table_find(&s->addrs, &key);
 	if (e) {
 		s->stats.cache_hits++;
@@ -952,8 +958,6 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	if (b->elf && !elfsym__offset_to_vaddr(b->elf, file_offset, &vaddr)) {
 		if (b->dw_state == DW_UNKNOWN)
 			find_debug(s, b);
-		if (b->dw_state == DW_PENDING)
-			poll_debuginfod(s, b);
 		if (b->dw)
 			n = dwarfsym__lookup(b->dw, vaddr, df, SYM_MAX_FRAMES);
 		/* The ELF symbol names what DWARF does not (no unit, or a unit without a name). */

@@ -612,6 +612,63 @@ out:
 	return r;
 }
 
+/* debuginfod, when enabled: a binary stripped of its DWARF resolves with ELF names at first, and
+ * with file:line once the worker thread fetched the debug info (here from a file:// server). */
+static enum test_result test_debuginfod(void)
+{
+	char dir[] = "/tmp/ember-dbgd-XXXXXX", cmd[4096], stripped[600], url[700], src[512];
+	struct symbolizer_opts o = { .debuginfod = true, .debug_dir = "/nonexistent" };
+	struct sym_frame f[SYM_MAX_FRAMES];
+	struct symbolizer *s = NULL;
+	struct symbolizer_stats st;
+	enum test_result r = TEST_FAIL;
+	uint64_t work;
+	int n = 0;
+
+	if (!mkdtemp(dir))
+		return TEST_FAIL;
+	snprintf(src, sizeof(src), "%s/inline", progs());
+	snprintf(stripped, sizeof(stripped), "%s/inline.stripped", dir);
+	/* The server's layout: buildid/<hex>/debuginfo. */
+	snprintf(cmd, sizeof(cmd),
+		 "id=$(readelf -n '%s' | awk '/Build ID/ { print $3 }') && "
+		 "mkdir -p '%s/srv/buildid/'$id '%s/cache' && cp '%s' "
+		 "'%s/srv/buildid/'$id/debuginfo && "
+		 "objcopy --strip-debug '%s' '%s'",
+		 src, dir, dir, src, dir, src, stripped);
+	if (!ASSERT_OK(system(cmd), "server layout"))
+		goto out;
+	snprintf(url, sizeof(url), "file://%s/srv", dir);
+	setenv("DEBUGINFOD_URLS", url, 1);
+	snprintf(cmd, sizeof(cmd), "%s/cache", dir);
+	setenv("DEBUGINFOD_CACHE_PATH", cmd, 1);
+	s = symbolizer__new(&o);
+	work = sym_vaddr(src, "work");
+	if (!ASSERT_NONNULL(s, "new") || !ASSERT_GT(work, 0, "work"))
+		goto out;
+	n = symbolizer__file(s, stripped, work + 8, f, SYM_MAX_FRAMES);
+	if (!ASSERT_STREQ(f[n - 1].name, "work", "the ELF name at once") ||
+	    !ASSERT_NULL(f[0].file, "no DWARF yet: nothing blocks on the fetch"))
+		goto out;
+	for (int i = 0; i < 100 && !f[0].file; i++) {
+		usleep(50000);
+		n = symbolizer__file(s, stripped, work + 8, f, SYM_MAX_FRAMES);
+	}
+	symbolizer__stats(s, &st);
+	if (!ASSERT_TRUE(f[0].file && strstr(f[0].file, "inline.c"), "file:line once fetched") ||
+	    !ASSERT_EQ(st.debuginfod_found, 1, "counted"))
+		goto out;
+	r = TEST_PASS;
+out:
+	unsetenv("DEBUGINFOD_URLS");
+	unsetenv("DEBUGINFOD_CACHE_PATH");
+	symbolizer__free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		r = TEST_FAIL;
+	return r;
+}
+
 static enum test_result test_demangle(void)
 {
 	char *cxx = demangle("_ZN3foo3barEi"), *rust = demangle("_ZN4core3fmt5write17h0123456789abc"
@@ -632,4 +689,4 @@ static enum test_result test_demangle(void)
 TEST_MAIN(TEST(test_inline_chain), TEST(test_libc_debuginfo), TEST(test_identity_and_lru),
 	  TEST(test_replaced_binary), TEST(test_mount_namespace), TEST(test_hostile_paths),
 	  TEST(test_perf_map), TEST(test_perfmap_parser), TEST(test_kernel_refresh),
-	  TEST(test_demangle))
+	  TEST(test_debuginfod), TEST(test_demangle))
