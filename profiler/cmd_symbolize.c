@@ -56,14 +56,13 @@ static int print_one(struct symbolizer *s, struct sym_binary *b, const char *arg
 	if (n < 0)
 		return n;
 	for (int i = inlines ? 0 : n - 1; i < n; i++) {
-		if (!inlines && i != n - 1)
-			continue;
-		/* Without -i, the innermost location with the outermost function, as addr2line. */
-		printf("%s\n", f[i].name ? f[i].name : "??");
-		if (inlines)
-			printf("%s:%u\n", f[i].file ? f[i].file : "??", f[i].line);
-		else
-			printf("%s:%u\n", f[0].file ? f[0].file : "??", f[0].line);
+		/* Without -i, the outermost function with the innermost location, as addr2line. */
+		const struct sym_frame *loc = inlines ? &f[i] : &f[0];
+
+		fputs(f[i].name ? f[i].name : "??", stdout);
+		putchar('\n');
+		fputs(loc->file ? loc->file : "??", stdout);
+		printf(":%u\n", loc->line);
 	}
 	return 0;
 }
@@ -120,6 +119,8 @@ int cmd_symbolize(int argc, char **argv)
 	}
 	if (!exe)
 		return cli_usage_error("symbolize", "-e FILE is required");
+	/* Output in large blocks: one address is two lines per frame. */
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 	opts.kallsyms_path = "/dev/null"; /* no kernel symbols needed */
 	opts.modules_path = "/dev/null";
 	s = symbolizer__new(&opts);

@@ -17,6 +17,7 @@
 #include <gelf.h>
 #include <stdio.h>
 #include <libelf.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -497,6 +498,21 @@ static int index_units(struct dwarfsym *d)
 	return 0;
 }
 
+/* Debug sections ember never reads: locations, macros, CFI, name indexes. */
+static bool unused_section(const char *name)
+{
+	static const char *const unused[] = {
+		"loc",	    "loclists",	    "macro",	    "macinfo", "frame", "pubnames",
+		"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",   "types",
+	};
+	const char *base = name + (name[1] == 'z' ? 8 : 7);
+
+	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		if (!strcmp(base, unused[i]))
+			return true;
+	return false;
+}
+
 /*
  * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
  * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
@@ -523,6 +539,15 @@ static int harden_sections(struct dwarfsym *d)
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
 		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
 			continue;
+		if (unused_section(name)) {
+			/* libdw reads (and inflates) every debug section it knows when the file is
+			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
+			 */
+			sh.sh_type = SHT_NOBITS;
+			if (!gelf_update_shdr(scn, &sh))
+				return -ENOEXEC;
+			continue;
+		}
 		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
 			return -ENOEXEC;
 		if (name[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0)
