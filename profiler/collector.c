@@ -273,6 +273,23 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	c.now = clock_ns(CLOCK_MONOTONIC);
 	ring_buffer__consume(c.rb);
 	flush(&c, true);
+	{
+		struct symbolizer_stats st;
+		uint64_t taken = 0, missed = 0;
+
+		symbolizer__stats(c.sym, &st);
+		if (c.pf)
+			prefetch__stats(c.pf, &taken, &missed);
+		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
+			  "%lu "
+			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
+			  "evicted; "
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu",
+			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
+			  st.elf_errors, (unsigned long long)st.cache_hits,
+			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
+			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed);
+	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));
 		sum->delivered = c.rec.delivered;
