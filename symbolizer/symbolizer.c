@@ -1095,25 +1095,33 @@ static void perfmap_refresh(struct symbolizer *s, struct sym_process *p)
 	free(buf);
 }
 
+/* Names ip from the process's perf map; returns 1 with *out filled, or 0. */
+static int perfmap_lookup(struct symbolizer *s, struct sym_process *p, uint64_t ip,
+			  struct sym_frame *out)
+{
+	const char *name;
+	uint64_t off;
+
+	if (!p)
+		return 0;
+	name = perfmap__find(p->pm, ip, &off);
+	if (!name) {
+		perfmap_refresh(s, p);
+		name = perfmap__find(p->pm, ip, &off);
+	}
+	if (!name)
+		return 0;
+	frame_base(out, NULL, JIT_MODULE, off);
+	out->kind = SYM_KIND_JIT;
+	out->name = name;
+	return 1;
+}
+
 static int resolve_jit(struct symbolizer *s, struct sym_process *p,
 		       const struct procmaps_entry *map, uint64_t ip, struct sym_frame *out)
 {
-	const char *name = NULL;
-	uint64_t off;
-
-	if (p) {
-		name = perfmap__find(p->pm, ip, &off);
-		if (!name) {
-			perfmap_refresh(s, p);
-			name = perfmap__find(p->pm, ip, &off);
-		}
-	}
-	if (name) {
-		frame_base(out, NULL, JIT_MODULE, off);
-		out->kind = SYM_KIND_JIT;
-		out->name = name;
+	if (perfmap_lookup(s, p, ip, out))
 		return 1;
-	}
 	if (map)
 		frame_base(out, NULL, map->path[0] ? map->path : "[anon]", ip - map->start);
 	else
@@ -1147,6 +1155,8 @@ int symbolizer__user(struct symbolizer *s, struct sym_process *p, const struct p
 	}
 	if (!f)
 		f = file_get(s, p, map);
+	if (f && !f->bin && perfmap_lookup(s, p, ip, out))
+		return 1; /* JIT code in a file mapping (a memfd, a double-mapped heap) */
 	if (!f || !f->bin) {
 		frame_base(out, NULL, map->path, file_offset);
 		return 1;

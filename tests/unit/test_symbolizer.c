@@ -511,6 +511,31 @@ static enum test_result test_perf_map(void)
 	symbolizer__user(s, p, procmaps__find(m, base + 0x1008), base + 0x1008, f, 4);
 	if (!ASSERT_STREQ(f[0].name, "py::later:/x.py", "re-read after growth"))
 		goto out;
+	/* JIT code in a file mapping that is no ELF file (a memfd, as double-mapping JITs use). */
+	{
+		int mfd = memfd_create("jit-code", MFD_CLOEXEC);
+		void *jit = MAP_FAILED;
+		uint64_t jb;
+
+		if (mfd >= 0 && !ftruncate(mfd, 4096))
+			jit = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_SHARED, mfd, 0);
+		if (!ASSERT_TRUE(jit != MAP_FAILED, "memfd mapping"))
+			goto out;
+		jb = (uint64_t)(uintptr_t)jit;
+		pm = fopen(path, "a");
+		if (pm) {
+			fprintf(pm, "%llx 40 jit_in_memfd\n", (unsigned long long)jb);
+			fclose(pm);
+		}
+		procmaps__free(m);
+		m = procmaps__read(getpid());
+		symbolizer__user(s, p, procmaps__find(m, jb + 4), jb + 4, f, 4);
+		munmap(jit, 4096);
+		close(mfd);
+		if (!ASSERT_STREQ(f[0].name, "jit_in_memfd", "perf map over a memfd mapping") ||
+		    !ASSERT_EQ(f[0].kind, SYM_KIND_JIT, "JIT kind"))
+			goto out;
+	}
 	/* Past every entry: unnamed, anonymous memory. */
 	symbolizer__user(s, p, procmaps__find(m, base + 0x1f00), base + 0x1f00, f, 4);
 	if (!ASSERT_NULL(f[0].name, "uncovered address") ||
