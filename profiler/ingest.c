@@ -80,7 +80,7 @@ static int64_t frame_id(struct ingest *in, const struct sym_frame *f, bool sampl
  * the next one.
  */
 static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, struct proc *p,
-			       int64_t now_ns)
+			       int64_t now_ns, bool *unmapped)
 {
 	static int64_t ids[INGEST_MAX_FRAMES];
 	size_t n = 0;
@@ -100,6 +100,8 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 		uint64_t raw = s->ips[s->nr_kernel + i], ip = raw - (i > 0);
 		const struct procmaps_entry *m = p ? proctrack__find_map(in->pt, p, ip, now_ns)
 						   : NULL;
+
+		*unmapped |= !m;
 		struct sym_frame f[SYM_MAX_FRAMES];
 		int nf = symbolizer__user(in->sym, p ? p->sym : NULL, m, ip, f, SYM_MAX_FRAMES);
 
@@ -125,6 +127,7 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 	} head = { s->proc_start_ns, s->pid, s->nr_kernel, s->nr_user, p ? p->image : 0, 0 };
 	struct raw_stack *e;
 	XXH128_hash_t key;
+	bool unmapped = false;
 	int64_t id;
 
 	/* The process identity, its image (an exec maps other code at the same addresses) and the
@@ -136,8 +139,12 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 		in->stats.stack_cache_hits++;
 		return e->stack_id;
 	}
-	id = symbolize_stack(in, s, p, now_ns);
+	id = symbolize_stack(in, s, p, now_ns, &unmapped);
 	if (id < 0)
+		return id;
+	/* An IP outside every known mapping may be in a library loaded since (the maps are read
+	 * again at most every PROCTRACK_REREAD_NS): do not cache that answer for good. */
+	if (unmapped)
 		return id;
 	if (in->ncache >= INGEST_CACHE_MAX)
 		ingest__clear_cache(in);

@@ -139,7 +139,11 @@ struct proc *proctrack__exec(struct proctrack *pt, uint32_t pid, uint64_t start_
 	struct proc *p = proctrack__get(pt, pid, start_ns, now_ns, is_new);
 	struct sym_process *sp;
 
-	if (!p || *is_new || !pid)
+	if (!p || !pid)
+		return p;
+	/* Read at exec: the dynamic loader has not mapped the libraries yet. */
+	p->reread_on_miss = true;
+	if (*is_new)
 		return p;
 	p->maps_taken_ns = 0; /* any snapshot of the new image is newer than the old maps */
 	/* A new image, perhaps a new root (chroot, then exec): a new view, new pins. */
