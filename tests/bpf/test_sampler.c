@@ -93,7 +93,8 @@ static enum test_result run_config(bool filter, bool no_kernel, bool no_user)
 			   st[EMBER_STAT_ERROR],
 		       "every run ends in exactly one counter") ||
 	    !ASSERT_EQ(seen.records, st[EMBER_STAT_SENT], "every record sent is received") ||
-	    !ASSERT_EQ(seen.proc_events, st[EMBER_STAT_PROC_SENT], "every process event received") ||
+	    !ASSERT_EQ(seen.proc_events, st[EMBER_STAT_PROC_SENT],
+		       "every process event received") ||
 	    !ASSERT_EQ(seen.bad, 0, "record sizes match their IP counts"))
 		goto out;
 	if (filter && !ASSERT_EQ(seen.own, seen.records, "only the filtered pid"))
