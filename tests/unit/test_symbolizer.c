@@ -694,6 +694,60 @@ out:
 	return r;
 }
 
+/* gdb's other ways: a .gnu_debuglink to a debug file beside the binary (checked by build-id), and
+ * a binary without a build-id known by a hash of its content (two copies: one binary). */
+static enum test_result test_debuglink_and_content_hash(void)
+{
+	char dir[] = "/tmp/ember-dlink-XXXXXX", cmd[4096], bin[600], nobid[600], nobid2[600],
+	     src[512];
+	struct symbolizer_opts o = { .debug_dir = "/nonexistent" };
+	struct sym_frame f[SYM_MAX_FRAMES];
+	struct symbolizer *s = NULL;
+	struct symbolizer_stats st;
+	enum test_result r = TEST_FAIL;
+	uint64_t work;
+	int n;
+
+	if (!mkdtemp(dir))
+		return TEST_FAIL;
+	snprintf(src, sizeof(src), "%s/inline", progs());
+	snprintf(bin, sizeof(bin), "%s/app", dir);
+	snprintf(nobid, sizeof(nobid), "%s/nobid", dir);
+	snprintf(nobid2, sizeof(nobid2), "%s/nobid2", dir);
+	/* objcopy computes the debuglink CRC from a file in the current directory: cd there. */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && objcopy --only-keep-debug '%s' app.debug && "
+		 "objcopy --strip-debug --add-gnu-debuglink=app.debug '%s' app && "
+		 "objcopy --strip-debug --remove-section .note.gnu.build-id '%s' nobid && "
+		 "cp nobid nobid2",
+		 dir, src, src, src);
+	if (!ASSERT_OK(system(cmd), "objcopy"))
+		goto out;
+	s = symbolizer__new(&o);
+	work = sym_vaddr(src, "work");
+	if (!ASSERT_NONNULL(s, "new") || !ASSERT_GT(work, 0, "work"))
+		goto out;
+	n = symbolizer__file(s, bin, work + 8, f, SYM_MAX_FRAMES);
+	if (!ASSERT_STREQ(f[n - 1].name, "work", "name") ||
+	    !ASSERT_TRUE(f[0].file && strstr(f[0].file, "inline.c"), "file:line via the debuglink"))
+		goto out;
+	symbolizer__file(s, nobid, work + 8, f, SYM_MAX_FRAMES);
+	n = symbolizer__file(s, nobid2, work + 8, f, SYM_MAX_FRAMES);
+	symbolizer__stats(s, &st);
+	if (!ASSERT_STREQ(f[n - 1].name, "work", "ELF name without a build-id") ||
+	    !ASSERT_NULL(f[0].build_id, "no build-id to report") ||
+	    !ASSERT_EQ(st.binaries, 2, "app, and one binary for both copies without a build-id") ||
+	    !ASSERT_EQ(st.cache_hits, 1, "the copy answered from the first one's cache"))
+		goto out;
+	r = TEST_PASS;
+out:
+	symbolizer__free(s);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd))
+		r = TEST_FAIL;
+	return r;
+}
+
 static enum test_result test_demangle(void)
 {
 	char *cxx = demangle("_ZN3foo3barEi"), *rust = demangle("_ZN4core3fmt5write17h0123456789abc"
@@ -714,4 +768,4 @@ static enum test_result test_demangle(void)
 TEST_MAIN(TEST(test_inline_chain), TEST(test_libc_debuginfo), TEST(test_identity_and_lru),
 	  TEST(test_replaced_binary), TEST(test_mount_namespace), TEST(test_hostile_paths),
 	  TEST(test_perf_map), TEST(test_perfmap_parser), TEST(test_kernel_refresh),
-	  TEST(test_debuginfod), TEST(test_demangle))
+	  TEST(test_debuginfod), TEST(test_debuglink_and_content_hash), TEST(test_demangle))
