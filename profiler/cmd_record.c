@@ -35,6 +35,9 @@ static const char usage[] =
     "                    can hold secrets, and the database is readable by its group)\n"
     "  --max-pending N   samples kept in memory while the database refuses writes (a full\n"
     "                    disk), beyond which they are dropped and counted (default 2000000)\n"
+    "  --symbol-cache-mb N  bound of the symbol caches (parsed debug info and resolved\n"
+    "                    addresses), in MiB; least recently used evicted (default 256)\n"
+    "  --debuginfod      fetch missing debug info from $DEBUGINFOD_URLS, in the background\n"
     "  -q, --quiet       no summary at exit\n"
     "  -v, --verbose     debug messages, including libbpf's\n"
     "  -h, --help        this text\n";
@@ -85,11 +88,13 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "retention", required_argument, NULL, 'R' },
-		{ "max-db-size", required_argument, NULL, 'M' },
+		{ "max-db-size", required_argument, NULL, 'S' },
 		{ "rollup-after", required_argument, NULL, 'U' },
 		{ "cmdline", no_argument, NULL, 'C' },
 		{ "max-pending", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "symbol-cache-mb", required_argument, NULL, 'M' },
+		{ "debuginfod", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -135,7 +140,7 @@ int cmd_record(int argc, char **argv)
 				    "record", "--retention: '%s' is not a duration", optarg);
 			opts.policy.retention_ns = (int64_t)(secs * 1e9);
 			break;
-		case 'M':
+		case 'S':
 			if (cli_parse_size(optarg, &opts.policy.max_bytes))
 				return cli_usage_error("record",
 						       "--max-db-size: '%s' is not a size", optarg);
@@ -160,6 +165,17 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'q':
 			opts.quiet = true;
+			break;
+		case 'M':
+			if (cli_parse_uint(optarg, 1, 1 << 20, &v))
+				return cli_usage_error("record",
+						       "--symbol-cache-mb: '%s' is not a size in "
+						       "MiB",
+						       optarg);
+			opts.symbolizer.cache_bytes = (uint64_t)v << 20;
+			break;
+		case 'I':
+			opts.symbolizer.debuginfod = true;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);

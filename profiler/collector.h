@@ -13,10 +13,12 @@
 
 #include "profiler/sampler.h"
 #include "storage/writer.h"
+#include "symbolizer/symbolizer.h"
 
 struct collector_opts {
 	const char *db_path;
 	struct sampler_opts sampler;
+	struct symbolizer_opts symbolizer;
 	double duration_s;	      /* 0: until a signal */
 	bool quiet;		      /* no summary at exit */
 	struct storage_policy policy; /* retention, size limit, rollups: applied after flushes */
