@@ -15,7 +15,7 @@
 
 /* Move-to-front list lengths: the threads a CPU ran lately, the stacks a thread had lately. */
 #define CODEC_THREAD_MTF 16
-#define CODEC_STACK_MTF 64
+#define CODEC_STACK_MTF 32
 /* Header flags. */
 #define CODEC_F_COUNTS 1u
 
@@ -322,27 +322,67 @@ static void mtf_encode(uint32_t *list, uint32_t *len, uint32_t cap, uint32_t x, 
 	list[0] = x;
 }
 
-struct rd;
-static uint64_t rd_varint(struct rd *r);
-static bool rd_bit(struct rd *r);
+/* A reader over a decompressed section (bits are read from the low end of each byte). */
+struct rd {
+	const uint8_t *p, *end;
+	bool bad;
+	unsigned int bit; /* the next bit of *p, for bit streams */
+};
 
-/* The inverse: the value coded by the next bit, rank and escape, or UINT32_MAX when the input
- * is out of range for a dictionary of `dict` entries. */
-static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct rd *same,
-			   struct rd *ranks, struct rd *esc, uint32_t dict)
+static inline bool rd_bit(struct rd *r)
+{
+	bool v;
+
+	if (r->bad || r->p >= r->end) {
+		r->bad = true;
+		return false;
+	}
+	v = (*r->p >> r->bit) & 1;
+	if (++r->bit == 8) {
+		r->bit = 0;
+		r->p++;
+	}
+	return v;
+}
+
+static __attribute__((noinline)) uint64_t rd_varint_long(struct rd *r)
+{
+	uint64_t v = 0;
+	size_t used;
+
+	if (r->bad)
+		return 0;
+	used = codec_get_varint(r->p, r->end, &v);
+	if (!used) {
+		r->bad = true;
+		return 0;
+	}
+	r->p += used;
+	return v;
+}
+
+/* Most varints of the columns are one byte: that case inline. */
+static inline uint64_t rd_varint(struct rd *r)
+{
+	if (r->p < r->end && *r->p < 0x80)
+		return *r->p++;
+	return rd_varint_long(r);
+}
+
+/* The inverse, past the common case (see mtf_decode). */
+static __attribute__((noinline)) uint32_t mtf_decode_slow(uint32_t *list, uint32_t *len,
+							  uint32_t cap, struct rd *ranks,
+							  struct rd *esc, uint32_t dict)
 {
 	uint64_t code;
 	uint32_t x;
 
-	if (rd_bit(same)) {
-		if (!*len)
-			return UINT32_MAX;
-		return list[0];
-	}
 	code = rd_varint(ranks) + 1;
 	if (code < *len) {
 		x = list[code];
-		memmove(list + 1, list, code * sizeof(*list));
+		/* Ranks are small: a loop beats a call to memmove. */
+		for (uint64_t i = code; i > 0; i--)
+			list[i] = list[i - 1];
 		list[0] = x;
 		return x;
 	}
@@ -357,6 +397,17 @@ static uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct r
 	memmove(list + 1, list, (*len - 1) * sizeof(*list));
 	list[0] = x;
 	return x;
+}
+
+/* The value coded by the next bit, rank and escape, or UINT32_MAX when the input is out of
+ * range for a dictionary of `dict` entries. Most samples repeat the front of their list: that
+ * case is one bit and no move, inlined in the decoding loops. */
+static inline uint32_t mtf_decode(uint32_t *list, uint32_t *len, uint32_t cap, struct rd *same,
+				  struct rd *ranks, struct rd *esc, uint32_t dict)
+{
+	if (rd_bit(same))
+		return *len ? list[0] : UINT32_MAX;
+	return mtf_decode_slow(list, len, cap, ranks, esc, dict);
 }
 
 int codec_block_encode(const struct storage_sample *v, const uint32_t *counts, size_t n,
@@ -535,45 +586,6 @@ void codec_block__free(struct codec_block *b)
 	free(b->cidx);
 	free(b->count);
 	free(b);
-}
-
-/* A reader over a decompressed section (bits are read from the low end of each byte). */
-struct rd {
-	const uint8_t *p, *end;
-	bool bad;
-	unsigned int bit; /* the next bit of *p, for bit streams */
-};
-
-static bool rd_bit(struct rd *r)
-{
-	bool v;
-
-	if (r->bad || r->p >= r->end) {
-		r->bad = true;
-		return false;
-	}
-	v = (*r->p >> r->bit) & 1;
-	if (++r->bit == 8) {
-		r->bit = 0;
-		r->p++;
-	}
-	return v;
-}
-
-static uint64_t rd_varint(struct rd *r)
-{
-	uint64_t v = 0;
-	size_t used;
-
-	if (r->bad)
-		return 0;
-	used = codec_get_varint(r->p, r->end, &v);
-	if (!used) {
-		r->bad = true;
-		return 0;
-	}
-	r->p += used;
-	return v;
 }
 
 /*

@@ -27,16 +27,92 @@
  * range query looks for blocks starting this much before it. */
 #define READER_MAX_SPAN_NS (2 * 3600ll * 1000000000ll)
 
+/* Rows by id: ids are dense (the writer hands them out one by one), so a table indexed by id
+ * finds a row without hashing; the rows themselves live in the reader's arena. */
+struct idtab {
+	void **v;
+	size_t n;
+};
+
+/* Ids beyond this are not ember's (a damaged chunk): refused rather than indexed. */
+#define READER_MAX_ID (1ll << 32)
+
+static void *idtab_get(const struct idtab *t, int64_t id)
+{
+	return id > 0 && (uint64_t)id < t->n ? t->v[id] : NULL;
+}
+
+static int idtab_put(struct idtab *t, int64_t id, void *p)
+{
+	if (id <= 0 || id >= READER_MAX_ID)
+		return -EBADMSG;
+	if ((uint64_t)id >= t->n) {
+		size_t n = t->n ? t->n : 1024;
+		void **nv;
+
+		while (n <= (uint64_t)id)
+			n *= 2;
+		nv = realloc(t->v, n * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		memset(nv + t->n, 0, (n - t->n) * sizeof(*nv));
+		t->v = nv;
+		t->n = n;
+	}
+	t->v[id] = p;
+	return 0;
+}
+
+/* A bump allocator: rows are never freed one by one, only all at once with the reader. */
+struct arena {
+	char *cur;
+	size_t left;
+	void **blocks;
+	size_t nblocks;
+};
+
+#define ARENA_BLOCK (1u << 20)
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (size > a->left) {
+		size_t bs = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+		void **nb = realloc(a->blocks, (a->nblocks + 1) * sizeof(*nb));
+
+		if (!nb)
+			return NULL;
+		a->blocks = nb;
+		a->cur = malloc(bs);
+		if (!a->cur) {
+			a->left = 0;
+			return NULL;
+		}
+		a->blocks[a->nblocks++] = a->cur;
+		a->left = bs;
+	}
+	p = a->cur;
+	a->cur += size;
+	a->left -= size;
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->nblocks; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	memset(a, 0, sizeof(*a));
+}
+
 struct rstring {
-	int64_t id;
-	UT_hash_handle hh;
-	char str[];
+	char str[1];
 };
 
 struct rprocess {
-	int64_t id;
 	struct dict_process row;
-	UT_hash_handle hh;
 };
 
 struct rthread {
@@ -46,14 +122,11 @@ struct rthread {
 	bool resolved;
 	unsigned int match_gen; /* the query generation `matches` was computed for */
 	bool matches;
-	UT_hash_handle hh;
 };
 
 struct rstack {
-	int64_t id;
 	size_t n;
 	enum storage_stack_status status;
-	UT_hash_handle hh;
 	int64_t frames[];
 };
 
@@ -62,16 +135,12 @@ struct rframe {
 	struct dict_frame row;
 	struct storage_frame f;
 	bool resolved;
-	UT_hash_handle hh;
 };
 
 struct storage_reader {
 	struct storage *db;
-	struct rstring *strings;
-	struct rprocess *processes;
-	struct rthread *threads;
-	struct rstack *stacks;
-	struct rframe *frames;
+	struct idtab tab[DICT__MAX]; /* rows by id, per dictionary */
+	struct arena arena;
 	void *chunk_stmt[DICT__MAX];
 	sqlite3_stmt *blocks, *span;
 	unsigned int gen;   /* bumped by every query, for the per-thread filter cache */
@@ -129,86 +198,69 @@ static int cache_row(enum dict_kind kind, const void *row, void *ctx)
 {
 	struct storage_reader *r = ctx;
 	int64_t id = dict_row_id(kind, row);
+	void *e;
 
+	if (idtab_get(&r->tab[kind], id))
+		return 0;
 	switch (kind) {
 	case DICT_STRING: {
 		const struct dict_string *s = row;
-		struct rstring *e;
+		struct rstring *rs = arena_alloc(&r->arena, s->len + 1);
 
-		HASH_FIND(hh, r->strings, &id, sizeof(id), e);
-		if (e)
-			return 0;
-		e = malloc(sizeof(*e) + s->len + 1);
-		if (!e)
-			return -ENOMEM;
-		e->id = id;
-		memcpy(e->str, s->str, s->len);
-		e->str[s->len] = '\0';
-		HASH_ADD(hh, r->strings, id, sizeof(id), e);
-		return 0;
+		if (rs) {
+			memcpy(rs->str, s->str, s->len);
+			rs->str[s->len] = '\0';
+		}
+		e = rs;
+		break;
 	}
 	case DICT_PROCESS: {
-		struct rprocess *e;
+		struct rprocess *p = arena_alloc(&r->arena, sizeof(*p));
 
-		HASH_FIND(hh, r->processes, &id, sizeof(id), e);
-		if (e)
-			return 0;
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->id = id;
-		e->row = *(const struct dict_process *)row;
-		HASH_ADD(hh, r->processes, id, sizeof(id), e);
-		return 0;
+		if (p)
+			p->row = *(const struct dict_process *)row;
+		e = p;
+		break;
 	}
 	case DICT_THREAD: {
-		struct rthread *e;
+		struct rthread *t = arena_alloc(&r->arena, sizeof(*t));
 
-		HASH_FIND(hh, r->threads, &id, sizeof(id), e);
-		if (e)
-			return 0;
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->id = id;
-		e->row = *(const struct dict_thread *)row;
-		HASH_ADD(hh, r->threads, id, sizeof(id), e);
-		return 0;
+		if (t) {
+			memset(t, 0, sizeof(*t));
+			t->id = id;
+			t->row = *(const struct dict_thread *)row;
+		}
+		e = t;
+		break;
 	}
 	case DICT_STACK: {
-		const struct dict_stack *s = row;
-		struct rstack *e;
+		const struct dict_stack *k = row;
+		struct rstack *rs =
+		    arena_alloc(&r->arena, sizeof(*rs) + k->depth * sizeof(int64_t));
 
-		HASH_FIND(hh, r->stacks, &id, sizeof(id), e);
-		if (e)
-			return 0;
-		e = malloc(sizeof(*e) + s->depth * sizeof(int64_t));
-		if (!e)
-			return -ENOMEM;
-		e->id = id;
-		e->n = s->depth;
-		e->status = (enum storage_stack_status)s->status;
-		memcpy(e->frames, s->frames, s->depth * sizeof(int64_t));
-		HASH_ADD(hh, r->stacks, id, sizeof(id), e);
-		return 0;
+		if (rs) {
+			rs->n = k->depth;
+			rs->status = (enum storage_stack_status)k->status;
+			memcpy(rs->frames, k->frames, k->depth * sizeof(int64_t));
+		}
+		e = rs;
+		break;
 	}
 	case DICT_FRAME: {
-		struct rframe *e;
+		struct rframe *f = arena_alloc(&r->arena, sizeof(*f));
 
-		HASH_FIND(hh, r->frames, &id, sizeof(id), e);
-		if (e)
-			return 0;
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->id = id;
-		e->row = *(const struct dict_frame *)row;
-		HASH_ADD(hh, r->frames, id, sizeof(id), e);
-		return 0;
+		if (f) {
+			memset(f, 0, sizeof(*f));
+			f->id = id;
+			f->row = *(const struct dict_frame *)row;
+		}
+		e = f;
+		break;
 	}
 	default:
 		return -EINVAL;
 	}
+	return e ? idtab_put(&r->tab[kind], id, e) : -ENOMEM;
 }
 
 /* Loads the chunk holding `id` into the caches. 0, -ENOENT or -errno. */
@@ -224,10 +276,7 @@ static int load_chunk(struct storage_reader *r, enum dict_kind kind, int64_t id)
 	return err;
 }
 
-#define CACHE_GET(head, idp, out)                              \
-	do {                                                   \
-		HASH_FIND(hh, head, idp, sizeof(*(idp)), out); \
-	} while (0)
+#define CACHE_GET(kind, idp, out) ((out) = idtab_get(&r->tab[kind], *(idp)))
 
 static const char *lookup_string(struct storage_reader *r, int64_t id)
 {
@@ -235,9 +284,9 @@ static const char *lookup_string(struct storage_reader *r, int64_t id)
 
 	if (!id)
 		return NULL;
-	CACHE_GET(r->strings, &id, s);
+	CACHE_GET(DICT_STRING, &id, s);
 	if (!s && !load_chunk(r, DICT_STRING, id))
-		CACHE_GET(r->strings, &id, s);
+		CACHE_GET(DICT_STRING, &id, s);
 	return s ? s->str : "[missing string]";
 }
 
@@ -245,9 +294,9 @@ static struct rprocess *lookup_process(struct storage_reader *r, int64_t id)
 {
 	struct rprocess *p;
 
-	CACHE_GET(r->processes, &id, p);
+	CACHE_GET(DICT_PROCESS, &id, p);
 	if (!p && !load_chunk(r, DICT_PROCESS, id))
-		CACHE_GET(r->processes, &id, p);
+		CACHE_GET(DICT_PROCESS, &id, p);
 	return p;
 }
 
@@ -257,11 +306,11 @@ static struct rthread *lookup_thread(struct storage_reader *r, int64_t id)
 	struct rprocess *p;
 	int err = 0;
 
-	CACHE_GET(r->threads, &id, t);
+	CACHE_GET(DICT_THREAD, &id, t);
 	if (!t) {
 		err = load_chunk(r, DICT_THREAD, id);
 		if (!err)
-			CACHE_GET(r->threads, &id, t);
+			CACHE_GET(DICT_THREAD, &id, t);
 		if (!t) {
 			errno = err && err != -ENOENT ? -err : ENOENT;
 			return NULL;
@@ -301,12 +350,12 @@ int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **
 	struct rstack *s;
 	int err;
 
-	CACHE_GET(r->stacks, &id, s);
+	CACHE_GET(DICT_STACK, &id, s);
 	if (!s) {
 		err = load_chunk(r, DICT_STACK, id);
 		if (err)
 			return err;
-		CACHE_GET(r->stacks, &id, s);
+		CACHE_GET(DICT_STACK, &id, s);
 		if (!s)
 			return -ENOENT;
 	}
@@ -322,11 +371,11 @@ static struct rframe *lookup_frame(struct storage_reader *r, int64_t id)
 	struct rframe *f;
 	int err = 0;
 
-	CACHE_GET(r->frames, &id, f);
+	CACHE_GET(DICT_FRAME, &id, f);
 	if (!f) {
 		err = load_chunk(r, DICT_FRAME, id);
 		if (!err)
-			CACHE_GET(r->frames, &id, f);
+			CACHE_GET(DICT_FRAME, &id, f);
 		if (!f) {
 			errno = err && err != -ENOENT ? -err : ENOENT;
 			return NULL;
@@ -473,6 +522,13 @@ static int walk_blocks(struct storage_reader *r, const struct storage_filter *f,
 		wb.threads = codec_block__threads(wb.b, &k);
 		wb.stacks = codec_block__stacks(wb.b, &m);
 		wb.cgroups = codec_block__cgroups(wb.b, &c);
+		/* Dictionaries are sorted: their last ids are the largest. */
+		if ((k && wb.threads[k - 1] >= READER_MAX_ID) ||
+		    (m && wb.stacks[m - 1] >= READER_MAX_ID)) {
+			codec_block__free(wb.b);
+			err = -EBADMSG;
+			break;
+		}
 		if (k > tcap || c > ccap) {
 			uint8_t *nt = realloc(tmatch, k + 1), *nc;
 
@@ -603,71 +659,97 @@ int storage_reader__samples(struct storage_reader *r, const struct storage_filte
 
 /* ---- Aggregation per (thread, stack). ---- */
 
-/* An open-addressing table of counts keyed by two ids (a key of 0 marks an empty slot). */
+/*
+ * An open-addressing table of counts keyed by two ids below 2^32 packed into one word (a key of
+ * 0 marks an empty slot, so the first id is never 0): 16 bytes a slot, Fibonacci hashing.
+ */
 struct agg_slot {
-	uint64_t a, b, count;
+	uint64_t key, count;
 };
 
 struct agg {
 	struct agg_slot *slots;
 	size_t mask, used;
+	unsigned int shift; /* 64 - log2(slots) */
 	uint64_t total;
+	uint32_t *filled; /* with `track`, the slots in use, so a reset clears only those */
+	bool track;
 };
 
-static inline size_t agg_hash(uint64_t a, uint64_t b)
+static inline uint64_t agg_key(uint64_t a, uint64_t b)
 {
-	uint64_t h = (a * 0x9e3779b97f4a7c15ull) ^ (b + 0x632be59bd9b4e019ull + (a << 6));
+	return a << 32 | b;
+}
 
-	h ^= h >> 29;
-	h *= 0xbf58476d1ce4e5b9ull;
-	return (size_t)(h ^ (h >> 32));
+static inline size_t agg_slot_of(const struct agg *g, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> g->shift);
 }
 
 static int agg_grow(struct agg *g)
 {
-	size_t ncap = g->slots ? (g->mask + 1) * 2 : 1024;
-	struct agg_slot *ns = calloc(ncap, sizeof(*ns));
+	size_t ncap = g->slots ? (g->mask + 1) * 2 : 1024, k = 0;
+	struct agg_slot *ns = calloc(ncap, sizeof(*ns)), *old = g->slots;
+	uint32_t *nf = g->track ? malloc(ncap / 2 * sizeof(*nf)) : NULL;
+	size_t omask = g->mask;
 
-	if (!ns)
+	if (!ns || (g->track && !nf)) {
+		free(ns);
+		free(nf);
 		return -ENOMEM;
-	for (size_t i = 0; g->slots && i <= g->mask; i++) {
-		struct agg_slot *s = &g->slots[i];
-		size_t j;
-
-		if (!s->a)
-			continue;
-		for (j = agg_hash(s->a, s->b) & (ncap - 1); ns[j].a; j = (j + 1) & (ncap - 1))
-			;
-		ns[j] = *s;
 	}
-	free(g->slots);
 	g->slots = ns;
 	g->mask = ncap - 1;
+	g->shift = 64;
+	for (size_t c = ncap; c > 1; c >>= 1)
+		g->shift--;
+	for (size_t i = 0; old && i <= omask; i++) {
+		size_t j;
+
+		if (!old[i].key)
+			continue;
+		for (j = agg_slot_of(g, old[i].key); ns[j].key; j = (j + 1) & g->mask)
+			;
+		ns[j] = old[i];
+		if (nf)
+			nf[k++] = (uint32_t)j;
+	}
+	free(old);
+	free(g->filled);
+	g->filled = nf;
 	return 0;
 }
 
-/* Adds `count` to the entry (a, b), a > 0. */
+/* Adds `count` to the entry (a, b); a in [1, 2^32), b below 2^32. */
 static inline int agg_add(struct agg *g, uint64_t a, uint64_t b, uint64_t count)
 {
+	uint64_t key = agg_key(a, b);
 	size_t j;
 
 	if ((g->used + 1) * 2 > g->mask + 1 && agg_grow(g))
 		return -ENOMEM;
-	for (j = agg_hash(a, b) & g->mask; g->slots[j].a; j = (j + 1) & g->mask)
-		if (g->slots[j].a == a && g->slots[j].b == b) {
+	for (j = agg_slot_of(g, key); g->slots[j].key; j = (j + 1) & g->mask)
+		if (g->slots[j].key == key) {
 			g->slots[j].count += count;
 			g->total += count;
 			return 0;
 		}
-	g->slots[j] = (struct agg_slot){ a, b, count };
+	g->slots[j] = (struct agg_slot){ key, count };
+	if (g->track)
+		g->filled[g->used] = (uint32_t)j;
 	g->used++;
 	g->total += count;
 	return 0;
 }
 
+/* Empties the table, keeping its memory: only the slots in use are cleared (a block's table is
+ * reset for every block, and may have grown far larger than the next block needs). */
 static void agg_reset(struct agg *g)
 {
-	if (g->slots)
+	if (g->track)
+		for (size_t i = 0; i < g->used; i++)
+			g->slots[g->filled[i]].key = 0;
+	else if (g->slots)
 		memset(g->slots, 0, (g->mask + 1) * sizeof(*g->slots));
 	g->used = 0;
 	g->total = 0;
@@ -676,6 +758,7 @@ static void agg_reset(struct agg *g)
 static void agg_free(struct agg *g)
 {
 	free(g->slots);
+	free(g->filled);
 	memset(g, 0, sizeof(*g));
 }
 
@@ -687,30 +770,97 @@ struct count_walk {
 static int count_block(struct storage_reader *r, struct wblk *wb, void *ctx)
 {
 	struct count_walk *cw = ctx;
+	uint32_t run_t = UINT32_MAX, run_s = 0;
+	uint64_t run = 0;
 	int err = 0;
 
 	agg_reset(&cw->block);
-	for (size_t i = 0; i < wb->n && !err; i++)
-		if (!wb->keep || wb->keep[i])
-			err = agg_add(&cw->block, 1 + (uint64_t)wb->tidx[i], wb->sidx[i],
-				      wb->count ? wb->count[i] : 1);
-	for (size_t j = 0; !err && cw->block.used && j <= cw->block.mask; j++) {
-		const struct agg_slot *s = &cw->block.slots[j];
+	cw->block.track = true;
+	/* In (cpu, time) order a thread often stays on its CPU in the same stack (an idle CPU
+	 * always does): runs are counted first, and enter the table once. The common case (raw
+	 * samples, all of them kept) has a loop of its own. */
+	if (!wb->keep && !wb->count) {
+		const uint32_t *t = wb->tidx, *s = wb->sidx;
 
-		if (s->a)
-			err = agg_add(&cw->all, (uint64_t)wb->threads[s->a - 1],
-				      (uint64_t)wb->stacks[s->b], s->count);
+		for (size_t i = 0; i < wb->n && !err; i++) {
+			if (t[i] == run_t && s[i] == run_s) {
+				run++;
+				continue;
+			}
+			if (run)
+				err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
+			run_t = t[i];
+			run_s = s[i];
+			run = 1;
+		}
+	} else {
+		for (size_t i = 0; i < wb->n && !err; i++) {
+			if (wb->keep && !wb->keep[i])
+				continue;
+			if (wb->tidx[i] != run_t || wb->sidx[i] != run_s) {
+				if (run)
+					err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
+				run_t = wb->tidx[i];
+				run_s = wb->sidx[i];
+				run = 0;
+			}
+			run += wb->count ? wb->count[i] : 1;
+		}
+	}
+	if (run && !err)
+		err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
+	for (size_t i = 0; !err && i < cw->block.used; i++) {
+		const struct agg_slot *s = &cw->block.slots[cw->block.filled[i]];
+
+		err = agg_add(&cw->all, (uint64_t)wb->threads[(s->key >> 32) - 1],
+			      (uint64_t)wb->stacks[(uint32_t)s->key], s->count);
 	}
 	return err;
 }
 
-static int cmp_count(const void *x, const void *y)
+/*
+ * Sorts n slots by key: least significant digit first, 16 bits at a time over the bits that
+ * are used (ids below 2^32 each). A comparison sort of a day's (thread, stack) pairs spent more
+ * time moving 24-byte entries than the rest of the query.
+ */
+static int sort_slots(struct agg_slot *v, size_t n)
 {
-	const struct storage_stack_count *a = x, *b = y;
+	struct agg_slot *tmp, *src = v, *dst;
+	uint64_t all = 0;
+	size_t *count;
 
-	if (a->thread != b->thread)
-		return a->thread < b->thread ? -1 : 1;
-	return a->stack < b->stack ? -1 : a->stack > b->stack;
+	for (size_t i = 0; i < n; i++)
+		all |= v[i].key;
+	tmp = malloc((n + 1) * sizeof(*tmp));
+	count = malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	dst = tmp;
+	for (unsigned int shift = 0; shift < 64 && (all >> shift); shift += 16) {
+		size_t sum = 0;
+
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].key >> shift) & 0xffff]++;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].key >> shift) & 0xffff]++] = src[i];
+		dst = src;
+		src = src == v ? tmp : v;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(count);
+	return 0;
 }
 
 /* Resolves the threads and stacks of counts in the current snapshot (see query.h). */
@@ -745,17 +895,19 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 		if (!v)
 			err = -ENOMEM;
 	}
-	for (size_t j = 0; !err && cw.all.used && j <= cw.all.mask; j++) {
-		const struct agg_slot *s = &cw.all.slots[j];
-
-		if (s->a)
-			v[k++] =
-			    (struct storage_stack_count){ (int64_t)s->a, (int64_t)s->b, s->count };
-	}
-	if (!err) {
-		qsort(v, k, sizeof(*v), cmp_count);
+	/* Pack the used slots at the front, sort them, and copy them out in (thread, stack)
+	 * order: the key is thread << 32 | stack. */
+	for (size_t j = 0; !err && cw.all.used && j <= cw.all.mask; j++)
+		if (cw.all.slots[j].key)
+			cw.all.slots[k++] = cw.all.slots[j];
+	if (!err)
+		err = sort_slots(cw.all.slots, k);
+	for (size_t j = 0; !err && j < k; j++)
+		v[j] = (struct storage_stack_count){ (int64_t)(cw.all.slots[j].key >> 32),
+						     (int64_t)(uint32_t)cw.all.slots[j].key,
+						     cw.all.slots[j].count };
+	if (!err)
 		err = prefetch(r, v, k);
-	}
 	snapshot_end(r);
 	if (err) {
 		free(v);
@@ -829,7 +981,9 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 	/* Threads do not matter here: count per stack first, then walk each stack once. */
 	for (size_t c = 0; !err && c < ncounts; c++) {
 		all += counts[c].count;
-		err = agg_add(&by_stack, (uint64_t)counts[c].stack, 0, counts[c].count);
+		err = counts[c].stack > 0 && counts[c].stack < READER_MAX_ID
+			  ? agg_add(&by_stack, (uint64_t)counts[c].stack, 0, counts[c].count)
+			  : -EINVAL;
 	}
 	snapshot_begin(r);
 	for (size_t j = 0; !err && by_stack.used && j <= by_stack.mask; j++) {
@@ -837,10 +991,10 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 		const int64_t *frames;
 		size_t depth;
 
-		if (!s->a)
+		if (!s->key)
 			continue;
 		k++;
-		err = storage_reader__stack(r, (int64_t)s->a, &frames, &depth, NULL);
+		err = storage_reader__stack(r, (int64_t)(s->key >> 32), &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
 			struct rframe *rf = lookup_frame(r, frames[d]);
 			struct fn_key key;
@@ -1211,38 +1365,15 @@ int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *l
 
 void storage_reader__free(struct storage_reader *r)
 {
-	struct rstring *g, *tg;
-	struct rprocess *p, *tp;
-	struct rthread *t, *tt;
-	struct rstack *s, *ts;
-	struct rframe *f, *tf;
-
 	if (!r)
 		return;
 	while (r->snapshot_depth > 0)
 		snapshot_end(r);
-	HASH_ITER (hh, r->strings, g, tg) {
-		HASH_DEL(r->strings, g);
-		free(g);
-	}
-	HASH_ITER (hh, r->processes, p, tp) {
-		HASH_DEL(r->processes, p);
-		free(p);
-	}
-	HASH_ITER (hh, r->threads, t, tt) {
-		HASH_DEL(r->threads, t);
-		free(t);
-	}
-	HASH_ITER (hh, r->stacks, s, ts) {
-		HASH_DEL(r->stacks, s);
-		free(s);
-	}
-	HASH_ITER (hh, r->frames, f, tf) {
-		HASH_DEL(r->frames, f);
-		free(f);
-	}
-	for (int k = 0; k < DICT__MAX; k++)
+	for (int k = 0; k < DICT__MAX; k++) {
+		free(r->tab[k].v);
 		sqlite3_finalize(r->chunk_stmt[k]);
+	}
+	arena_free(&r->arena);
 	sqlite3_finalize(r->blocks);
 	sqlite3_finalize(r->span);
 	free(r);
