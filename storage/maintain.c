@@ -1213,6 +1213,15 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 	struct wstring *s, *ts;
 	int err = 0;
 
+	/* The list of processes no thread named yet keeps only those: the others may die here. */
+	{
+		size_t kept = 0;
+
+		for (size_t i = 0; i < w->npending; i++)
+			if (!w->pending[i]->id)
+				w->pending[kept++] = w->pending[i];
+		w->npending = kept;
+	}
 	/* Rows not written yet are in use by what is about to be written. */
 	for (size_t i = 0; i < w->dirty[DICT_STACK].n && !err; i++)
 		err = idset_add(&p->ref_stacks, ((struct wstack *)w->dirty[DICT_STACK].v[i])->id);
@@ -1252,6 +1261,8 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 			goto out;
 	}
 	HASH_ITER (hh, w->processes, pr, tp) {
+		if (!pr->id)
+			continue; /* not written yet: no thread named it */
 		if (!idset_has(&live_procs, pr->id))
 			err = idset_add(&p->dead[DICT_PROCESS], pr->id);
 		else if (idset_add(&live_strings, pr->row.comm) ||
@@ -1291,7 +1302,7 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 			free(t);
 		}
 	HASH_ITER (hh, w->processes, pr, tp)
-		if (idset_has(&p->dead[DICT_PROCESS], pr->id)) {
+		if (pr->id && idset_has(&p->dead[DICT_PROCESS], pr->id)) {
 			HASH_DEL(w->processes, pr);
 			free(pr);
 		}

@@ -99,13 +99,22 @@ struct wprocess_key {
 	int64_t proc_start;
 };
 
+/*
+ * A process. It is written only once a thread of it is (a sample names it): exec events report
+ * many processes no sample ever sees (a build runs dozens a second). Until then it has no id,
+ * its details are kept as given, and it is forgotten after WRITER_PROCESS_PENDING flushes.
+ */
 struct wprocess {
 	struct wprocess_key key;
-	int64_t id;
+	int64_t id; /* 0 until a thread refers to it */
 	struct dict_process row;
-	bool written; /* in the database: no longer changed */
+	char *comm, *exe, *cmdline; /* the details, until id is given */
+	uint64_t registered;	    /* the flush count when it was registered */
+	bool written;		    /* in the database: no longer changed */
 	UT_hash_handle hh;
 };
+
+#define WRITER_PROCESS_PENDING 600
 
 struct wthread_key {
 	uint32_t pid, tid;
@@ -171,6 +180,9 @@ struct storage_writer {
 	struct storage_sample *samples;
 	size_t nsamples, samples_cap;
 	int64_t recording_id;
+	struct wprocess **pending; /* processes without a thread yet, oldest first */
+	size_t npending, pending_cap;
+	uint64_t nflush;	/* flushes done */
 	struct wblock *flushes; /* flush blocks not merged yet, in id order */
 	size_t nflushes, flushes_cap;
 	int64_t deleted_since_prune; /* blocks deleted or replaced since the last prune */

@@ -465,35 +465,62 @@ out:
 	return id;
 }
 
-/* The process (pid, proc_start), created with what a thread tells of it when not known. */
+static void process_free(struct wprocess *e)
+{
+	if (!e)
+		return;
+	free(e->comm);
+	free(e->exe);
+	free(e->cmdline);
+	free(e);
+}
+
+/* Gives a process its id and row (interning its strings) and queues it for the next flush. */
+static int activate_process(struct storage_writer *w, struct wprocess *e)
+{
+	int64_t comm = intern_string(w, e->comm ? e->comm : "");
+	int64_t exe = intern_string(w, e->exe);
+	int64_t cmdline = intern_string(w, e->cmdline);
+
+	if (comm < 0 || exe < 0 || cmdline < 0)
+		return -ENOMEM;
+	if (dirty_push(&w->dirty[DICT_PROCESS], e))
+		return -ENOMEM;
+	e->id = w->next_id[DICT_PROCESS]++;
+	e->row.id = e->id;
+	e->row.comm = comm;
+	e->row.exe = exe;
+	e->row.cmdline = cmdline;
+	free(e->comm);
+	free(e->exe);
+	free(e->cmdline);
+	e->comm = e->exe = e->cmdline = NULL;
+	return 0;
+}
+
+/* The process (pid, proc_start); created (not yet written) when not known and `create`. */
 static struct wprocess *find_process(struct storage_writer *w, uint32_t pid, int64_t proc_start,
 				     const char *comm, bool create)
 {
 	struct wprocess_key key = { .pid = pid, .proc_start = proc_start };
 	struct wprocess *e;
-	int64_t comm_id;
 
 	HASH_FIND(hh, w->processes, &key, sizeof(key), e);
 	if (e || !create)
 		return e;
-	comm_id = intern_string(w, comm ? comm : "");
-	if (comm_id < 0)
-		return NULL;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return NULL;
 	e->key = key;
-	e->id = w->next_id[DICT_PROCESS];
-	e->row.id = e->id;
 	e->row.pid = pid;
 	e->row.uid = UINT32_MAX;
 	e->row.proc_start = proc_start;
-	e->row.comm = comm_id;
-	if (dirty_push(&w->dirty[DICT_PROCESS], e)) {
+	e->comm = strdup(comm ? comm : "");
+	e->registered = w->nflush;
+	if (!e->comm) {
 		free(e);
 		return NULL;
 	}
-	w->next_id[DICT_PROCESS]++;
 	HASH_ADD(hh, w->processes, key, sizeof(key), e);
 	return e;
 }
@@ -515,7 +542,7 @@ int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t 
 	if (e)
 		return e->id;
 	p = find_process(w, pid, proc_start_ns, key.comm, true);
-	if (!p)
+	if (!p || (!p->id && activate_process(w, p)))
 		return -ENOMEM;
 	comm_id = intern_string(w, key.comm);
 	if (comm_id < 0)
@@ -541,26 +568,53 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc
 			    int64_t seen_ns)
 {
 	struct wprocess *e = find_process(w, pid, proc_start, NULL, false);
-	bool known = e != NULL;
-	int64_t comm_id, exe_id;
+	bool created = false;
 
-	/* Known already: its row is written, or was created for a thread and still takes the
-	 * details (threads are interned before processes when a caller does it that way). */
-	if (known && (e->written || e->row.uid != UINT32_MAX))
+	/* Known already: its row is written, or its details are in; only a process a thread
+	 * created (no details yet) takes them. */
+	if (e && (e->written || e->row.uid != UINT32_MAX))
 		return 0;
-	comm_id = intern_string(w, comm ? comm : "");
-	exe_id = intern_string(w, exe);
-	if (comm_id < 0 || exe_id < 0)
-		return -ENOMEM;
-	if (!e)
+	if (!e) {
+		if (w->npending == w->pending_cap) {
+			size_t ncap = w->pending_cap ? w->pending_cap * 2 : 256;
+			struct wprocess **nv = realloc(w->pending, ncap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			w->pending = nv;
+			w->pending_cap = ncap;
+		}
 		e = find_process(w, pid, proc_start, comm, true);
-	if (!e)
-		return -ENOMEM;
+		if (!e)
+			return -ENOMEM;
+		created = true;
+	}
 	e->row.started_ns = started_ns;
 	e->row.uid = uid;
-	e->row.comm = comm_id;
-	e->row.exe = exe_id;
 	e->row.seen_ns = seen_ns;
+	if (e->id) {
+		/* Already has its row (a thread came first): intern the details into it. */
+		int64_t comm_id = intern_string(w, comm ? comm : ""),
+			exe_id = intern_string(w, exe);
+
+		if (comm_id < 0 || exe_id < 0)
+			return -ENOMEM;
+		e->row.comm = comm_id;
+		e->row.exe = exe_id;
+		return 0;
+	}
+	if (!created) {
+		free(e->comm);
+		e->comm = strdup(comm ? comm : "");
+		if (!e->comm)
+			return -ENOMEM;
+	}
+	free(e->exe);
+	e->exe = exe ? strdup(exe) : NULL;
+	if (exe && !e->exe)
+		return -ENOMEM;
+	if (created)
+		w->pending[w->npending++] = e;
 	return 0;
 }
 
@@ -574,11 +628,36 @@ int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int6
 	if (!e || e->written)
 		return -ENOENT;
 	snprintf(buf, sizeof(buf), "%s", cmdline ? cmdline : "");
+	if (!e->id) {
+		free(e->cmdline);
+		e->cmdline = strdup(buf);
+		return e->cmdline ? 0 : -ENOMEM;
+	}
 	id = intern_string(w, buf);
 	if (id < 0)
 		return (int)id;
 	e->row.cmdline = id;
 	return 0;
+}
+
+/* Forgets the processes registered long ago that no thread ever named (never written). */
+static void expire_pending(struct storage_writer *w)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->npending; i++) {
+		struct wprocess *e = w->pending[i];
+
+		if (e->id)
+			continue; /* named by a thread since: an ordinary process now */
+		if (e->registered + WRITER_PROCESS_PENDING > w->nflush) {
+			w->pending[k++] = e;
+			continue;
+		}
+		HASH_DEL(w->processes, e);
+		process_free(e);
+	}
+	w->npending = k;
 }
 
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s)
@@ -803,6 +882,8 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 	if (!err) {
 		for (size_t i = 0; i < w->dirty[DICT_PROCESS].n; i++)
 			((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->written = true;
+		w->nflush++;
+		expire_pending(w);
 		for (int k = 0; k < DICT__MAX; k++) {
 			w->dirty[k].n = 0;
 			w->written_next[k] = w->next_id[k];
@@ -859,8 +940,9 @@ void storage_writer__free(struct storage_writer *w)
 	}
 	HASH_ITER (hh, w->processes, p, tp) {
 		HASH_DEL(w->processes, p);
-		free(p);
+		process_free(p);
 	}
+	free(w->pending);
 	for (int i = 0; i < DICT__MAX; i++) {
 		free(w->dirty[i].v);
 		idset_free(&w->prune.dead[i]);

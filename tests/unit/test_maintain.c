@@ -437,12 +437,68 @@ out:
 	return res;
 }
 
+/* Processes reported by exec events but never sampled are not written (a build starts dozens a
+ * second), and are forgotten after a while; one sampled later keeps what was reported. */
+static enum test_result test_unsampled_processes(void)
+{
+	const char *path = th_path("procs.db");
+	struct storage *db = storage__open(path, STORAGE_WRITE);
+	struct storage_writer *w = db ? storage_writer__new(db) : NULL;
+	struct storage_frame f = { .kind = STORAGE_FRAME_USER,
+				   .name = "main",
+				   .module = "/bin/cc" };
+	struct storage_reader *r = NULL;
+	const struct storage_thread *t;
+	int64_t st, th = 0;
+	enum test_result res = TEST_FAIL;
+
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	st = storage_writer__stack(w, (int64_t[]){ storage_writer__frame(w, &f) }, 1,
+				   STORAGE_STACK_COMPLETE);
+	for (uint32_t pid = 1000; pid < 3000; pid++)
+		storage_writer__process(w, pid, pid * 10, T_EPOCH, 1000, "cc1", "/usr/bin/cc1",
+					T_EPOCH);
+	for (int i = 0; i < 700; i++) {
+		/* Process 2999 gets its first sample at flush 300: it was still remembered. */
+		if (i == 300) {
+			th = storage_writer__thread(w, 2999, 2999, 29990, "cc1");
+			storage_writer__sample(w,
+					       &(struct storage_sample){ T_EPOCH, th, st, 0, 0 });
+		}
+		if (!ASSERT_OK(storage_writer__flush(w, NULL, 0, NULL), "flush"))
+			goto out;
+	}
+	if (!ASSERT_EQ(sql_int(path, "SELECT coalesce(sum(n), 0) FROM process_chunks"), 1,
+		       "only the sampled process written"))
+		goto out;
+	r = storage_reader__new(db);
+	t = r ? storage_reader__thread(r, th) : NULL;
+	if (!ASSERT_NONNULL(t, "thread") || !ASSERT_STREQ(t->exe, "/usr/bin/cc1", "exe kept") ||
+	    !ASSERT_EQ(t->uid, 1000, "uid kept") || !ASSERT_EQ(t->started_ns, T_EPOCH, "start"))
+		goto out;
+	/* Forgotten after 600 flushes: a thread of one now makes a process with what it knows. */
+	th = storage_writer__thread(w, 1000, 1000, 10000, "cc1");
+	storage_writer__sample(w, &(struct storage_sample){ T_EPOCH + 1, th, st, 0, 0 });
+	if (!ASSERT_OK(storage_writer__flush(w, NULL, 0, NULL), "flush") ||
+	    !ASSERT_EQ(sql_int(path, "SELECT coalesce(sum(n), 0) FROM process_chunks"), 2,
+		       "two processes"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
-		TEST(test_windows_and_chunks), TEST(test_retention_prunes_and_shrinks),
-		TEST(test_steady_size),	       TEST(test_rollups),
-		TEST(test_size_limit),	       TEST(test_cmdline),
+		TEST(test_windows_and_chunks),	TEST(test_retention_prunes_and_shrinks),
+		TEST(test_steady_size),		TEST(test_rollups),
+		TEST(test_size_limit),		TEST(test_cmdline),
+		TEST(test_unsampled_processes),
 	};
 	int r;
 
