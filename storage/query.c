@@ -17,7 +17,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "storage/dict.h"
@@ -762,62 +765,6 @@ static void agg_free(struct agg *g)
 	memset(g, 0, sizeof(*g));
 }
 
-struct count_walk {
-	struct agg all;	  /* by (thread id, stack id) */
-	struct agg block; /* by (1 + thread index, stack index) within one block */
-};
-
-static int count_block(struct storage_reader *r, struct wblk *wb, void *ctx)
-{
-	struct count_walk *cw = ctx;
-	uint32_t run_t = UINT32_MAX, run_s = 0;
-	uint64_t run = 0;
-	int err = 0;
-
-	agg_reset(&cw->block);
-	cw->block.track = true;
-	/* In (cpu, time) order a thread often stays on its CPU in the same stack (an idle CPU
-	 * always does): runs are counted first, and enter the table once. The common case (raw
-	 * samples, all of them kept) has a loop of its own. */
-	if (!wb->keep && !wb->count) {
-		const uint32_t *t = wb->tidx, *s = wb->sidx;
-
-		for (size_t i = 0; i < wb->n && !err; i++) {
-			if (t[i] == run_t && s[i] == run_s) {
-				run++;
-				continue;
-			}
-			if (run)
-				err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
-			run_t = t[i];
-			run_s = s[i];
-			run = 1;
-		}
-	} else {
-		for (size_t i = 0; i < wb->n && !err; i++) {
-			if (wb->keep && !wb->keep[i])
-				continue;
-			if (wb->tidx[i] != run_t || wb->sidx[i] != run_s) {
-				if (run)
-					err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
-				run_t = wb->tidx[i];
-				run_s = wb->sidx[i];
-				run = 0;
-			}
-			run += wb->count ? wb->count[i] : 1;
-		}
-	}
-	if (run && !err)
-		err = agg_add(&cw->block, 1 + (uint64_t)run_t, run_s, run);
-	for (size_t i = 0; !err && i < cw->block.used; i++) {
-		const struct agg_slot *s = &cw->block.slots[cw->block.filled[i]];
-
-		err = agg_add(&cw->all, (uint64_t)wb->threads[(s->key >> 32) - 1],
-			      (uint64_t)wb->stacks[(uint32_t)s->key], s->count);
-	}
-	return err;
-}
-
 /*
  * Sorts n slots by key: least significant digit first, 16 bits at a time over the bits that
  * are used (ids below 2^32 each). A comparison sort of a day's (thread, stack) pairs spent more
@@ -879,33 +826,342 @@ static int prefetch(struct storage_reader *r, const struct storage_stack_count *
 	return 0;
 }
 
+/* ---- Counting in parallel. ---- */
+
+/*
+ * Aggregating a day of samples is mostly decoding the thread and stack columns of every block:
+ * work that is independent per block. The caller's thread reads the blocks (SQLite, the filter's
+ * thread matches, which may look rows up) and hands each to decoder threads, one per CPU (at most
+ * READER_MAX_WORKERS); each decodes its block and counts it into a table of its own, and the
+ * caller merges the tables. Blobs are copied out of SQLite, so the read transaction's snapshot
+ * is what every decoder sees.
+ */
+#define READER_MAX_WORKERS 4
+
+struct cjob {
+	void *blob;
+	struct codec_block *b;
+	size_t n;
+	uint8_t *tmatch, *cmatch; /* per dictionary entry, owned */
+	int64_t from, to;
+	bool whole, filter;
+	/* the result: keys thread << 32 | stack, with counts */
+	struct agg_slot *out;
+	size_t nout;
+	uint64_t total;
+	int err;
+	struct cjob *next;
+};
+
+struct cpool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv_todo, cv_done;
+	struct cjob *todo, **todo_tail, *done;
+	size_t inflight;
+	bool stop;
+};
+
+static void cjob_free(struct cjob *j)
+{
+	if (!j)
+		return;
+	codec_block__free(j->b);
+	free(j->blob);
+	free(j->tmatch);
+	free(j->cmatch);
+	free(j->out);
+	free(j);
+}
+
+/* Decodes and counts one block, into j->out. */
+static void cjob_run(struct cjob *j, struct agg *local)
+{
+	const uint32_t *tidx = NULL, *sidx = NULL, *cidx = NULL, *count = NULL;
+	const int64_t *time = NULL, *threads, *stacks;
+	uint32_t run_t = UINT32_MAX, run_s = 0;
+	uint64_t run = 0;
+	size_t k, m;
+	int err;
+
+	threads = codec_block__threads(j->b, &k);
+	stacks = codec_block__stacks(j->b, &m);
+	err = codec_block__thread_col(j->b, &tidx);
+	if (!err)
+		err = codec_block__stack_col(j->b, &sidx);
+	if (!err && !j->whole)
+		err = codec_block__time_col(j->b, &time);
+	if (!err && j->cmatch)
+		err = codec_block__cgroup_col(j->b, &cidx);
+	if (!err)
+		err = codec_block__count_col(j->b, &count);
+	agg_reset(local);
+	local->track = true;
+	/* Runs of one thread in one stack are counted first (see count_block). */
+	for (size_t i = 0; !err && i < j->n; i++) {
+		if (j->filter && (!j->tmatch[tidx[i]] || (cidx && !j->cmatch[cidx[i]]) ||
+				  (time && (time[i] < j->from || time[i] >= j->to))))
+			continue;
+		if (tidx[i] != run_t || sidx[i] != run_s) {
+			if (run)
+				err = agg_add(local, 1 + (uint64_t)run_t, run_s, run);
+			run_t = tidx[i];
+			run_s = sidx[i];
+			run = 0;
+		}
+		run += count ? count[i] : 1;
+	}
+	if (!err && run)
+		err = agg_add(local, 1 + (uint64_t)run_t, run_s, run);
+	if (!err && local->used) {
+		j->out = malloc(local->used * sizeof(*j->out));
+		if (!j->out)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && i < local->used; i++) {
+		const struct agg_slot *sl = &local->slots[local->filled[i]];
+
+		j->out[i].key = agg_key((uint64_t)threads[(sl->key >> 32) - 1],
+					(uint64_t)stacks[(uint32_t)sl->key]);
+		j->out[i].count = sl->count;
+	}
+	j->nout = err ? 0 : local->used;
+	j->total = err ? 0 : local->total;
+	j->err = err;
+	/* The columns are not needed any more: free them here, in parallel too. */
+	codec_block__free(j->b);
+	j->b = NULL;
+	free(j->blob);
+	j->blob = NULL;
+}
+
+static void *cpool_worker(void *arg)
+{
+	struct cpool *p = arg;
+	struct agg local;
+
+	memset(&local, 0, sizeof(local));
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct cjob *j;
+
+		while (!p->todo && !p->stop)
+			pthread_cond_wait(&p->cv_todo, &p->mu);
+		if (!p->todo)
+			break;
+		j = p->todo;
+		p->todo = j->next;
+		if (!p->todo)
+			p->todo_tail = &p->todo;
+		pthread_mutex_unlock(&p->mu);
+		cjob_run(j, &local);
+		pthread_mutex_lock(&p->mu);
+		j->next = p->done;
+		p->done = j;
+		pthread_cond_signal(&p->cv_done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	agg_free(&local);
+	return NULL;
+}
+
+/* Merges finished jobs into `all`; with `wait`, waits until at most `keep` are in flight. */
+static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct cjob *done = p->done;
+
+		p->done = NULL;
+		pthread_mutex_unlock(&p->mu);
+		while (done) {
+			struct cjob *j = done;
+
+			done = j->next;
+			if (!err)
+				err = j->err;
+			for (size_t i = 0; !err && i < j->nout; i++)
+				err = agg_add(all, j->out[i].key >> 32, (uint32_t)j->out[i].key,
+					      j->out[i].count);
+			cjob_free(j);
+			pthread_mutex_lock(&p->mu);
+			p->inflight--;
+			pthread_mutex_unlock(&p->mu);
+		}
+		pthread_mutex_lock(&p->mu);
+		if (p->inflight <= keep && !p->done)
+			break;
+		if (!p->done)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return err;
+}
+
+static int count_parallel(struct storage_reader *r, const struct storage_filter *f, struct agg *all)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nworkers = ncpu < 1 ? 1 : ncpu > READER_MAX_WORKERS ? READER_MAX_WORKERS : (int)ncpu;
+	int64_t from = f->from_ns, to = f->to_ns ? f->to_ns : INT64_MAX;
+	pthread_t workers[READER_MAX_WORKERS];
+	struct cpool p = { .todo_tail = &p.todo };
+	int started = 0, rc = SQLITE_DONE, err = 0;
+	sigset_t all_signals, old;
+
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv_todo, NULL);
+	pthread_cond_init(&p.cv_done, NULL);
+	/* Decoders take no signals: the caller's handlers and signalfds stay the caller's. */
+	sigfillset(&all_signals);
+	pthread_sigmask(SIG_SETMASK, &all_signals, &old);
+	for (; started < nworkers; started++)
+		if (pthread_create(&workers[started], NULL, cpool_worker, &p))
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r->gen++;
+	snapshot_begin(r);
+	sqlite3_bind_int64(r->blocks, 1,
+			   from > INT64_MIN + READER_MAX_SPAN_NS ? from - READER_MAX_SPAN_NS
+								 : INT64_MIN);
+	sqlite3_bind_int64(r->blocks, 2, to);
+	sqlite3_bind_int64(r->blocks, 3, from);
+	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
+		int64_t t_start = sqlite3_column_int64(r->blocks, 0);
+		int64_t t_end = sqlite3_column_int64(r->blocks, 1);
+		int64_t n = sqlite3_column_int64(r->blocks, 2);
+		int level = sqlite3_column_int(r->blocks, 3);
+		size_t len = (size_t)sqlite3_column_bytes(r->blocks, 4), k, m, c;
+		const int64_t *threads, *stacks;
+		const uint64_t *cgroups;
+		bool any = false;
+		struct cjob *j;
+
+		if (n < 0 || n > CODEC_MAX_SAMPLES || level < STORAGE_LEVEL_FLUSH ||
+		    level > STORAGE_LEVEL_ROLLUP) {
+			err = -EBADMSG;
+			break;
+		}
+		j = calloc(1, sizeof(*j));
+		if (!j || !(j->blob = malloc(len + 1))) {
+			free(j);
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(j->blob, sqlite3_column_blob(r->blocks, 4), len);
+		j->n = (size_t)n;
+		j->from = from;
+		j->to = to;
+		j->whole = t_start >= from && t_end < to;
+		j->b = codec_block__open(j->blob, len, t_start, j->n);
+		if (!j->b) {
+			err = -errno;
+			cjob_free(j);
+			break;
+		}
+		threads = codec_block__threads(j->b, &k);
+		stacks = codec_block__stacks(j->b, &m);
+		cgroups = codec_block__cgroups(j->b, &c);
+		if ((k && threads[k - 1] >= READER_MAX_ID) ||
+		    (m && stacks[m - 1] >= READER_MAX_ID)) {
+			err = -EBADMSG;
+			cjob_free(j);
+			break;
+		}
+		j->filter = filter_on_threads(f) || f->ncgroups || !j->whole;
+		j->tmatch = malloc(k + 1);
+		j->cmatch = f->ncgroups ? malloc(c + 1) : NULL;
+		if (!j->tmatch || (f->ncgroups && !j->cmatch)) {
+			err = -ENOMEM;
+			cjob_free(j);
+			break;
+		}
+		for (size_t i = 0; i < k; i++)
+			any |= (j->tmatch[i] = thread_matches(r, f, threads[i]));
+		if (any && j->cmatch) {
+			any = false;
+			for (size_t i = 0; i < c; i++)
+				any |= (j->cmatch[i] = cgroup_in(f, cgroups[i]));
+		}
+		if (!any) {
+			cjob_free(j);
+			continue;
+		}
+		if (!started) {
+			/* No decoder threads: decode right here. */
+			struct agg local;
+
+			memset(&local, 0, sizeof(local));
+			cjob_run(j, &local);
+			agg_free(&local);
+			pthread_mutex_lock(&p.mu);
+			j->next = p.done;
+			p.done = j;
+			p.inflight++;
+			pthread_mutex_unlock(&p.mu);
+			err = cpool_collect(&p, all, 0);
+			continue;
+		}
+		pthread_mutex_lock(&p.mu);
+		j->next = NULL;
+		*p.todo_tail = j;
+		p.todo_tail = &j->next;
+		p.inflight++;
+		pthread_cond_signal(&p.cv_todo);
+		pthread_mutex_unlock(&p.mu);
+		/* A few blocks ahead of the decoders at most: bounded memory. */
+		err = cpool_collect(&p, all, 2 * (size_t)started);
+	}
+	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_reset(r->blocks);
+	/* Wait for what is in flight (merging it, or dropping it after an error). */
+	{
+		int e = cpool_collect(&p, all, 0);
+
+		if (!err)
+			err = e;
+	}
+	pthread_mutex_lock(&p.mu);
+	p.stop = true;
+	pthread_cond_broadcast(&p.cv_todo);
+	pthread_mutex_unlock(&p.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+	snapshot_end(r);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv_todo);
+	pthread_cond_destroy(&p.cv_done);
+	return err;
+}
+
 int storage_reader__stack_counts(struct storage_reader *r, const struct storage_filter *f,
 				 struct storage_stack_count **out, size_t *n, uint64_t *total)
 {
-	struct count_walk cw;
 	struct storage_stack_count *v = NULL;
+	struct agg all;
 	size_t k = 0;
 	int err;
 
-	memset(&cw, 0, sizeof(cw));
+	memset(&all, 0, sizeof(all));
 	snapshot_begin(r);
-	err = walk_blocks(r, f, NEED_STACK, count_block, &cw);
+	err = count_parallel(r, f, &all);
 	if (!err) {
-		v = malloc((cw.all.used + 1) * sizeof(*v));
+		v = malloc((all.used + 1) * sizeof(*v));
 		if (!v)
 			err = -ENOMEM;
 	}
 	/* Pack the used slots at the front, sort them, and copy them out in (thread, stack)
 	 * order: the key is thread << 32 | stack. */
-	for (size_t j = 0; !err && cw.all.used && j <= cw.all.mask; j++)
-		if (cw.all.slots[j].key)
-			cw.all.slots[k++] = cw.all.slots[j];
+	for (size_t j = 0; !err && all.used && j <= all.mask; j++)
+		if (all.slots[j].key)
+			all.slots[k++] = all.slots[j];
 	if (!err)
-		err = sort_slots(cw.all.slots, k);
+		err = sort_slots(all.slots, k);
 	for (size_t j = 0; !err && j < k; j++)
-		v[j] = (struct storage_stack_count){ (int64_t)(cw.all.slots[j].key >> 32),
-						     (int64_t)(uint32_t)cw.all.slots[j].key,
-						     cw.all.slots[j].count };
+		v[j] = (struct storage_stack_count){ (int64_t)(all.slots[j].key >> 32),
+						     (int64_t)(uint32_t)all.slots[j].key,
+						     all.slots[j].count };
 	if (!err)
 		err = prefetch(r, v, k);
 	snapshot_end(r);
@@ -915,10 +1171,9 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 		*out = v;
 		*n = k;
 		if (total)
-			*total = cw.all.total;
+			*total = all.total;
 	}
-	agg_free(&cw.all);
-	agg_free(&cw.block);
+	agg_free(&all);
 	return err;
 }
 
