@@ -21,6 +21,7 @@
 
 #include "profiler/ingest.h"
 #include "profiler/log.h"
+#include "profiler/privs.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
@@ -121,6 +122,59 @@ static void collector_free(struct collector *c)
 	storage__close(c->db);
 }
 
+/* ---- running as a service: privileges and SIGHUP ---- */
+
+/* After the sampler is attached: keep only what symbolization needs (profiler/privs.h). */
+static int drop_privileges(void)
+{
+	char why[256], names[256];
+	bool bounds = false;
+	int err;
+
+	err = privs_drop(&bounds, why, sizeof(why));
+	if (err) {
+		log_error("%s", why);
+		return err;
+	}
+	log_debug("capabilities after start-up: %s%s",
+		  privs_names(privs_kept_mask(), names, sizeof(names)),
+		  bounds ? "" : " (bounding set unchanged: no CAP_SETPCAP)");
+	return 0;
+}
+
+/* Applies what a reload can change in a running collector; returns the options now in force. */
+static const struct collector_opts *reload(struct collector *c, const struct collector_opts *cur)
+{
+	const struct collector_opts *next = cur->reload(cur->reload_arg);
+	int err;
+
+	if (!next) {
+		log_error("SIGHUP: the new configuration is invalid; going on with the old one");
+		return cur;
+	}
+	if (next->sampler.freq != cur->sampler.freq) {
+		err = sampler__set_freq(c->sampler, next->sampler.freq);
+		if (err) {
+			log_error("SIGHUP: cannot change the frequency to %u Hz: %s",
+				  next->sampler.freq, strerror(-err));
+		} else {
+			log_info("SIGHUP: sampling at %u Hz (was %u Hz)", next->sampler.freq,
+				 cur->sampler.freq);
+			c->rec.hz = next->sampler.freq;
+		}
+	}
+	if (strcmp(next->db_path, cur->db_path))
+		log_warn("SIGHUP: db changed; it takes effect at the next start");
+	if (next->sampler.npids != cur->sampler.npids ||
+	    memcmp(next->sampler.pids, cur->sampler.pids,
+		   next->sampler.npids * sizeof(*next->sampler.pids)))
+		log_warn("SIGHUP: pid changed; it takes effect at the next start");
+	if (next->duration_s != cur->duration_s)
+		log_warn("SIGHUP: duration changed; it takes effect at the next start");
+	log_info("SIGHUP: configuration reloaded");
+	return next;
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -141,6 +195,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	if (opts->reload)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 
 	c.db = storage__open(opts->db_path, STORAGE_WRITE);
@@ -175,6 +231,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	rbfd = ring_buffer__epoll_fd(c.rb);
+	err = drop_privileges();
+	if (err)
+		goto out;
 
 	uname(&c.uts);
 	c.rec.started_ns = clock_ns(CLOCK_REALTIME);
@@ -242,10 +301,14 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_debug("signal %u: stopping", si.ssi_signo);
-					running = false;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					opts = reload(&c, opts);
+					continue;
 				}
+				log_debug("signal %u: stopping", si.ssi_signo);
+				running = false;
 			}
 		}
 	}
@@ -267,6 +330,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->seconds = (double)(c.now - start_mono) / 1e9;
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
+		sum->freq = opts->sampler.freq;
 	}
 	err = 0;
 out:

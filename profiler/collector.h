@@ -2,8 +2,10 @@
 /*
  * The collector: `ember record`'s engine. One epoll loop over the sampler's ring buffer, a timer
  * (drain the ring, flush to the database every second, end after the duration) and a signalfd
- * (SIGINT, SIGTERM end the run cleanly). At the end it detaches the sampler, drains what is left,
- * writes the final flush with the run's accounting, and reports it.
+ * (SIGINT, SIGTERM end the run cleanly; SIGHUP reloads the configuration). Once the sampler is
+ * attached the collector drops every capability it no longer needs (profiler/privs.h). At the end
+ * it detaches the sampler, drains what is left, writes the final flush with the run's accounting,
+ * and reports it.
  */
 #ifndef EMBER_COLLECTOR_H
 #define EMBER_COLLECTOR_H
@@ -18,6 +20,15 @@ struct collector_opts {
 	struct sampler_opts sampler;
 	double duration_s; /* 0: until a signal */
 	bool quiet;	   /* no summary at exit */
+	/*
+	 * SIGHUP: returns the new options (valid until the next call or the end of the run), or
+	 * NULL when the new configuration is invalid (the reason logged; the run goes on as it
+	 * was). NULL: SIGHUP is ignored. Only what can change without reloading the BPF program
+	 * (which needs the capabilities dropped at start-up) is applied; the rest is logged as
+	 * needing a restart.
+	 */
+	const struct collector_opts *(*reload)(void *arg);
+	void *reload_arg;
 };
 
 /* What one run did, as printed at exit. stored + every drop = delivered once the run ends. */
@@ -27,6 +38,7 @@ struct collector_summary {
 	uint64_t ingest_errors, write_errors;
 	double seconds;
 	unsigned int ncpus;
+	unsigned int freq; /* at the end (SIGHUP may change it) */
 	const char *event;
 };
 

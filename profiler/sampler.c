@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -300,6 +301,17 @@ int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
 			out[i] += vals[c];
 	}
 	free(vals);
+	return 0;
+}
+
+int sampler__set_freq(struct sampler *s, unsigned int freq)
+{
+	/* With attr.freq set the kernel takes the argument as the new sample_freq. */
+	uint64_t f = freq;
+
+	for (int cpu = 0; cpu < s->nr_cpus; cpu++)
+		if (s->fds[cpu] >= 0 && ioctl(s->fds[cpu], PERF_EVENT_IOC_PERIOD, &f))
+			return -errno;
 	return 0;
 }
 

@@ -50,6 +50,12 @@ unsigned int sampler__ncpus(const struct sampler *s);
 /* Sums the per-CPU counters of enum ember_stat into out. 0 or -errno. */
 int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX]);
 
+/*
+ * Changes the sampling frequency of every attached event (PERF_EVENT_IOC_PERIOD, which needs no
+ * capability on an fd we hold). 0, or -errno (-EINVAL above kernel.perf_event_max_sample_rate).
+ */
+int sampler__set_freq(struct sampler *s, unsigned int freq);
+
 /* Detaches the program from every CPU: no sample is taken after this returns, while the maps
  * (ring buffer, counters) stay readable. Idempotent. */
 void sampler__detach(struct sampler *s);

@@ -8,7 +8,7 @@ set -eu
 # Build: compiler, CMake, BPF toolchain, libraries.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
-	libxxhash-dev uthash-dev"
+	libxxhash-dev uthash-dev libinih-dev libcap-ng-dev groff-base"
 # Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv.
 TEST="sqlite3 tmux util-linux procps"
 
