@@ -185,6 +185,8 @@ static const struct collector_opts *reload_config(void *arg)
 	if (options_parse(&record_cmd, r->argc, r->argv, next, NULL))
 		return NULL; /* the reason is logged; the running configuration stays */
 	config_finish(next);
+	next->opts.reload = reload_config;
+	next->opts.reload_arg = r;
 	log_set_level(next->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	r->cur = !r->cur;
 	return &next->opts;

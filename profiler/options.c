@@ -66,9 +66,10 @@ struct config_reader {
 	void *ctx;
 	FILE *f;
 	const char *path;
-	int line;      /* the line inih is working on */
-	bool too_long; /* that line did not fit inih's buffer */
-	bool *listed;  /* per spec: a list value was seen in this file */
+	int line;	  /* the line inih is working on */
+	int section_line; /* the line of the last [section] header */
+	bool too_long;	  /* that line did not fit inih's buffer */
+	bool *listed;	  /* per spec: a list value was seen in this file */
 	char *why;
 	size_t len;
 	bool failed;
@@ -84,6 +85,8 @@ static char *reader_gets(char *str, int num, void *stream)
 	if (!s)
 		return NULL;
 	n = strlen(s);
+	if (s[strspn(s, " \t")] == '[')
+		r->section_line = r->line + 1;
 	if (n && s[n - 1] == '\n') {
 		r->line++;
 	} else if (!feof(r->f)) {
@@ -140,9 +143,12 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	if (!*section)
 		return config_error(r, "'%s' is outside a section (put it under [%s])", name,
 				    o->section);
-	if (strcmp(section, o->section))
-		return section_known(section) ? 1
-					      : config_error(r, "unknown section [%s]", section);
+	if (strcmp(section, o->section)) {
+		if (section_known(section))
+			return 1;
+		r->line = r->section_line; /* name the header, not the key under it */
+		return config_error(r, "unknown section [%s]", section);
+	}
 	for (i = 0; i < o->nspecs; i++) {
 		if (!(o->specs[i].flags & OPTION_CLI_ONLY) && !strcmp(o->specs[i].name, name)) {
 			spec = &o->specs[i];

@@ -306,8 +306,13 @@ int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
 
 int sampler__set_freq(struct sampler *s, unsigned int freq)
 {
-	/* With attr.freq set the kernel takes the argument as the new sample_freq. */
-	uint64_t f = freq;
+	/*
+	 * For hardware events opened with attr.freq the kernel takes the argument as the new
+	 * sample_freq. The cpu-clock event is an hrtimer: at creation the kernel turns the
+	 * frequency into a fixed period in ns and clears attr.freq, so it takes the argument as a
+	 * period; 200 meant as Hz would be a sample every 200 ns.
+	 */
+	uint64_t f = strcmp(s->event, "cycles") ? 1000000000ull / freq : freq;
 
 	for (int cpu = 0; cpu < s->nr_cpus; cpu++)
 		if (s->fds[cpu] >= 0 && ioctl(s->fds[cpu], PERF_EVENT_IOC_PERIOD, &f))
