@@ -15,6 +15,8 @@ struct command {
 static const struct command commands[] = {
 	{ "record", cmd_record, "sample every CPU into the database" },
 	{ "export", cmd_export, "write a slice of history as folded stacks" },
+	{ "doctor", cmd_doctor, "check what this machine allows, and the fallbacks" },
+	{ "help", cmd_help, "show the manual page of ember or of a command" },
 };
 
 static void usage(FILE *f)
@@ -22,7 +24,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: ember <command> [options]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'ember <command> --help' describes each one.\n");
+	fprintf(f, "\n'ember <command> --help' lists its options; 'ember help <command>' shows its "
+		   "manual.\n");
 }
 
 int main(int argc, char **argv)
@@ -31,7 +34,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
 	}

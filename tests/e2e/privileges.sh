@@ -14,7 +14,9 @@ command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
 # The documented set: CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_CHECKPOINT_RESTORE (40).
 KEPT=$(printf '%016x' $(((1 << 2) | (1 << 19) | (1 << 40))))
 # What ember.service grants before the drop (AmbientCapabilities= and CapabilityBoundingSet=).
-GRANT=bpf,perfmon,sys_ptrace,dac_read_search,checkpoint_restore,setpcap
+# CAP_SYSLOG lets it read kernel symbol addresses from /proc/kallsyms at start-up (unless
+# perf_event_paranoid <= 1), CAP_SETPCAP narrow the bounding set; both are dropped after.
+GRANT=bpf,perfmon,syslog,setpcap,sys_ptrace,dac_read_search,checkpoint_restore
 U_EMBER=64000 U_READER=64001 U_OTHER=64002
 
 # wait_started LOGFILE: until the collector logs that it samples (after the drop).
@@ -88,6 +90,9 @@ reader() {
 }
 reader || fail "a group member cannot read the live database: $(cat "$WORK/read.err")"
 [ -s "$WORK/read.folded" ] || fail "a group member read no samples from the live database"
+# Kernel frames are named (kallsyms was read with CAP_SYSLOG before the drop).
+grep -qE ';[a-z_][a-z0-9_.]*_\[k\]' "$WORK/read.folded" ||
+	fail "no named kernel frame in the unprivileged user's recording"
 stop "$REC"
 # ... and after it stopped.
 reader || fail "a group member cannot read the database after the collector stopped: $(cat "$WORK/read.err")"
