@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-# cmake -DOUT=help_pages.c -DPAGES="name=file;..." -P EmbedHelp.cmake
+# cmake -DOUT=help_pages.c -DPAGES="name=file|..." -P EmbedHelp.cmake
 # Writes the rendered man pages as C strings: `ember help NAME` prints them, so the terminal text
 # and man(1) come from one source.
+string(REPLACE "|" ";" PAGES "${PAGES}")
 set(body "")
 set(table "")
 set(i 0)
