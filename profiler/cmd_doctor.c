@@ -6,6 +6,7 @@
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -307,16 +308,22 @@ struct proc_cpu {
 	unsigned long long ticks;
 };
 
+/* CPU ticks of every process, in /proc's order (ascending pids). */
 static size_t read_proc_cpu(struct proc_cpu *p, size_t max)
 {
-	char path[64], buf[1024], *s;
+	char path[300], buf[1024], *s;
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
 	size_t n = 0;
 	FILE *f;
 
-	for (int pid = 1; pid < 4194304 && n < max; pid++) {
+	while (dir && n < max && (de = readdir(dir))) {
 		unsigned long long ut, st;
+		int pid = atoi(de->d_name);
 
-		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
 		f = fopen(path, "re");
 		if (!f)
 			continue;
@@ -331,6 +338,8 @@ static size_t read_proc_cpu(struct proc_cpu *p, size_t max)
 		p[n].pid = pid;
 		p[n++].ticks = ut + st;
 	}
+	if (dir)
+		closedir(dir);
 	return n;
 }
 
@@ -343,7 +352,6 @@ static int by_weight(const void *a, const void *b)
 
 static size_t hot_from_proc(struct hot *hot, size_t max)
 {
-	/* pid_max can be 4M, but a scan of the live pids is what /proc lists: read it. */
 	enum { MAXP = 65536 };
 	struct proc_cpu *a = calloc(MAXP, sizeof(*a)), *b = calloc(MAXP, sizeof(*b));
 	struct hot *all = calloc(MAXP, sizeof(*all));
