@@ -107,6 +107,20 @@ static int set_pid(void *ctx, const char *v, char *why, size_t len)
 	return err ? -EINVAL : 0;
 }
 
+static int set_max_cpu(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	char *end;
+	double pct = strtod(v, &end);
+
+	if (end == v || (*end && strcmp(end, "%")) || !(pct > 0 && pct <= 100)) {
+		snprintf(why, len, "'%s' is not a percentage above 0 and at most 100", v);
+		return -EINVAL;
+	}
+	c->opts.max_cpu = pct;
+	return 0;
+}
+
 static int set_bool(bool *b, const char *v, char *why, size_t len)
 {
 	if (options_parse_bool(v, b)) {
@@ -136,6 +150,8 @@ static const struct option_spec record_options[] = {
 	  "stop after T (seconds, or with a unit: 30s, 5m, 1h)" },
 	{ "pid", 'p', "PID", OPTION_LIST, set_pid,
 	  "only sample this process (repeat, or give a comma-separated\nlist)" },
+	{ "max-cpu", 0, "PERCENT", 0, set_max_cpu,
+	  "lower the sampling rate when ember's own CPU time exceeds\nPERCENT of one CPU" },
 	{ "quiet", 'q', NULL, 0, set_quiet, "no summary at exit" },
 	{ "verbose", 'v', NULL, 0, set_verbose, "debug messages, including libbpf's" },
 };

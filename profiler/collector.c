@@ -47,6 +47,7 @@ struct collector {
 	int64_t now; /* CLOCK_MONOTONIC at the current tick */
 	int last_write_err;
 	struct utsname uts;
+	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -152,14 +153,14 @@ static const struct collector_opts *reload(struct collector *c, const struct col
 		log_error("SIGHUP: the new configuration is invalid; going on with the old one");
 		return cur;
 	}
-	if (next->sampler.freq != cur->sampler.freq) {
+	if (next->sampler.freq != c->rec.hz) {
 		err = sampler__set_freq(c->sampler, next->sampler.freq);
 		if (err) {
 			log_error("SIGHUP: cannot change the frequency to %u Hz: %s",
 				  next->sampler.freq, strerror(-err));
 		} else {
 			log_info("SIGHUP: sampling at %u Hz (was %u Hz)", next->sampler.freq,
-				 cur->sampler.freq);
+				 c->rec.hz);
 			c->rec.hz = next->sampler.freq;
 		}
 	}
@@ -173,6 +174,44 @@ static const struct collector_opts *reload(struct collector *c, const struct col
 		log_warn("SIGHUP: duration changed; it takes effect at the next start");
 	log_info("SIGHUP: configuration reloaded");
 	return next;
+}
+
+/*
+ * --max-cpu: every window, the collector's own CPU time (all its threads, exact ns) against the
+ * wall time; above the limit the sampling rate drops in proportion, with a margin, and says so.
+ * The BPF program's cost is charged to the interrupted tasks, not to us: this bounds user space.
+ */
+#define SELF_WINDOW_NS (5ll * 1000000000ll)
+
+static void check_own_cpu(struct collector *c, const struct collector_opts *opts)
+{
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	double pct;
+	unsigned int hz;
+
+	if (!c->self_wall || c->now - c->self_wall < SELF_WINDOW_NS) {
+		if (!c->self_wall) {
+			c->self_cpu = cpu;
+			c->self_wall = c->now;
+		}
+		return;
+	}
+	pct = 100.0 * (double)(cpu - c->self_cpu) / (double)(c->now - c->self_wall);
+	c->self_cpu = cpu;
+	c->self_wall = c->now;
+	if (opts->max_cpu <= 0 || pct <= opts->max_cpu || c->rec.hz <= SAMPLER_FREQ_MIN)
+		return;
+	hz = (unsigned int)((double)c->rec.hz * opts->max_cpu / pct * 0.9);
+	if (hz < SAMPLER_FREQ_MIN)
+		hz = SAMPLER_FREQ_MIN;
+	if (hz >= c->rec.hz)
+		hz = c->rec.hz - 1;
+	if (sampler__set_freq(c->sampler, hz))
+		return;
+	log_warn("ember's own CPU use is %.2f%% of a CPU, above --max-cpu %.2f%%: sampling at %u "
+		 "Hz (was %u Hz)",
+		 pct, opts->max_cpu, hz, c->rec.hz);
+	c->rec.hz = hz;
 }
 
 static int add_fd(int epfd, int fd)
@@ -293,6 +332,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 				if (ticks >= TICKS_PER_FLUSH) {
 					ticks = 0;
 					flush(&c, false);
+					check_own_cpu(&c, opts);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
 				}
@@ -330,7 +370,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->seconds = (double)(c.now - start_mono) / 1e9;
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
-		sum->freq = opts->sampler.freq;
+		sum->freq = c.rec.hz;
 	}
 	err = 0;
 out:

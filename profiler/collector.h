@@ -20,6 +20,7 @@ struct collector_opts {
 	struct sampler_opts sampler;
 	double duration_s; /* 0: until a signal */
 	bool quiet;	   /* no summary at exit */
+	double max_cpu;	   /* percent of one CPU for the collector itself; 0: no limit */
 	/*
 	 * SIGHUP: returns the new options (valid until the next call or the end of the run), or
 	 * NULL when the new configuration is invalid (the reason logged; the run goes on as it

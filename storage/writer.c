@@ -540,6 +540,35 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 	return step_insert(w->upd_recording);
 }
 
+/*
+ * Threads and processes come and go: under constant process churn their cache entries would grow
+ * without bound (about 10 MB a minute at 600 new processes a second). Once everything is written,
+ * a cache above this size is emptied; a later miss finds the row in the file (threads) or is
+ * ignored on insert (processes), so nothing is stored twice.
+ */
+#define WRITER_CACHE_MAX 16384
+
+static void trim_caches(struct storage_writer *w)
+{
+	struct wthread *t, *tt;
+	struct wprocess *p, *tp;
+
+	if (HASH_COUNT(w->threads) > WRITER_CACHE_MAX) {
+		HASH_ITER (hh, w->threads, t, tt) {
+			HASH_DEL(w->threads, t);
+			free(t);
+		}
+	}
+	if (HASH_COUNT(w->processes) > WRITER_CACHE_MAX) {
+		HASH_ITER (hh, w->processes, p, tp) {
+			HASH_DEL(w->processes, p);
+			free(p->comm);
+			free(p->exe);
+			free(p);
+		}
+	}
+}
+
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped)
 {
@@ -565,6 +594,7 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		w->d_strings.n = w->d_frames.n = w->d_stacks.n = w->d_threads.n = 0;
 		w->d_processes.n = 0;
 		w->nsamples = 0;
+		trim_caches(w);
 		return 0;
 	}
 	/* SQLite may have rolled back by itself (SQLITE_FULL): a failing ROLLBACK is harmless. */

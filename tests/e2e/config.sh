@@ -15,7 +15,7 @@ keys=$(grep -oE -- '--[a-z][a-z-]*' "$WORK/help" | sed 's/^--//' | grep -vxE 'he
 for k in $keys; do
 	grep -qE "^#?$k = " "$SRC/dist/ember.conf" || fail "dist/ember.conf does not document '$k'"
 done
-sed -E 's/^#([a-z_-]+ = )/\1/' "$SRC/dist/ember.conf" | grep -vE '^(pid|duration) = ' >"$CONF"
+sed -E 's/^#([a-z_-]+ = )/\1/' "$SRC/dist/ember.conf" | grep -vE '^(pid|duration) = ' >"$WORK/shipped.conf"
 
 bad() { # bad LINE-REGEX TEXT...: the file made of TEXT is refused with the message
 	local want=$1
@@ -30,6 +30,7 @@ bad "ember.conf:3: unknown key 'frequency' in \[record\]" '[record]' 'freq = 10'
 bad "ember.conf:2: freq: '5000' is not a frequency from 1 to 1000 Hz" '[record]' 'freq = 5000'
 bad "ember.conf:4: quiet: 'maybe' is not true or false" '# c' '[record]' '' 'quiet = maybe'
 bad "ember.conf:2: pid: '1,x' is not a process id" '[record]' 'pid = 1,x'
+bad "ember.conf:2: max-cpu: '0' is not a percentage above 0" '[record]' 'max-cpu = 0'
 bad "ember.conf:2: duration: no value given" '[record]' 'duration ='
 bad "ember.conf:2: expected 'key = value' or '\[section\]'" '[record]' 'freq 10'
 bad "ember.conf:1: 'freq' is outside a section \(put it under \[record\]\)" 'freq = 10'
@@ -46,6 +47,9 @@ printf '[top]\nanything = 1\n[record]\nfreq = 10\n' >"$CONF"
 if [ "$(id -u)" != 0 ]; then
 	skip "recording needs root"
 fi
+# The shipped file, every key uncommented, is valid (its database overridden).
+expect_exit 0 "$EMBER" record --config "$WORK/shipped.conf" --db "$WORK/s.db" -d 1
+expect_stderr " at 19 Hz "
 # The file's values apply; the command line overrides them; --no-config ignores the file.
 printf '[record]\nfreq = 37\nquiet = false\nduration = 1\n' >"$CONF"
 expect_exit 0 "$EMBER" record --config "$CONF" --db "$WORK/a.db"
@@ -93,6 +97,13 @@ ncpu=$(nproc)
 [ -n "$n" ] && [ "$n" -gt $((ncpu * 400)) ] ||
 	fail "'$n' samples after the switch to 200 Hz on $ncpu CPUs (expected > $((ncpu * 400)))"
 echo "SIGHUP: $n samples, at 200 Hz after the reload"
+
+# --max-cpu: a limit far below what 999 Hz costs lowers the rate, and says so.
+expect_exit 0 "$EMBER" record --no-config --db "$WORK/m.db" -F 999 --max-cpu 0.01 -d 11
+expect_stderr "own CPU use is [0-9.]+% of a CPU, above --max-cpu 0.01%: sampling at [0-9]+ Hz \(was 999 Hz\)"
+hz=$(sed -nE 's/^ember: [0-9]+ samples in .* at ([0-9]+) Hz .*/\1/p' "$WORK/stderr")
+[ -n "$hz" ] && [ "$hz" -lt 999 ] || fail "--max-cpu left the rate at '$hz' Hz"
+echo "--max-cpu 0.01: ended at $hz Hz"
 
 # Under systemd: "<N>" priority prefixes instead of "ember: ".
 exec 3>&2 2>"$WORK/journal.log"
