@@ -48,6 +48,9 @@ struct collector {
 	int last_write_err;
 	struct utsname uts;
 	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
+	struct collector_self self;  /* the last full minute */
+	int64_t minute_wall, minute_cpu;
+	uint64_t minute_delivered, minute_dropped;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -214,6 +217,55 @@ static void check_own_cpu(struct collector *c, const struct collector_opts *opts
 	c->rec.hz = hz;
 }
 
+/* Resident memory of this process in KiB (/proc/self/statm), 0 when unreadable. */
+static uint64_t self_rss_kib(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+/*
+ * Self-observability: once a minute, what the collector itself cost (CPU, memory) and what it
+ * carried (samples per second, drops). Logged at debug level; storing it in the database waits
+ * for storage's migrations (see docs/service.md).
+ */
+static void self_minute(struct collector *c)
+{
+	uint64_t dropped = c->rec.filtered + c->rec.ringbuf_full + c->rec.bpf_errors +
+			   c->rec.ingest_errors + c->rec.write_errors;
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall = c->now;
+	double secs;
+
+	if (!c->minute_wall) {
+		c->minute_wall = wall;
+		c->minute_cpu = cpu;
+		return;
+	}
+	if (wall - c->minute_wall < 60ll * 1000000000ll)
+		return;
+	secs = (double)(wall - c->minute_wall) / 1e9;
+	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
+	c->self.rss_kib = self_rss_kib();
+	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
+	c->self.dropped = dropped - c->minute_dropped;
+	c->self.hz = c->rec.hz;
+	log_debug("self: %.2f%% of a CPU, %llu KiB resident, %.1f samples/s, %llu dropped in the "
+		  "last minute",
+		  c->self.cpu_pct, (unsigned long long)c->self.rss_kib, c->self.samples_per_s,
+		  (unsigned long long)c->self.dropped);
+	c->minute_wall = wall;
+	c->minute_cpu = cpu;
+	c->minute_delivered = c->rec.delivered;
+	c->minute_dropped = dropped;
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -333,6 +385,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					ticks = 0;
 					flush(&c, false);
 					check_own_cpu(&c, opts);
+					self_minute(&c);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
 				}
@@ -371,6 +424,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
 		sum->freq = c.rec.hz;
+		sum->self = c.self;
 	}
 	err = 0;
 out:
