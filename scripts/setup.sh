@@ -9,8 +9,10 @@ set -eu
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
 	libxxhash-dev uthash-dev libinih-dev libcap-ng-dev groff-base"
-# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv.
-TEST="sqlite3 tmux util-linux procps"
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv, strace to
+# check the service's system call filter; dpkg-dev, man-db and systemd(-analyze) for the
+# package, man page and unit tests.
+TEST="sqlite3 tmux util-linux procps strace dpkg-dev man-db systemd"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -74,6 +74,35 @@ caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$WORK/ember.service" | tr ' ' '\n'
 want="CAP_BPF CAP_CHECKPOINT_RESTORE CAP_DAC_READ_SEARCH CAP_PERFMON CAP_SETPCAP CAP_SYSLOG CAP_SYS_PTRACE "
 [ "$caps" = "$want" ] || fail "CapabilityBoundingSet is '$caps', documented '$want'"
 
+# Every system call the collector makes is allowed by the unit's SystemCallFilter.
+if [ "$(id -u)" = 0 ]; then
+	command -v strace >/dev/null || skip "strace is missing"
+	systemd-analyze syscall-filter >"$WORK/groups" 2>/dev/null
+	filter=$(sed -n 's/^SystemCallFilter=//p' "$WORK/ember.service" | head -1)
+	# Expand the groups named in the filter, recursively, into system call names.
+	awk -v want="$filter" '
+		/^@/ { g = $1; next }
+		g && NF && $1 !~ /^#/ { members[g] = members[g] " " $1 }
+		END {
+			n = split(want, todo, " ")
+			while (n > 0) {
+				x = todo[n--]
+				if (x in seen) continue
+				seen[x] = 1
+				if (x ~ /^@/) { m = split(members[x], more, " "); for (i = 1; i <= m; i++) todo[++n] = more[i] }
+				else print x
+			}
+		}' "$WORK/groups" | sort -u >"$WORK/allowed"
+	[ "$(wc -l <"$WORK/allowed")" -gt 100 ] || fail "could not expand SystemCallFilter '$filter'"
+	strace -f -qq -o "$WORK/strace" "$EMBER" record --no-config --db "$WORK/st.db" -F 99 -d 2 -q ||
+		fail "ember record under strace failed"
+	awk '{ s = $2; sub(/\(.*/, "", s); if (s ~ /^[a-z_0-9]+$/) print s }' "$WORK/strace" |
+		sort -u >"$WORK/used"
+	denied=$(comm -23 "$WORK/used" "$WORK/allowed" | tr '\n' ' ')
+	[ -z "$denied" ] || fail "the collector calls what SystemCallFilter denies: $denied"
+	echo "SystemCallFilter: the collector's $(wc -l <"$WORK/used") system calls are all allowed"
+fi
+
 # Bash completion: commands, options from --help, files after --db.
 (
 	. "$D$PREFIX/share/bash-completion/completions/ember"
