@@ -49,6 +49,7 @@ struct collector {
 	struct utsname uts;
 	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
 	struct collector_self self;  /* the last full minute */
+	unsigned int budget;	     /* records left in this consume(); 0: unlimited */
 	int64_t minute_wall, minute_cpu;
 	uint64_t minute_delivered, minute_dropped;
 };
@@ -71,13 +72,28 @@ static int64_t boot_to_epoch(void)
 	return r - (b0 + (b1 - b0) / 2);
 }
 
+/*
+ * Records taken per ring_buffer__consume() in the loop. libbpf 1.1 consumes until the ring is
+ * empty, so a producer faster than us (a flood of samples) would keep the loop from ever seeing
+ * SIGTERM; a negative return from the callback stops it after the record (which is consumed).
+ */
+#define CONSUME_BUDGET 65536
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
 
 	/* A dropped record is counted in the ingest stats; keep consuming. */
 	ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
-	return 0;
+	return c->budget && !--c->budget ? -EAGAIN : 0;
+}
+
+/* Drains the ring, at most CONSUME_BUDGET records, so that signals and timers get their turn. */
+static void consume(struct collector *c)
+{
+	c->budget = CONSUME_BUDGET;
+	ring_buffer__consume(c->rb);
+	c->budget = 0;
 }
 
 static void update_counters(struct collector *c)
@@ -373,13 +389,13 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			int fd = evs[i].data.fd;
 
 			if (fd == rbfd) {
-				ring_buffer__consume(c.rb);
+				consume(&c);
 			} else if (fd == tfd) {
 				uint64_t exp;
 
 				if (read(tfd, &exp, sizeof(exp)) < 0)
 					continue;
-				ring_buffer__consume(c.rb);
+				consume(&c);
 				ticks += exp;
 				if (ticks >= TICKS_PER_FLUSH) {
 					ticks = 0;
