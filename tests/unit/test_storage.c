@@ -469,8 +469,8 @@ out:
 	return res;
 }
 
-/* Process churn: the writer's thread and process caches are emptied past their limit, and a
- * thread or process seen again after that keeps its row (no duplicate, same id). */
+/* Process churn: the writer's caches are emptied past their limits, and a thread, process,
+ * frame or stack seen again after that keeps its row (no duplicate, same id). */
 static enum test_result test_churn_caches(void)
 {
 	struct storage_recording rec = {
@@ -479,7 +479,7 @@ static enum test_result test_churn_caches(void)
 	struct storage_writer *w = NULL;
 	struct storage *db;
 	enum test_result res = TEST_FAIL;
-	int64_t first = 0, again;
+	int64_t first = 0, again, first_frame = 0, first_stack = 0;
 	sqlite3 *raw = NULL;
 	sqlite3_stmt *st = NULL;
 
@@ -500,6 +500,38 @@ static enum test_result test_churn_caches(void)
 		if (pid % 5000 == 0 && !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
 			goto out;
 	}
+	/* Frames and stacks of code seen once (unnamed, by offset), past their caches' limits. */
+	for (uint64_t off = 1; off <= 140000; off++) {
+		struct storage_frame fr = { .kind = STORAGE_FRAME_USER,
+					    .module = "churn.so",
+					    .offset = off };
+		int64_t fid = storage_writer__frame(w, &fr), sid;
+
+		if (!ASSERT_GT(fid, 0, "frame"))
+			goto out;
+		sid = storage_writer__stack(w, &fid, 1, STORAGE_STACK_COMPLETE);
+		if (!ASSERT_GT(sid, 0, "stack"))
+			goto out;
+		if (off == 1) {
+			first_frame = fid;
+			first_stack = sid;
+		}
+		if (off % 20000 == 0 && !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flus"
+											    "h"))
+			goto out;
+	}
+	{
+		struct storage_frame fr = { .kind = STORAGE_FRAME_USER,
+					    .module = "churn.so",
+					    .offset = 1 };
+		int64_t fid = storage_writer__frame(w, &fr);
+
+		if (!ASSERT_EQ(fid, first_frame,
+			       "the first frame's id after the caches were emptied") ||
+		    !ASSERT_EQ(storage_writer__stack(w, &fid, 1, STORAGE_STACK_COMPLETE),
+			       first_stack, "the first stack's id after the caches were emptied"))
+			goto out;
+	}
 	again = storage_writer__thread(w, 1, 1, 10, "churn");
 	if (!ASSERT_EQ(again, first, "the first thread's id after the caches were emptied") ||
 	    !ASSERT_OK(storage_writer__process(w, 1, 10, 1, 0, "churn", NULL, 1), "process "
@@ -510,12 +542,16 @@ static enum test_result test_churn_caches(void)
 		       "open") ||
 	    !ASSERT_EQ(sqlite3_prepare_v2(raw,
 					  "SELECT (SELECT count(*) FROM threads),"
-					  " (SELECT count(*) FROM processes)",
+					  " (SELECT count(*) FROM processes),"
+					  " (SELECT count(*) FROM frames), (SELECT count(*) FROM "
+					  "stacks)",
 					  -1, &st, NULL),
 		       SQLITE_OK, "prepare") ||
 	    !ASSERT_EQ(sqlite3_step(st), SQLITE_ROW, "step") ||
 	    !ASSERT_EQ(sqlite3_column_int64(st, 0), 40000, "thread rows") ||
-	    !ASSERT_EQ(sqlite3_column_int64(st, 1), 40000, "process rows"))
+	    !ASSERT_EQ(sqlite3_column_int64(st, 1), 40000, "process rows") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 2), 140000, "frame rows") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 3), 140000, "stack rows"))
 		goto out;
 	res = TEST_PASS;
 out:
