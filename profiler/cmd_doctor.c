@@ -23,6 +23,7 @@
 
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
+#include "profiler/options.h"
 #include "profiler/privs.h"
 #include "storage/query.h"
 #include "storage/storage.h"
@@ -54,7 +55,7 @@ static const char usage[] = "Usage: ember doctor [options]\n"
 			    "Options:\n"
 			    "      --db PATH   the database to check (default: as for `ember "
 			    "record`)\n"
-			    "  -h, --help      this text\n";
+			    "  -h, --help         this text\n";
 
 __attribute__((format(printf, 4, 5))) static void report(struct doctor *d, enum verdict v,
 							 const char *what, const char *fmt, ...)
@@ -96,6 +97,23 @@ static uint64_t cap_eff(void)
 			caps = strtoull(line + 7, NULL, 16);
 	fclose(f);
 	return caps;
+}
+
+/* The config file `ember record` reads; the database it names is the one checked below. */
+static void check_config(struct doctor *d, const char *path, char *db, size_t dblen)
+{
+	char why[600];
+	int err = record_check_config(path, db, dblen, why, sizeof(why));
+
+	if (!err)
+		report(d, OK, "config", "%s", path);
+	else if (err == -ENOENT)
+		report(d, OK, "config", "%s does not exist: the defaults apply", path);
+	else
+		report(d, BROKEN, "config",
+		       "%s; ember record refuses to start; fix: correct the "
+		       "file (see ember.conf(5))",
+		       why);
 }
 
 static void check_kernel(struct doctor *d)
@@ -477,12 +495,13 @@ int cmd_doctor(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "db", required_argument, NULL, 'D' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct doctor d = { 0 };
-	const char *db_path = NULL;
-	char dbbuf[4096];
+	const char *db_path = NULL, *config = options_default_config();
+	char dbbuf[4096], confdb[4096] = "";
 	int c;
 
 	optind = 1;
@@ -491,6 +510,9 @@ int cmd_doctor(int argc, char **argv)
 		switch (c) {
 		case 'D':
 			db_path = optarg;
+			break;
+		case 'C':
+			config = optarg;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -504,10 +526,11 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
-	if (!db_path)
-		db_path = cli_default_db(CLI_DB_WRITE, dbbuf, sizeof(dbbuf));
 	d.caps = cap_eff();
 
+	check_config(&d, config, confdb, sizeof(confdb));
+	if (!db_path)
+		db_path = confdb[0] ? confdb : cli_default_db(CLI_DB_WRITE, dbbuf, sizeof(dbbuf));
 	check_kernel(&d);
 	check_btf(&d);
 	check_paranoid(&d);

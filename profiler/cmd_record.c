@@ -183,6 +183,24 @@ static void config_finish(struct record_config *c)
 	c->opts.db_path = c->db ? c->db : cli_default_db(CLI_DB_WRITE, c->dbbuf, sizeof(c->dbbuf));
 }
 
+int record_check_config(const char *path, char *db, size_t dblen, char *why, size_t len)
+{
+	struct record_config *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	config_init(c);
+	err = options_read_config(&record_cmd, path, c, why, len);
+	if (!err) {
+		config_finish(c);
+		snprintf(db, dblen, "%s", c->opts.db_path);
+	}
+	config_fini(c);
+	free(c);
+	return err;
+}
+
 /* SIGHUP: the config file and the original command line, parsed again into the spare slot. */
 struct record_reload {
 	struct record_config slots[2];

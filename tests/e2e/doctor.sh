@@ -22,6 +22,17 @@ if [ "$(id -u)" = 0 ]; then
 fi
 need_root
 
+# An invalid config file: broken, with its line.
+printf '[record]\nfreq = 5000\n' >"$WORK/bad.conf"
+expect_exit 1 "$EMBER" doctor --config "$WORK/bad.conf" --db "$WORK/none.db"
+grep -Eq "^broken +config +.*bad.conf:2: freq: '5000' is not a frequency" "$WORK/stdout" ||
+	fail "no broken config line: $(cat "$WORK/stdout")"
+# A valid one names the database that is checked.
+printf '[record]\ndb = %s/named.db\n' "$WORK" >"$WORK/good.conf"
+expect_exit 0 "$EMBER" doctor --config "$WORK/good.conf"
+grep -Eq "^ok +free space +.* for $WORK/named.db" "$WORK/stdout" ||
+	fail "the config's database was not the one checked: $(cat "$WORK/stdout")"
+
 # No BTF: broken, with the fix.
 EMBER_BTF_PATH=/nonexistent/vmlinux expect_exit 1 "$EMBER" doctor --db "$WORK/none.db"
 grep -Eq '^broken +btf +.*CONFIG_DEBUG_INFO_BTF=y' "$WORK/stdout" || fail "no broken btf line: $(cat "$WORK/stdout")"
@@ -38,7 +49,7 @@ B=$BG_PID
 expect_exit 0 "$EMBER" record --no-config --db "$WORK/e.db" -F 99 -d 2 --pid "$A,$B"
 expect_exit 0 "$EMBER" doctor --db "$WORK/e.db"
 cat "$WORK/stdout"
-for check in kernel btf perf_event_paranoid kptr_restrict capabilities event 'ring buffer' \
+for check in config kernel btf perf_event_paranoid kptr_restrict capabilities event 'ring buffer' \
 	'free space'; do
 	grep -Eq "^(ok|degraded|broken) +$check " "$WORK/stdout" || fail "no '$check' line"
 done
