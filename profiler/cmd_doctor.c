@@ -25,6 +25,7 @@
 #include "profiler/cmd.h"
 #include "profiler/options.h"
 #include "profiler/privs.h"
+#include "profiler/sampler.h"
 #include "storage/query.h"
 #include "storage/storage.h"
 #include "symbolizer/elfcheck.h"
@@ -34,9 +35,6 @@
 #define GIB (1024.0 * 1024 * 1024)
 
 #define CAP_SYSLOG_BIT 34
-#define CAP_SYS_ADMIN_BIT 21
-#define CAP_PERFMON_BIT 38
-#define CAP_BPF_BIT 39
 
 enum verdict { OK, DEGRADED, BROKEN };
 
@@ -84,21 +82,6 @@ static int read_long(const char *path, long *v)
 	return ok ? 0 : -EINVAL;
 }
 
-static uint64_t cap_eff(void)
-{
-	char line[256];
-	uint64_t caps = 0;
-	FILE *f = fopen("/proc/self/status", "re");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "CapEff:", 7))
-			caps = strtoull(line + 7, NULL, 16);
-	fclose(f);
-	return caps;
-}
-
 /* The config file `ember record` reads; the database it names is the one checked below. */
 static void check_config(struct doctor *d, const char *path, char *db, size_t dblen)
 {
@@ -134,10 +117,8 @@ static void check_kernel(struct doctor *d)
 
 static void check_btf(struct doctor *d)
 {
-	const char *btf = getenv("EMBER_BTF_PATH");
+	const char *btf = sampler_btf_path();
 
-	if (!btf || !*btf)
-		btf = "/sys/kernel/btf/vmlinux";
 	if (!access(btf, R_OK))
 		report(d, OK, "btf", "%s", btf);
 	else
@@ -199,8 +180,7 @@ static void check_caps(struct doctor *d)
 	uint64_t missing = privs_kept_mask() & ~d->caps;
 	char names[256];
 
-	d->can_bpf = (d->caps & (1ull << CAP_SYS_ADMIN_BIT)) ||
-		     ((d->caps & (1ull << CAP_BPF_BIT)) && (d->caps & (1ull << CAP_PERFMON_BIT)));
+	d->can_bpf = sampler_caps_can_load(d->caps);
 	if (!d->can_bpf)
 		report(d, BROKEN, "capabilities",
 		       "this process cannot load the sampler (needs "
@@ -526,7 +506,7 @@ int cmd_doctor(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("doctor", "unexpected argument '%s'", argv[optind]);
-	d.caps = cap_eff();
+	sampler_caps(&d.caps);
 
 	check_config(&d, config, confdb, sizeof(confdb));
 	if (!db_path)

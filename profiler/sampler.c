@@ -41,7 +41,7 @@ struct sampler {
 	const char *event;
 };
 
-static int read_cap_eff(uint64_t *caps)
+int sampler_caps(uint64_t *caps)
 {
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
@@ -60,13 +60,24 @@ static int read_cap_eff(uint64_t *caps)
 	return err;
 }
 
-int sampler_preflight(char *why, size_t len)
+const char *sampler_btf_path(void)
 {
 	const char *btf = getenv("EMBER_BTF_PATH");
+
+	return btf && *btf ? btf : "/sys/kernel/btf/vmlinux";
+}
+
+bool sampler_caps_can_load(uint64_t caps)
+{
+	return (caps & (1ull << CAP_SYS_ADMIN_BIT)) ||
+	       ((caps & (1ull << CAP_BPF_BIT)) && (caps & (1ull << CAP_PERFMON_BIT)));
+}
+
+int sampler_preflight(char *why, size_t len)
+{
+	const char *btf = sampler_btf_path();
 	uint64_t caps = 0;
 
-	if (!btf || !*btf)
-		btf = "/sys/kernel/btf/vmlinux";
 	if (access(btf, R_OK)) {
 		snprintf(why, len,
 			 "this kernel has no BTF type information (%s is missing): ember needs a "
@@ -74,19 +85,20 @@ int sampler_preflight(char *why, size_t len)
 			 btf);
 		return -ENOTSUP;
 	}
-	if (read_cap_eff(&caps)) {
+	if (sampler_caps(&caps)) {
 		snprintf(why, len,
 			 "cannot read this process's capabilities from /proc/self/status");
 		return -EPERM;
 	}
-	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
-	    (!(caps & (1ull << CAP_BPF_BIT)) || !(caps & (1ull << CAP_PERFMON_BIT)))) {
+	if (!sampler_caps_can_load(caps)) {
 		bool bpf = caps & (1ull << CAP_BPF_BIT), perfmon = caps & (1ull << CAP_PERFMON_BIT);
 
 		snprintf(why, len,
 			 "recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (this "
 			 "process lacks %s)",
-			 bpf ? "CAP_PERFMON" : perfmon ? "CAP_BPF" : "both");
+			 bpf	   ? "CAP_PERFMON"
+			 : perfmon ? "CAP_BPF"
+				   : "both");
 		return -EPERM;
 	}
 	return 0;

@@ -35,6 +35,15 @@ struct sampler;
  */
 int sampler_preflight(char *why, size_t len);
 
+/* The kernel BTF file: EMBER_BTF_PATH when set (tests), else /sys/kernel/btf/vmlinux. */
+const char *sampler_btf_path(void);
+
+/* This process's effective capabilities as a bit mask (from /proc/self/status). 0 or -errno. */
+int sampler_caps(uint64_t *caps);
+
+/* Whether `caps` allow loading the sampler: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
+bool sampler_caps_can_load(uint64_t caps);
+
 /* Loads, opens the perf events and attaches. NULL with errno; the reason is logged. */
 struct sampler *sampler__open(const struct sampler_opts *opts);
 
