@@ -111,8 +111,8 @@ fi
 		COMP_CWORD=$#
 		_ember
 	}
-	try_complete re
-	[ "${COMPREPLY[*]}" = record ] || { echo "'ember re<TAB>' gave '${COMPREPLY[*]}'"; exit 1; }
+	try_complete rec
+	[ "${COMPREPLY[*]}" = record ] || { echo "'ember rec<TAB>' gave '${COMPREPLY[*]}'"; exit 1; }
 	try_complete record --fr
 	[ "${COMPREPLY[*]}" = --freq ] || { echo "'ember record --fr<TAB>' gave '${COMPREPLY[*]}'"; exit 1; }
 	try_complete doctor --
