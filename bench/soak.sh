@@ -8,6 +8,8 @@
 # not grow.
 #
 # Usage: bench/soak.sh [SECONDS] [BUILD_DIR]     (as root; default 1800 s and ./build)
+#   EMBER_ARGS="-v" adds options to `ember record` (-v logs the collector's own cost, heap and
+#   binaries parsed once a minute).
 # Writes bench/results/soak-DATE.csv and prints the summary that goes to docs/benchmarks.md.
 set -eu
 DURATION=${1:-1800}
@@ -35,7 +37,9 @@ churn &
 CHURN=$!
 trap 'kill $CHURN $REC 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 
-"$EMBER" record --no-config --db "$WORK/soak.db" -F 999 -d "$DURATION" 2>"$WORK/record.log" &
+# shellcheck disable=SC2086
+"$EMBER" record --no-config --db "$WORK/soak.db" -F 999 -d "$DURATION" ${EMBER_ARGS:-} \
+	2>"$WORK/record.log" &
 REC=$!
 START=$(date +%s)
 echo "t_s,rss_kib,fds,procs_started" >"$CSV"
@@ -47,9 +51,9 @@ while kill -0 "$REC" 2>/dev/null; do
 	[ -n "$rss" ] && echo "$now,$rss,$fds,$procs" >>"$CSV"
 	sleep 10
 done
-wait "$REC" || { echo "soak: ember record failed: $(cat "$WORK/record.log")" >&2; exit 1; }
+wait "$REC" || { echo "soak: ember record failed: $(grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|samples in|error|warning' || true)" >&2; exit 1; }
 kill $CHURN 2>/dev/null || true
-cat "$WORK/record.log"
+grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|samples in|error|warning' || true
 DBSIZE=$(du -k "$WORK/soak.db" | cut -f1)
 
 # Fit RSS (KiB) = a + b t over the rows after the warm-up; b * 3600 / 1024 is MiB per hour.

@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,13 +270,24 @@ static void self_minute(struct collector *c)
 	secs = (double)(wall - c->minute_wall) / 1e9;
 	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
 	c->self.rss_kib = self_rss_kib();
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
+	}
 	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
 	c->self.dropped = dropped - c->minute_dropped;
 	c->self.hz = c->rec.hz;
-	log_debug("self: %.2f%% of a CPU, %llu KiB resident, %.1f samples/s, %llu dropped in the "
-		  "last minute",
-		  c->self.cpu_pct, (unsigned long long)c->self.rss_kib, c->self.samples_per_s,
-		  (unsigned long long)c->self.dropped);
+	{
+		struct symbolizer_stats ss;
+
+		symbolizer__stats(c->sym, &ss);
+		log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
+			  "binaries parsed), %.1f samples/s, %llu dropped in the last minute",
+			  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
+			  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
+			  (unsigned long long)c->self.dropped);
+	}
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;
 	c->minute_delivered = c->rec.delivered;

@@ -36,6 +36,7 @@ struct collector_opts {
 struct collector_self {
 	double cpu_pct;	      /* CPU time of all its threads, percent of one CPU */
 	uint64_t rss_kib;     /* resident memory */
+	uint64_t heap_kib;    /* malloc'd and in use (mallinfo2) */
 	double samples_per_s; /* delivered by the sampler */
 	uint64_t dropped;     /* samples lost in that minute, for any reason */
 	unsigned int hz;      /* the sampling rate at the end of the minute */
