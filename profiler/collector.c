@@ -267,6 +267,9 @@ static void self_minute(struct collector *c)
 	}
 	if (wall - c->minute_wall < 60ll * 1000000000ll)
 		return;
+	/* Processes expire and the writer empties its caches in bulk: give the freed pages back,
+	 * so that the resident size follows what is in use instead of its high-water mark. */
+	malloc_trim(0);
 	secs = (double)(wall - c->minute_wall) / 1e9;
 	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
 	c->self.rss_kib = self_rss_kib();
