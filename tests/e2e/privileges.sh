@@ -4,7 +4,8 @@
 # capabilities (docs/service.md: cap_dac_read_search, cap_sys_ptrace, cap_checkpoint_restore) in
 # its effective, permitted and bounding sets and none inheritable or ambient, whether it starts as
 # root or as an unprivileged user given capabilities the way ember.service gives them. The files it
-# writes are 0640 and of its group; a member of that group reads them with no capability at all.
+# writes are 0640 and of its group; a member of that group reads them (export, report) with no
+# capability at all.
 # And each kept capability is needed: without it, the stacks of another user's private binary no
 # longer resolve.
 . "$(dirname "$0")/lib.sh"
@@ -94,9 +95,13 @@ reader || fail "a group member cannot read the live database: $(cat "$WORK/read.
 grep -qE ';[a-z_][a-z0-9_.]*_\[k\]' "$WORK/read.folded" ||
 	fail "no named kernel frame in the unprivileged user's recording"
 stop "$REC"
-# ... and after it stopped.
+# ... and after it stopped, with export and report.
 reader || fail "a group member cannot read the database after the collector stopped: $(cat "$WORK/read.err")"
 [ -s "$WORK/read.folded" ] || fail "a group member read no samples after the collector stopped"
+setpriv --reuid=$U_READER --regid=$U_READER --groups=$U_EMBER --inh-caps=-all --bounding-set=-all \
+	"$EMBER" report --db "$WORK/state/ember.db" >"$WORK/report.txt" 2>"$WORK/read.err" ||
+	fail "a group member cannot run ember report: $(cat "$WORK/read.err")"
+[ -s "$WORK/report.txt" ] || fail "ember report printed nothing for a group member"
 # Someone outside the group cannot.
 setpriv --reuid=$U_READER --regid=$U_READER --clear-groups --inh-caps=-all --bounding-set=-all \
 	"$EMBER" export --db "$WORK/state/ember.db" -o - >/dev/null 2>&1 &&
