@@ -4,8 +4,8 @@
 # capabilities (docs/service.md: cap_dac_read_search, cap_sys_ptrace, cap_checkpoint_restore) in
 # its effective, permitted and bounding sets and none inheritable or ambient, whether it starts as
 # root or as an unprivileged user given capabilities the way ember.service gives them. The files it
-# writes are 0640 and of its group; a member of that group reads them (export, report) with no
-# capability at all.
+# writes are 0640 and of its group; a member of that group reads them (top, export, report) with
+# no capability at all.
 # And each kept capability is needed: without it, the stacks of another user's private binary no
 # longer resolve.
 . "$(dirname "$0")/lib.sh"
@@ -102,6 +102,25 @@ setpriv --reuid=$U_READER --regid=$U_READER --groups=$U_EMBER --inh-caps=-all --
 	"$EMBER" report --db "$WORK/state/ember.db" >"$WORK/report.txt" 2>"$WORK/read.err" ||
 	fail "a group member cannot run ember report: $(cat "$WORK/read.err")"
 [ -s "$WORK/report.txt" ] || fail "ember report printed nothing for a group member"
+# ... and ember top, in a real terminal (a private tmux server), reading the history.
+if command -v tmux >/dev/null; then
+	TM="tmux -L ember-privileges-$$ -f /dev/null"
+	$TM new-session -d -s top -x 120 -y 30 "setpriv --reuid=$U_READER --regid=$U_READER \
+		--groups=$U_EMBER --inh-caps=-all --bounding-set=-all $EMBER top --no-record \
+		--db $WORK/state/ember.db 2>$WORK/top.err; sleep 5" || fail "tmux cannot start"
+	shown=""
+	for _ in $(seq 100); do
+		$TM capture-pane -t top -p >"$WORK/top.screen" 2>/dev/null
+		grep -q "PID" "$WORK/top.screen" && { shown=1; break; }
+		sleep 0.1
+	done
+	$TM send-keys -t top q 2>/dev/null
+	sock=$($TM display-message -p '#{socket_path}' 2>/dev/null)
+	$TM kill-server 2>/dev/null
+	[ -n "$sock" ] && rm -f "$sock"
+	echo "ember top as a group member: $(grep -m1 PID "$WORK/top.screen" | tr -s " ")"
+	[ -n "$shown" ] || fail "ember top showed no processes to a group member: $(cat "$WORK/top.screen") $(cat "$WORK/top.err")"
+fi
 # Someone outside the group cannot.
 setpriv --reuid=$U_READER --regid=$U_READER --clear-groups --inh-caps=-all --bounding-set=-all \
 	"$EMBER" export --db "$WORK/state/ember.db" -o - >/dev/null 2>&1 &&
