@@ -66,10 +66,10 @@ struct config_reader {
 	void *ctx;
 	FILE *f;
 	const char *path;
-	int line;	  /* the line inih is working on */
-	int section_line; /* the line of the last [section] header */
-	bool too_long;	  /* that line did not fit inih's buffer */
-	bool *listed;	  /* per spec: a list value was seen in this file */
+	int line;	   /* the line inih is working on */
+	int section_line;  /* the line of the last [section] header */
+	int too_long_line; /* the last line that did not fit inih's buffer (a comment may) */
+	bool *listed;	   /* per spec: a list value was seen in this file */
 	char *why;
 	size_t len;
 	bool failed;
@@ -94,7 +94,7 @@ static char *reader_gets(char *str, int num, void *stream)
 		int c;
 
 		r->line++;
-		r->too_long = true;
+		r->too_long_line = r->line;
 		while ((c = fgetc(r->f)) != EOF && c != '\n')
 			;
 	} else {
@@ -138,7 +138,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 
 	if (r->failed)
 		return 0;
-	if (r->too_long)
+	if (r->too_long_line == r->line)
 		return config_error(r, "the line is too long");
 	if (!*section)
 		return config_error(r, "'%s' is outside a section (put it under [%s])", name,
@@ -200,8 +200,8 @@ int options_read_config(const struct options *o, const char *path, void *ctx, ch
 		/* A line inih could not parse: no handler ran for it. */
 		err = -EINVAL;
 		snprintf(why, len, "%s:%d: %s", path, rc,
-			 r.too_long && rc == r.line ? "the line is too long"
-						    : "expected 'key = value' or '[section]'");
+			 r.too_long_line == rc ? "the line is too long"
+					       : "expected 'key = value' or '[section]'");
 	} else if (ferror(r.f)) {
 		err = -EIO;
 		snprintf(why, len, "cannot read the config file %s", path);

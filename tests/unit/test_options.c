@@ -110,6 +110,11 @@ static enum test_result test_errors(void)
 		{ "[nope]\nlevel = 1\n", ":1: unknown section [nope]" },
 		{ "[record]\nlevel\n", ":2: expected 'key = value' or '[section]'" },
 		{ "[record]\nlevel =\n", ":2: level: no value given" },
+		{ "[record]\nlevel = 1111111111111111111111111111111111111111111111111111111111111"
+		  "11111111111111111111111111111111111111111111111111111111111111111111111111111111"
+		  "1"
+		  "1111111111111111111111111111111111111111111111111111111111111111111111111111\n",
+		  ":2: the line is too long" },
 	};
 	char why[600];
 	struct ctx c;
@@ -122,6 +127,18 @@ static enum test_result test_errors(void)
 		    !ASSERT_TRUE(strstr(why, bad[i].why) != NULL, why))
 			return TEST_FAIL;
 	}
+	/* A long comment is no error, and does not make the next line one. */
+	write_conf("[record]\n# "
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		   "x"
+		   "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		   "x"
+		   "\nlevel = 4\n");
+	memset(&c, 0, sizeof(c));
+	if (!ASSERT_OK(options_read_config(&opts, conf, &c, why, sizeof(why)), why) ||
+	    !ASSERT_EQ(c.level, 4, "the key after a long comment"))
+		return TEST_FAIL;
 	if (!ASSERT_EQ(options_read_config(&opts, "/nonexistent/x.conf", &c, why, sizeof(why)),
 		       -ENOENT, "missing file"))
 		return TEST_FAIL;
