@@ -121,6 +121,21 @@ static int set_max_cpu(void *ctx, const char *v, char *why, size_t len)
 	return 0;
 }
 
+static int set_symbol_cache_mb(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	unsigned long mb;
+
+	if (cli_parse_uint(v, 1, 1 << 20, &mb)) {
+		snprintf(why, len, "'%s' is not a size in MiB", v);
+		return -EINVAL;
+	}
+	c->opts.symbolizer.cache_bytes = (uint64_t)mb << 20;
+	return 0;
+}
+
+static int set_debuginfod(void *ctx, const char *v, char *why, size_t len);
+
 static int set_bool(bool *b, const char *v, char *why, size_t len)
 {
 	if (options_parse_bool(v, b)) {
@@ -140,6 +155,11 @@ static int set_verbose(void *ctx, const char *v, char *why, size_t len)
 	return set_bool(&((struct record_config *)ctx)->verbose, v, why, len);
 }
 
+static int set_debuginfod(void *ctx, const char *v, char *why, size_t len)
+{
+	return set_bool(&((struct record_config *)ctx)->opts.symbolizer.debuginfod, v, why, len);
+}
+
 /* The one table of record's options: a new option is one line here (and its set function). */
 static const struct option_spec record_options[] = {
 	{ "db", 0, "PATH", 0, set_db,
@@ -152,6 +172,11 @@ static const struct option_spec record_options[] = {
 	  "only sample this process (repeat, or give a comma-separated\nlist)" },
 	{ "max-cpu", 0, "PERCENT", 0, set_max_cpu,
 	  "lower the sampling rate when ember's own CPU time exceeds\nPERCENT of one CPU" },
+	{ "symbol-cache-mb", 0, "N", 0, set_symbol_cache_mb,
+	  "bound of the symbol caches (parsed debug info and resolved\naddresses), in MiB; least "
+	  "recently used evicted (default 256)" },
+	{ "debuginfod", 0, NULL, 0, set_debuginfod,
+	  "fetch missing debug info from $DEBUGINFOD_URLS, in the background" },
 	{ "quiet", 'q', NULL, 0, set_quiet, "no summary at exit" },
 	{ "verbose", 'v', NULL, 0, set_verbose, "debug messages, including libbpf's" },
 };

@@ -390,7 +390,7 @@ void options_usage(const struct options *o, FILE *f)
 				 arg ? arg : "");
 		for (;;) {
 			nl = strchr(help, '\n');
-			fprintf(f, "  %-22s %.*s\n", left,
+			fprintf(f, "  %-24s %.*s\n", left,
 				nl ? (int)(nl - help) : (int)strlen(help), help);
 			if (!nl)
 				break;

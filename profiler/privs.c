@@ -13,7 +13,8 @@
 #define CAP_CHECKPOINT_RESTORE 40
 #endif
 
-static const int kept[] = { CAP_SYS_PTRACE, CAP_CHECKPOINT_RESTORE, CAP_DAC_READ_SEARCH };
+static const int kept[] = { CAP_SYS_PTRACE, CAP_CHECKPOINT_RESTORE, CAP_DAC_READ_SEARCH,
+			    CAP_SYSLOG };
 
 uint64_t privs_kept_mask(void)
 {

@@ -11,10 +11,13 @@
  *                         CAP_SYS_ADMIN, since 5.9): files deleted or in another mount namespace
  *   CAP_DAC_READ_SEARCH   reading mapped ELF files that are not world-readable (0700 home
  *                         directories, 0750 application directories)
+ *   CAP_SYSLOG            kernel symbol addresses in /proc/kallsyms, which the symbolizer reads
+ *                         again when the kernel's modules change (without it, and with
+ *                         perf_event_paranoid above 1, the addresses read as 0)
  *
  * Every other capability is dropped from the effective, permitted, inheritable, ambient and (when
  * CAP_SETPCAP allows it) bounding sets of the calling thread. Capabilities are per thread: call
- * this before the collector starts any thread.
+ * this before the collector starts any thread (the prefetch and debuginfod threads start after).
  */
 #ifndef EMBER_PRIVS_H
 #define EMBER_PRIVS_H

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Least privilege. After start-up every thread of the collector holds exactly the documented
-# capabilities (docs/service.md: cap_dac_read_search, cap_sys_ptrace, cap_checkpoint_restore) in
+# capabilities (docs/service.md: cap_dac_read_search, cap_sys_ptrace, cap_syslog,
+# cap_checkpoint_restore) in
 # its effective, permitted and bounding sets and none inheritable or ambient, whether it starts as
 # root or as an unprivileged user given capabilities the way ember.service gives them. The files it
 # writes are 0640 and of its group; a member of that group reads them (top, export, report) with
@@ -12,11 +13,13 @@
 need_root
 command -v setpriv >/dev/null || skip "setpriv (util-linux) is missing"
 
-# The documented set: CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_CHECKPOINT_RESTORE (40).
-KEPT=$(printf '%016x' $(((1 << 2) | (1 << 19) | (1 << 40))))
+# The documented set: CAP_DAC_READ_SEARCH (2), CAP_SYS_PTRACE (19), CAP_SYSLOG (34),
+# CAP_CHECKPOINT_RESTORE (40).
+KEPT=$(printf '%016x' $(((1 << 2) | (1 << 19) | (1 << 34) | (1 << 40))))
 # What ember.service grants before the drop (AmbientCapabilities= and CapabilityBoundingSet=).
-# CAP_SYSLOG lets it read kernel symbol addresses from /proc/kallsyms at start-up (unless
-# perf_event_paranoid <= 1), CAP_SETPCAP narrow the bounding set; both are dropped after.
+# CAP_SYSLOG lets it read kernel symbol addresses from /proc/kallsyms (unless
+# perf_event_paranoid <= 1; kept, since kallsyms is read again when modules change); CAP_SETPCAP
+# narrows the bounding set and is dropped with CAP_BPF and CAP_PERFMON.
 GRANT=bpf,perfmon,syslog,setpcap,sys_ptrace,dac_read_search,checkpoint_restore
 U_EMBER=64000 U_READER=64001 U_OTHER=64002
 
