@@ -349,6 +349,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		err = -errno;
 		goto out;
 	}
+	/* The run (and --duration) starts when sampling does: the set-up below may take a while
+	 * on a loaded host, and the samples it waits through are the run's. */
+	start_mono = clock_ns(CLOCK_MONOTONIC);
 	/* Loaded and attached: from here on the collector keeps only what symbolization needs.
 	 * Capabilities are per thread, so this comes before any thread starts (the symbolizer's
 	 * debuginfod worker, the prefetch thread). */
@@ -405,7 +408,6 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	if (err)
 		goto out;
 
-	start_mono = clock_ns(CLOCK_MONOTONIC);
 	if (opts->duration_s > 0)
 		end_mono = start_mono + (int64_t)(opts->duration_s * 1e9);
 	log_debug("sampling at %u Hz on %u CPUs with %s", opts->sampler.freq, c.rec.ncpus,
