@@ -36,14 +36,10 @@ need_root() {
 }
 
 # Starts a background program with SIGINT at its default (non-interactive shells ignore it).
-# As root it runs at nice -10: tests count a workload's samples, and on a shared machine busy
-# neighbours (builds, other tests) would otherwise starve it. `nice` execs, so $! is the workload.
+# (Not niced up: a workload above ember's priority starves the collector, which then meets the
+# workload's maps only after it exited.)
 start_bg() {
-	if [ "$(id -u)" = 0 ]; then
-		nice -n -10 env --default-signal=INT "$@" &
-	else
-		env --default-signal=INT "$@" &
-	fi
+	env --default-signal=INT "$@" &
 	PIDS_TO_KILL="$PIDS_TO_KILL $!"
 	BG_PID=$!
 }
