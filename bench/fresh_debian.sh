@@ -50,7 +50,7 @@ done
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 if [ -z "$MIRROR" ]; then
 	MIRROR="$(grep -hs -E '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list.d/* |
-		grep -m1 -E 'debian/?( |$)' | sed -E 's/^(URIs:|deb( \[[^]]*\])?)[[:space:]]*//; s/[[:space:]].*//')"
+		grep -m1 -E 'debian/?( |$)' | sed -E 's/^(URIs:|deb( \[[^]]*\])?)[[:space:]]*//; s/[[:space:]].*//' || true)"
 	MIRROR="${MIRROR:-http://deb.debian.org/debian}"
 fi
 
