@@ -154,6 +154,22 @@ step "chroot: ./scripts/setup.sh && make run" in_chroot /bin/sh -c \
 step "chroot: run wrote samples" in_chroot /bin/sh -c \
 	"cd /root/ember && ./build/ember export --db /tmp/fresh-run.db | head -3 | cut -c1-160 && \
 	 test \$(./build/ember export --db /tmp/fresh-run.db | wc -l) -gt 0"
+# The README's exact words, `make run` without arguments, stopped as a terminal's Ctrl-C would:
+# SIGINT to the whole foreground process group (make and ember). ember must print its summary.
+ctrl_c_run() {
+	local pid rc=0
+	setsid chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-xterm}" \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		/bin/sh -c 'cd /root/ember && ./scripts/setup.sh && make run' >"$ROOT/tmp/run.out" 2>&1 &
+	pid=$!
+	sleep 10
+	kill -INT -- "-$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	cat "$ROOT/tmp/run.out"
+	echo "(make exited $rc after Ctrl-C)"
+	grep -Eq '^ember: [1-9][0-9]* samples in .* [1-9][0-9]* stored, 0 dropped' "$ROOT/tmp/run.out"
+}
+step "chroot: ./scripts/setup.sh && make run, then Ctrl-C" ctrl_c_run
 # A second run of setup.sh must install nothing and be quick.
 step "chroot: ./scripts/setup.sh again (no-op)" in_chroot /bin/sh -c \
 	"cd /root/ember && ./scripts/setup.sh"
