@@ -32,12 +32,14 @@ if [ -n "$need" ]; then
 fi
 
 KDIR=/lib/modules/$(uname -r)
-if [ ! -e "$KDIR/build" ]; then
+if [ ! -e "$KDIR/build/include/generated" ] || [ ! -e "$KDIR/source/include/linux/kconfig.h" ]; then
+	# build: the arch's generated headers; source: the common tree (include/linux/kconfig.h).
 	HDRS=$(ls -d /usr/src/linux-headers-*-amd64 | sort -V | tail -1)
-	echo "run_overhead: linking $HDRS as $KDIR/build for bcc" >&2
+	COMMON=${HDRS%-amd64}-common
+	echo "run_overhead: linking $HDRS as $KDIR/build and $COMMON as $KDIR/source for bcc" >&2
 	mkdir -p "$KDIR"
-	ln -s "$HDRS" "$KDIR/build"
-	[ -e "$KDIR/source" ] || ln -s "$HDRS" "$KDIR/source"
+	ln -sfn "$HDRS" "$KDIR/build"
+	ln -sfn "$COMMON" "$KDIR/source"
 fi
 
 if [ ! -x build/ember ]; then
