@@ -197,7 +197,19 @@ class Bcc(Tool):
         return [self.args.bcc_profile, "-F", str(rate), "-f"]
 
 
-TOOLS = {"ember": Ember, "perf": Perf, "bcc": Bcc}
+class EmberBaseline(Ember):
+    """Another ember binary (--ember-baseline), e.g. before a change, measured the same way."""
+    name = "ember-baseline"
+
+    def command(self, rate):
+        return [self.args.ember_baseline, "record", "-F", str(rate), "--db", self.db()]
+
+    def to_profile(self, m):
+        rc, cpu, rss = run_measured([self.args.ember_baseline, "export", "--db", self.db()])
+        return {"ember export": {"cpu_s": cpu, "max_rss_kib": rss, "rc": rc}}
+
+
+TOOLS = {"ember": Ember, "perf": Perf, "bcc": Bcc, "ember-baseline": EmberBaseline}
 
 
 def run_one(args, tool_cls, rate, rnd, ncpus):
@@ -347,8 +359,9 @@ def summarise(results, args):
     # Ratios within each round.
     lines.append("Ratios ember / peer, taken within each round (median and range over rounds):")
     lines.append("")
-    lines.append("| rate | figure | ember / perf | ember / bcc |")
-    lines.append("|---|---|---|---|")
+    peers = [t for t in tools if t != "ember"]
+    lines.append("| rate | figure | " + " | ".join(f"ember / {p}" for p in peers) + " |")
+    lines.append("|---|---|" + "---|" * len(peers))
     figures = [
         ("BPF program per sample", lambda r: r["bpf_ns_per_sample"]),
         ("user-space CPU per sample (steady)", lambda r: r["collector_us_per_sample"]),
@@ -364,7 +377,7 @@ def summarise(results, args):
     for rate in rates:
         for fname, f in figures:
             cells = []
-            for peer in ("perf", "bcc"):
+            for peer in peers:
                 ratios = []
                 for rnd in sorted({r["round"] for r in results}):
                     e = [r for r in sel("ember", rate) if r["round"] == rnd]
@@ -375,7 +388,7 @@ def summarise(results, args):
                     if a is not None and b:
                         ratios.append(a / b)
                 cells.append(fmt(med_range(ratios), unit="×"))
-            lines.append(f"| {rate} | {fname} | {cells[0]} | {cells[1]} |")
+            lines.append(f"| {rate} | {fname} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -383,6 +396,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--ember", default="build/ember")
     ap.add_argument("--bcc-profile", default="/usr/sbin/profile-bpfcc")
+    ap.add_argument("--ember-baseline", help="a second ember binary, for the tool ember-baseline")
     ap.add_argument("--workload", required=True, help="the built bench/deep_stack binary")
     ap.add_argument("--depth", type=int, default=24)
     ap.add_argument("--rates", default="19,99,999")
