@@ -85,7 +85,9 @@ int sampler_preflight(char *why, size_t len)
 		snprintf(why, len,
 			 "recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (this "
 			 "process lacks %s)",
-			 bpf ? "CAP_PERFMON" : perfmon ? "CAP_BPF" : "both");
+			 bpf	   ? "CAP_PERFMON"
+			 : perfmon ? "CAP_BPF"
+				   : "both");
 		return -EPERM;
 	}
 	return 0;
