@@ -28,6 +28,7 @@ ls -d /usr/src/linux-headers-*-amd64 >/dev/null 2>&1 || need="$need linux-header
 command -v clang >/dev/null || need="$need clang"
 if [ -n "$need" ]; then
 	echo "run_overhead: installing$need (for the benchmark only)" >&2
+	# shellcheck disable=SC2086 # a list of package names
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need
 fi
 
