@@ -31,12 +31,13 @@ build-asan: setup $(ASAN)/build.ninja
 run: build
 	./$(BUILD)/ember record $(RUN_ARGS)
 
-# Every test in the normal build, then the unit and end-to-end tests again under ASan+UBSan.
+# Every test in the normal build, then the unit, storage, end-to-end and TUI tests again under
+# ASan+UBSan.
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j 2
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j 2 -L 'unit|storage|e2e'
+		ctest --output-on-failure -j 2 -L 'unit|storage|e2e|tui'
 
 # The normal build's tests only.
 test-fast: build

@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "sample every CPU into the database" },
 	{ "export", cmd_export, "write a slice of history as a profile (folded, pprof, svg...)" },
 	{ "report", cmd_report, "the top functions of a slice, or how two slices differ" },
+	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
 };
 
 static void usage(FILE *f)
