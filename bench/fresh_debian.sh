@@ -6,7 +6,8 @@
 # host's /proc, /sys and /dev into it (the BPF sampler needs /sys/kernel/btf and the perf events),
 # copies a clean `git clone` of the current commit into it, and runs as root inside the chroot:
 #
-#   ./scripts/setup.sh && make run RUN_ARGS='--duration 5 ...'
+#   ./scripts/setup.sh && make run RUN_ARGS='--duration 5 ...'   (while `make run` records)
+#   ./scripts/setup.sh && make run          (in a pty, stopped by typing Ctrl-C after 10 s)
 #   ./scripts/setup.sh && make test          (with CI=1: any skip for lack of privilege fails)
 #
 # Each step is timed; a summary is printed at the end and written to <root>.log.
@@ -31,7 +32,7 @@ while [ $# -gt 0 ]; do
 	--mirror) MIRROR="$2"; shift 2 ;;
 	--keep) KEEP=1; shift ;;
 	--reuse) REUSE=1; KEEP=1; shift ;;
-	-h | --help) sed -n '3,22p' "$0"; exit 0 ;;
+	-h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "fresh_debian: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -149,27 +150,52 @@ in_chroot() { # a login-like root environment, nothing inherited from the host's
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		"$@"
 }
-step "chroot: ./scripts/setup.sh && make run" in_chroot /bin/sh -c \
-	"cd /root/ember && ./scripts/setup.sh && make run RUN_ARGS='--duration 5 --db /tmp/fresh-run.db'"
-step "chroot: run wrote samples" in_chroot /bin/sh -c \
-	"cd /root/ember && ./build/ember export --db /tmp/fresh-run.db | head -3 | cut -c1-160 && \
-	 test \$(./build/ember export --db /tmp/fresh-run.db | wc -l) -gt 0"
-# The README's exact words, `make run` without arguments, stopped as a terminal's Ctrl-C would:
-# SIGINT to the whole foreground process group (make and ember). ember must print its summary.
+# With `make run` on `ember record`, first a run that ends by itself, and its database exported.
+if grep -Eq '^[[:space:]]+\./\$\(BUILD\)/ember record' "$ROOT/root/ember/Makefile"; then
+	step "chroot: ./scripts/setup.sh && make run (record, --duration 5)" in_chroot /bin/sh -c \
+		"cd /root/ember && ./scripts/setup.sh && make run RUN_ARGS='--duration 5 --db /tmp/fresh-run.db'"
+	step "chroot: run wrote samples" in_chroot /bin/sh -c \
+		"cd /root/ember && ./build/ember export --db /tmp/fresh-run.db | head -3 | cut -c1-160 && \
+		 test \$(./build/ember export --db /tmp/fresh-run.db | wc -l) -gt 0"
+	RUN_IS_RECORD=1
+else
+	RUN_IS_RECORD=0
+fi
+# The README's exact words, `make run` without arguments, in a terminal (a pty from script(1),
+# so a TUI works too), stopped after 10 s by typing Ctrl-C: the terminal sends SIGINT to the
+# whole foreground process group, make and ember. It must end within 20 s; `ember record` must
+# print its summary with samples stored and none dropped.
 ctrl_c_run() {
-	local pid rc=0
-	setsid chroot "$ROOT" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM="${TERM:-xterm}" \
-		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		/bin/sh -c 'cd /root/ember && ./scripts/setup.sh && make run' >"$ROOT/tmp/run.out" 2>&1 &
+	local fifo="$ROOT/tmp/ctrl-c.fifo" pid rc=0 waited=0
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	script -qfec "chroot '$ROOT' /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=xterm-256color \
+		COLUMNS=120 LINES=40 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		/bin/sh -c 'cd /root/ember && ./scripts/setup.sh && make run'" /dev/null \
+		<"$fifo" >"$ROOT/tmp/run.out" 2>&1 &
 	pid=$!
+	exec 3>"$fifo"
 	sleep 10
-	kill -INT -- "-$pid" 2>/dev/null || true
+	printf '\003' >&3
+	while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 20 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	exec 3>&-
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "make run did not end within 20 s of Ctrl-C"
+		kill "$pid"
+		return 1
+	fi
 	wait "$pid" || rc=$?
-	cat "$ROOT/tmp/run.out"
-	echo "(make exited $rc after Ctrl-C)"
-	grep -Eq '^ember: [1-9][0-9]* samples in .* [1-9][0-9]* stored, 0 dropped' "$ROOT/tmp/run.out"
+	rm -f "$fifo"
+	tr -d '\r' <"$ROOT/tmp/run.out" | tail -5 | cut -c1-200
+	echo "(make run ended $waited s after Ctrl-C, script(1) exit $rc)"
+	if [ "$RUN_IS_RECORD" = 1 ]; then
+		grep -aEq 'ember: [1-9][0-9]* samples in .* [1-9][0-9]* stored, 0 dropped' "$ROOT/tmp/run.out"
+	fi
 }
-step "chroot: ./scripts/setup.sh && make run, then Ctrl-C" ctrl_c_run
+step "chroot: ./scripts/setup.sh && make run in a terminal, then Ctrl-C" ctrl_c_run
 # A second run of setup.sh must install nothing and be quick.
 step "chroot: ./scripts/setup.sh again (no-op)" in_chroot /bin/sh -c \
 	"cd /root/ember && ./scripts/setup.sh"
