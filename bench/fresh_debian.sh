@@ -7,7 +7,7 @@
 # copies a clean `git clone` of the current commit into it, and runs as root inside the chroot:
 #
 #   ./scripts/setup.sh && make run RUN_ARGS='--duration 5 ...'   (while `make run` records)
-#   ./scripts/setup.sh && make run          (in a pty, stopped by typing Ctrl-C after 10 s)
+#   ./scripts/setup.sh && make run          (in a pty, Ctrl-C typed 10 s after ember starts)
 #   ./scripts/setup.sh && make test          (with CI=1: any skip for lack of privilege fails)
 #
 # Each step is timed; a summary is printed at the end and written to <root>.log.
@@ -162,9 +162,16 @@ else
 	RUN_IS_RECORD=0
 fi
 # The README's exact words, `make run` without arguments, in a terminal (a pty from script(1),
-# so a TUI works too), stopped after 10 s by typing Ctrl-C: the terminal sends SIGINT to the
-# whole foreground process group, make and ember. It must end within 20 s; `ember record` must
-# print its summary with samples stored and none dropped.
+# so a TUI works too), stopped 10 s after ember starts by typing Ctrl-C: the terminal sends
+# SIGINT to the whole foreground process group, make and ember. It must end within 20 s;
+# `ember record` must print its summary with samples stored and none dropped.
+ember_running() { # a process of the chroot's build/ember is alive
+	local exe
+	for exe in /proc/[0-9]*/exe; do
+		[ "$(readlink "$exe" 2>/dev/null)" = "$ROOT/root/ember/build/ember" ] && return 0
+	done
+	return 1
+}
 ctrl_c_run() {
 	local fifo="$ROOT/tmp/ctrl-c.fifo" pid rc=0 waited=0
 	rm -f "$fifo"
@@ -175,6 +182,20 @@ ctrl_c_run() {
 		<"$fifo" >"$ROOT/tmp/run.out" 2>&1 &
 	pid=$!
 	exec 3>"$fifo"
+	# On a fresh machine make run first installs and builds: type Ctrl-C 10 s after ember starts.
+	while kill -0 "$pid" 2>/dev/null && ! ember_running && [ "$waited" -lt 1800 ]; do
+		sleep 1
+		waited=$((waited + 1))
+	done
+	if ! ember_running; then
+		exec 3>&-
+		tr -d '\r' <"$ROOT/tmp/run.out" | tail -20 | cut -c1-200
+		echo "ember never started under make run (${waited} s)"
+		kill "$pid" 2>/dev/null || true
+		return 1
+	fi
+	echo "(ember running after ${waited} s of set-up and build)"
+	waited=0
 	sleep 10
 	printf '\003' >&3
 	while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt 20 ]; do
