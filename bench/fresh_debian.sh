@@ -164,7 +164,8 @@ fi
 # The README's exact words, `make run` without arguments, in a terminal (a pty from script(1),
 # so a TUI works too), stopped 10 s after ember starts by typing Ctrl-C: the terminal sends
 # SIGINT to the whole foreground process group, make and ember. It must end within 20 s;
-# `ember record` must print its summary with samples stored and none dropped.
+# `ember record` must print its summary with samples stored and none dropped; `ember top` must
+# have drawn its screen and counted samples.
 ember_running() { # a process of the chroot's build/ember is alive
 	local exe
 	for exe in /proc/[0-9]*/exe; do
@@ -214,6 +215,11 @@ ctrl_c_run() {
 	echo "(make run ended $waited s after Ctrl-C, script(1) exit $rc)"
 	if [ "$RUN_IS_RECORD" = 1 ]; then
 		grep -aEq 'ember: [1-9][0-9]* samples in .* [1-9][0-9]* stored, 0 dropped' "$ROOT/tmp/run.out"
+	else
+		# The TUI drew its screen, with samples counted (the last count it showed).
+		echo "(the screen's last sample count: $(grep -aoE '[0-9][0-9,]* samples' "$ROOT/tmp/run.out" | tail -1))"
+		grep -aq 'ember top' "$ROOT/tmp/run.out" &&
+			grep -aqE '[1-9][0-9,]* samples' "$ROOT/tmp/run.out"
 	fi
 }
 step "chroot: ./scripts/setup.sh && make run in a terminal, then Ctrl-C" ctrl_c_run
