@@ -27,6 +27,9 @@ static const char usage[] =
     "  -F, --freq HZ     samples per second per CPU, 1 to 1000 (default 19)\n"
     "  -d, --duration T  stop after T (seconds, or with a unit: 30s, 5m, 1h)\n"
     "  -p, --pid PID     only sample this process (repeat, or give a comma-separated list)\n"
+    "  --symbol-cache-mb N  bound of the symbol caches (parsed debug info and resolved\n"
+    "                    addresses), in MiB; least recently used evicted (default 256)\n"
+    "  --debuginfod      fetch missing debug info from $DEBUGINFOD_URLS, in the background\n"
     "  -q, --quiet       no summary at exit\n"
     "  -v, --verbose     debug messages, including libbpf's\n"
     "  -h, --help        this text\n";
@@ -77,6 +80,8 @@ int cmd_record(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "symbol-cache-mb", required_argument, NULL, 'M' },
+		{ "debuginfod", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -117,6 +122,17 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'q':
 			opts.quiet = true;
+			break;
+		case 'M':
+			if (cli_parse_uint(optarg, 1, 1 << 20, &v))
+				return cli_usage_error("record",
+						       "--symbol-cache-mb: '%s' is not a size in "
+						       "MiB",
+						       optarg);
+			opts.symbolizer.cache_bytes = (uint64_t)v << 20;
+			break;
+		case 'I':
+			opts.symbolizer.debuginfod = true;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);

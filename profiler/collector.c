@@ -21,6 +21,7 @@
 
 #include "profiler/ingest.h"
 #include "profiler/log.h"
+#include "profiler/prefetch.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
@@ -39,6 +40,7 @@ struct collector {
 	struct storage_writer *writer;
 	struct symbolizer *sym;
 	struct proctrack *pt;
+	struct prefetch *pf;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
 	struct storage_recording rec;
@@ -69,9 +71,16 @@ static int64_t boot_to_epoch(void)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
+	__u32 type = 0;
 
-	/* A dropped record is counted in the ingest stats; keep consuming. */
-	ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
+	/* Every record starts with its type. A dropped record is counted in the ingest stats;
+	 * keep consuming. */
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (type == EMBER_EVENT_EXEC || type == EMBER_EVENT_EXIT)
+		ingest__proc_event(c->ingest, data, size, c->boot_to_epoch, c->now);
+	else
+		ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
 	return 0;
 }
 
@@ -113,6 +122,7 @@ static void flush(struct collector *c, bool final)
 static void collector_free(struct collector *c)
 {
 	ring_buffer__free(c->rb);
+	prefetch__free(c->pf);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
 	proctrack__free(c->pt);
@@ -150,22 +160,27 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	c.writer = storage_writer__new(c.db);
-	c.sym = symbolizer__new(NULL);
-	c.pt = proctrack__new();
-	if (!c.writer || !c.sym || !c.pt) {
+	c.sym = symbolizer__new(&opts->symbolizer);
+	if (!c.writer || !c.sym) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
-		goto out;
-	}
-	c.ingest = ingest__new(c.writer, c.sym, c.pt);
-	if (!c.ingest) {
-		err = -ENOMEM;
 		goto out;
 	}
 
 	c.sampler = sampler__open(&opts->sampler);
 	if (!c.sampler) {
 		err = -errno;
+		goto out;
+	}
+	/* Records wait in the ring buffers until the loop below starts. */
+	c.pf = prefetch__new(sampler__notices_fd(c.sampler));
+	if (!c.pf)
+		log_warn("no prefetch thread (%s): short-lived processes may lose their symbols",
+			 strerror(errno));
+	c.pt = proctrack__new(c.sym, c.pf);
+	c.ingest = c.pt ? ingest__new(c.writer, c.sym, c.pt) : NULL;
+	if (!c.ingest) {
+		err = -ENOMEM;
 		goto out;
 	}
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);
@@ -236,6 +251,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					flush(&c, false);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
+					/* New modules or BPF programs: new kernel text. */
+					if (symbolizer__kernel_refresh(c.sym) > 0)
+						ingest__clear_cache(c.ingest);
 				}
 				if (end_mono && c.now >= end_mono)
 					running = false;
@@ -255,6 +273,23 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	c.now = clock_ns(CLOCK_MONOTONIC);
 	ring_buffer__consume(c.rb);
 	flush(&c, true);
+	{
+		struct symbolizer_stats st;
+		uint64_t taken = 0, missed = 0;
+
+		symbolizer__stats(c.sym, &st);
+		if (c.pf)
+			prefetch__stats(c.pf, &taken, &missed);
+		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
+			  "%lu "
+			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
+			  "evicted; "
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu",
+			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
+			  st.elf_errors, (unsigned long long)st.cache_hits,
+			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
+			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed);
+	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));
 		sum->delivered = c.rec.delivered;

@@ -12,10 +12,12 @@
 #include <stdint.h>
 
 #include "profiler/sampler.h"
+#include "symbolizer/symbolizer.h"
 
 struct collector_opts {
 	const char *db_path;
 	struct sampler_opts sampler;
+	struct symbolizer_opts symbolizer;
 	double duration_s; /* 0: until a signal */
 	bool quiet;	   /* no summary at exit */
 };

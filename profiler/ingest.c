@@ -19,6 +19,8 @@
 
 /* Beyond this many cached raw stacks the cache is emptied and refills (bounds memory). */
 #define INGEST_CACHE_MAX 1000000
+/* Frames of one stack once inlined calls are expanded; deeper stacks are cut at the root end. */
+#define INGEST_MAX_FRAMES 512
 
 struct raw_stack {
 	XXH128_hash_t key;
@@ -47,27 +49,40 @@ struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, str
 	return in;
 }
 
-static int64_t frame_id(struct ingest *in, const struct sym_frame *f)
+/*
+ * Frame granularity (docs/design.md, "Frames"): a frame is (function, file, line of the call
+ * site). The line of the innermost frame of a stack, where the sample landed, is dropped: it
+ * changes from sample to sample inside one function and would multiply distinct stacks by the
+ * lines of every hot loop, while call-site lines are fixed per call site.
+ */
+static int64_t frame_id(struct ingest *in, const struct sym_frame *f, bool sampled_line)
 {
 	struct storage_frame sf = {
-		.kind = f->kind == SYM_KIND_KERNEL ? STORAGE_FRAME_KERNEL : STORAGE_FRAME_USER,
+		.kind = f->kind == SYM_KIND_KERNEL ? STORAGE_FRAME_KERNEL
+			: f->kind == SYM_KIND_JIT  ? STORAGE_FRAME_JIT
+						   : STORAGE_FRAME_USER,
 		.name = f->name,
 		.module = f->module,
 		.offset = f->name ? 0 : f->offset,
+		.file = f->file,
+		.line = sampled_line ? 0 : f->line,
+		.inlined = f->inlined,
+		.build_id = f->build_id,
 	};
 
 	return storage_writer__frame(in->w, &sf);
 }
 
 /*
- * Symbolizes the stack of a record: kernel frames (leaf first), then user frames (leaf first).
- * Every frame but the first of each part is a return address and is looked up at ip - 1, so that a
- * call at the very end of a function is not attributed to the next one.
+ * Symbolizes the stack of a record: kernel frames (leaf first), then user frames (leaf first, each
+ * IP expanded into its inlined calls). Every frame but the first of each part is a return address
+ * and is looked up at ip - 1, so that a call at the very end of a function is not attributed to
+ * the next one.
  */
 static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, struct proc *p,
-			       int64_t now_ns)
+			       int64_t now_ns, bool *unmapped)
 {
-	int64_t ids[EMBER_MAX_IPS];
+	static int64_t ids[INGEST_MAX_FRAMES];
 	size_t n = 0;
 
 	for (unsigned int i = 0; i < s->nr_kernel; i++) {
@@ -76,7 +91,7 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 
 		symbolizer__kernel(in->sym, ip, &f);
 		f.offset += !f.name && i > 0;
-		ids[n] = frame_id(in, &f);
+		ids[n] = frame_id(in, &f, false);
 		if (ids[n] < 0)
 			return ids[n];
 		n++;
@@ -85,18 +100,18 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 		uint64_t raw = s->ips[s->nr_kernel + i], ip = raw - (i > 0);
 		const struct procmaps_entry *m = p ? proctrack__find_map(in->pt, p, ip, now_ns)
 						   : NULL;
-		struct sym_frame f;
 
-		if (m) {
-			symbolizer__user(in->sym, (int)s->pid, m, ip, &f);
-			f.offset += !f.name && i > 0;
-		} else {
-			f = (struct sym_frame){ .module = "[unknown]", .offset = raw };
+		*unmapped |= !m;
+		struct sym_frame f[SYM_MAX_FRAMES];
+		int nf = symbolizer__user(in->sym, p ? p->sym : NULL, m, ip, f, SYM_MAX_FRAMES);
+
+		for (int j = 0; j < nf && n < INGEST_MAX_FRAMES; j++) {
+			f[j].offset += !f[j].name && i > 0;
+			ids[n] = frame_id(in, &f[j], i == 0 && j == 0);
+			if (ids[n] < 0)
+				return ids[n];
+			n++;
 		}
-		ids[n] = frame_id(in, &f);
-		if (ids[n] < 0)
-			return ids[n];
-		n++;
 	}
 	return storage_writer__stack(in->w, ids, n, STORAGE_STACK_UNCLASSIFIED);
 }
@@ -108,12 +123,15 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 		uint64_t start;
 		uint32_t pid;
 		uint16_t nk, nu;
-	} head = { s->proc_start_ns, s->pid, s->nr_kernel, s->nr_user };
+		uint32_t image, pad;
+	} head = { s->proc_start_ns, s->pid, s->nr_kernel, s->nr_user, p ? p->image : 0, 0 };
 	struct raw_stack *e;
 	XXH128_hash_t key;
+	bool unmapped = false;
 	int64_t id;
 
-	/* The process identity and the split seed the hash of the IPs. */
+	/* The process identity, its image (an exec maps other code at the same addresses) and the
+	 * split seed the hash of the IPs. */
 	key = XXH3_128bits_withSeed(s->ips, (s->nr_kernel + s->nr_user) * sizeof(s->ips[0]),
 				    XXH3_64bits(&head, sizeof(head)));
 	HASH_FIND(hh, in->cache, &key, sizeof(key), e);
@@ -121,8 +139,12 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 		in->stats.stack_cache_hits++;
 		return e->stack_id;
 	}
-	id = symbolize_stack(in, s, p, now_ns);
+	id = symbolize_stack(in, s, p, now_ns, &unmapped);
 	if (id < 0)
+		return id;
+	/* An IP outside every known mapping may be in a library loaded since (the maps are read
+	 * again at most every PROCTRACK_REREAD_NS): do not cache that answer for good. */
+	if (unmapped)
 		return id;
 	if (in->ncache >= INGEST_CACHE_MAX)
 		ingest__clear_cache(in);
@@ -192,6 +214,43 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 	return 0;
 fail:
 	in->stats.errors++;
+	return err;
+}
+
+int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t boot_to_epoch_ns,
+		       int64_t now_ns)
+{
+	const struct ember_proc_event *e = data;
+	char comm[EMBER_TASK_COMM_LEN + 1];
+	struct proc *p;
+	bool is_new = false;
+	int err;
+
+	in->stats.received++;
+	if (size < sizeof(*e) || (e->type != EMBER_EVENT_EXEC && e->type != EMBER_EVENT_EXIT) ||
+	    !e->pid) {
+		in->stats.malformed++;
+		return -EBADMSG;
+	}
+	in->stats.proc_events++;
+	if (e->type == EMBER_EVENT_EXIT) {
+		proctrack__exit(in->pt, e->pid, e->proc_start_ns);
+		return 0;
+	}
+	p = proctrack__exec(in->pt, e->pid, e->proc_start_ns, now_ns, &is_new);
+	if (!p) {
+		in->stats.errors++;
+		return -ENOMEM;
+	}
+	if (!is_new)
+		return 0;
+	memcpy(comm, e->comm, EMBER_TASK_COMM_LEN);
+	comm[EMBER_TASK_COMM_LEN] = '\0';
+	err = storage_writer__process(in->w, e->pid, (int64_t)e->proc_start_ns,
+				      (int64_t)e->proc_start_ns + boot_to_epoch_ns, e->uid, comm,
+				      p->exe, (int64_t)e->time_ns + boot_to_epoch_ns);
+	if (err)
+		in->stats.errors++;
 	return err;
 }
 

@@ -13,7 +13,7 @@
 #include "tests/harness.h"
 
 struct seen {
-	unsigned long records, own, with_user, with_kernel, bad;
+	unsigned long records, own, with_user, with_kernel, bad, proc_events;
 	uint32_t pid;
 };
 
@@ -22,6 +22,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	const struct ember_sample *s = data;
 	struct seen *seen = ctx;
 
+	/* Process events (exec, exit of any process on the host) share the ring buffer. */
+	if (size >= sizeof(__u32) && s->type != EMBER_EVENT_SAMPLE) {
+		seen->proc_events += s->type == EMBER_EVENT_EXEC || s->type == EMBER_EVENT_EXIT;
+		return 0;
+	}
 	seen->records++;
 	if (size < EMBER_SAMPLE_HEADER_SIZE ||
 	    size != EMBER_SAMPLE_HEADER_SIZE + (size_t)(s->nr_kernel + s->nr_user) * 8) {
@@ -88,6 +93,8 @@ static enum test_result run_config(bool filter, bool no_kernel, bool no_user)
 			   st[EMBER_STAT_ERROR],
 		       "every run ends in exactly one counter") ||
 	    !ASSERT_EQ(seen.records, st[EMBER_STAT_SENT], "every record sent is received") ||
+	    !ASSERT_EQ(seen.proc_events, st[EMBER_STAT_PROC_SENT],
+		       "every process event received") ||
 	    !ASSERT_EQ(seen.bad, 0, "record sizes match their IP counts"))
 		goto out;
 	if (filter && !ASSERT_EQ(seen.own, seen.records, "only the filtered pid"))
