@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include "profiler/ingest.h"
 #include "profiler/log.h"
 #include "profiler/prefetch.h"
+#include "profiler/privs.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
@@ -48,6 +50,11 @@ struct collector {
 	int64_t now; /* CLOCK_MONOTONIC at the current tick */
 	int last_write_err;
 	struct utsname uts;
+	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
+	struct collector_self self;  /* the last full minute */
+	unsigned int budget;	     /* records left in this consume(); 0: unlimited */
+	int64_t minute_wall, minute_cpu;
+	uint64_t minute_delivered, minute_dropped;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -68,6 +75,13 @@ static int64_t boot_to_epoch(void)
 	return r - (b0 + (b1 - b0) / 2);
 }
 
+/*
+ * Records taken per ring_buffer__consume() in the loop. libbpf 1.1 consumes until the ring is
+ * empty, so a producer faster than us (a flood of samples) would keep the loop from ever seeing
+ * SIGTERM; a negative return from the callback stops it after the record (which is consumed).
+ */
+#define CONSUME_BUDGET 65536
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
@@ -81,7 +95,15 @@ static int on_record(void *ctx, void *data, size_t size)
 		ingest__proc_event(c->ingest, data, size, c->boot_to_epoch, c->now);
 	else
 		ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
-	return 0;
+	return c->budget && !--c->budget ? -EAGAIN : 0;
+}
+
+/* Drains the ring, at most CONSUME_BUDGET records, so that signals and timers get their turn. */
+static void consume(struct collector *c)
+{
+	c->budget = CONSUME_BUDGET;
+	ring_buffer__consume(c->rb);
+	c->budget = 0;
 }
 
 static void update_counters(struct collector *c)
@@ -131,6 +153,160 @@ static void collector_free(struct collector *c)
 	storage__close(c->db);
 }
 
+/* ---- running as a service: privileges and SIGHUP ---- */
+
+/* After the sampler is attached: keep only what symbolization needs (profiler/privs.h). */
+static int drop_privileges(void)
+{
+	char why[256], names[256];
+	bool bounds = false;
+	int err;
+
+	err = privs_drop(&bounds, why, sizeof(why));
+	if (err) {
+		log_error("%s", why);
+		return err;
+	}
+	log_debug("capabilities after start-up: %s%s",
+		  privs_names(privs_kept_mask(), names, sizeof(names)),
+		  bounds ? "" : " (bounding set unchanged: no CAP_SETPCAP)");
+	return 0;
+}
+
+/* Applies what a reload can change in a running collector; returns the options now in force. */
+static const struct collector_opts *reload(struct collector *c, const struct collector_opts *cur)
+{
+	const struct collector_opts *next = cur->reload(cur->reload_arg);
+	int err;
+
+	if (!next) {
+		log_error("SIGHUP: the new configuration is invalid; going on with the old one");
+		return cur;
+	}
+	if (next->sampler.freq != c->rec.hz) {
+		err = sampler__set_freq(c->sampler, next->sampler.freq);
+		if (err) {
+			log_error("SIGHUP: cannot change the frequency to %u Hz: %s",
+				  next->sampler.freq, strerror(-err));
+		} else {
+			log_info("SIGHUP: sampling at %u Hz (was %u Hz)", next->sampler.freq,
+				 c->rec.hz);
+			c->rec.hz = next->sampler.freq;
+		}
+	}
+	if (strcmp(next->db_path, cur->db_path))
+		log_warn("SIGHUP: db changed; it takes effect at the next start");
+	if (next->sampler.npids != cur->sampler.npids ||
+	    memcmp(next->sampler.pids, cur->sampler.pids,
+		   next->sampler.npids * sizeof(*next->sampler.pids)))
+		log_warn("SIGHUP: pid changed; it takes effect at the next start");
+	if (next->duration_s != cur->duration_s)
+		log_warn("SIGHUP: duration changed; it takes effect at the next start");
+	log_info("SIGHUP: configuration reloaded");
+	return next;
+}
+
+/*
+ * --max-cpu: every window, the collector's own CPU time (all its threads, exact ns) against the
+ * wall time; above the limit the sampling rate drops in proportion, with a margin, and says so.
+ * The BPF program's cost is charged to the interrupted tasks, not to us: this bounds user space.
+ */
+#define SELF_WINDOW_NS (5ll * 1000000000ll)
+
+static void check_own_cpu(struct collector *c, const struct collector_opts *opts)
+{
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	double pct;
+	unsigned int hz;
+
+	if (!c->self_wall || c->now - c->self_wall < SELF_WINDOW_NS) {
+		if (!c->self_wall) {
+			c->self_cpu = cpu;
+			c->self_wall = c->now;
+		}
+		return;
+	}
+	pct = 100.0 * (double)(cpu - c->self_cpu) / (double)(c->now - c->self_wall);
+	c->self_cpu = cpu;
+	c->self_wall = c->now;
+	if (opts->max_cpu <= 0 || pct <= opts->max_cpu || c->rec.hz <= SAMPLER_FREQ_MIN)
+		return;
+	hz = (unsigned int)((double)c->rec.hz * opts->max_cpu / pct * 0.9);
+	if (hz < SAMPLER_FREQ_MIN)
+		hz = SAMPLER_FREQ_MIN;
+	if (hz >= c->rec.hz)
+		hz = c->rec.hz - 1;
+	if (sampler__set_freq(c->sampler, hz))
+		return;
+	log_warn("ember's own CPU use is %.2f%% of a CPU, above --max-cpu %.2f%%: sampling at %u "
+		 "Hz (was %u Hz)",
+		 pct, opts->max_cpu, hz, c->rec.hz);
+	c->rec.hz = hz;
+}
+
+/* Resident memory of this process in KiB (/proc/self/statm), 0 when unreadable. */
+static uint64_t self_rss_kib(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+/*
+ * Self-observability: once a minute, what the collector itself cost (CPU, memory) and what it
+ * carried (samples per second, drops). Logged at debug level; storing it in the database waits
+ * for storage's migrations (see docs/service.md).
+ */
+static void self_minute(struct collector *c)
+{
+	uint64_t dropped = c->rec.filtered + c->rec.ringbuf_full + c->rec.bpf_errors +
+			   c->rec.ingest_errors + c->rec.write_errors;
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall = c->now;
+	double secs;
+
+	if (!c->minute_wall) {
+		c->minute_wall = wall;
+		c->minute_cpu = cpu;
+		return;
+	}
+	if (wall - c->minute_wall < 60ll * 1000000000ll)
+		return;
+	/* Processes expire and the writer empties its caches in bulk: give the freed pages back,
+	 * so that the resident size follows what is in use instead of its high-water mark. */
+	malloc_trim(0);
+	secs = (double)(wall - c->minute_wall) / 1e9;
+	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
+	c->self.rss_kib = self_rss_kib();
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
+	}
+	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
+	c->self.dropped = dropped - c->minute_dropped;
+	c->self.hz = c->rec.hz;
+	{
+		struct symbolizer_stats ss;
+
+		symbolizer__stats(c->sym, &ss);
+		log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
+			  "binaries parsed), %.1f samples/s, %llu dropped in the last minute",
+			  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
+			  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
+			  (unsigned long long)c->self.dropped);
+	}
+	c->minute_wall = wall;
+	c->minute_cpu = cpu;
+	c->minute_delivered = c->rec.delivered;
+	c->minute_dropped = dropped;
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -151,6 +327,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	if (opts->reload)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 
 	c.db = storage__open(opts->db_path, STORAGE_WRITE);
@@ -160,8 +338,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	c.writer = storage_writer__new(c.db);
-	c.sym = symbolizer__new(&opts->symbolizer);
-	if (!c.writer || !c.sym) {
+	if (!c.writer) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
 		goto out;
@@ -170,6 +347,21 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	c.sampler = sampler__open(&opts->sampler);
 	if (!c.sampler) {
 		err = -errno;
+		goto out;
+	}
+	/* The run (and --duration) starts when sampling does: the set-up below may take a while
+	 * on a loaded host, and the samples it waits through are the run's. */
+	start_mono = clock_ns(CLOCK_MONOTONIC);
+	/* Loaded and attached: from here on the collector keeps only what symbolization needs.
+	 * Capabilities are per thread, so this comes before any thread starts (the symbolizer's
+	 * debuginfod worker, the prefetch thread). */
+	err = drop_privileges();
+	if (err)
+		goto out;
+	c.sym = symbolizer__new(&opts->symbolizer);
+	if (!c.sym) {
+		err = -errno;
+		log_error("cannot set up the symbolizer: %s", strerror(-err));
 		goto out;
 	}
 	/* Records wait in the ring buffers until the loop below starts. */
@@ -216,7 +408,6 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	if (err)
 		goto out;
 
-	start_mono = clock_ns(CLOCK_MONOTONIC);
 	if (opts->duration_s > 0)
 		end_mono = start_mono + (int64_t)(opts->duration_s * 1e9);
 	log_debug("sampling at %u Hz on %u CPUs with %s", opts->sampler.freq, c.rec.ncpus,
@@ -238,17 +429,19 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			int fd = evs[i].data.fd;
 
 			if (fd == rbfd) {
-				ring_buffer__consume(c.rb);
+				consume(&c);
 			} else if (fd == tfd) {
 				uint64_t exp;
 
 				if (read(tfd, &exp, sizeof(exp)) < 0)
 					continue;
-				ring_buffer__consume(c.rb);
+				consume(&c);
 				ticks += exp;
 				if (ticks >= TICKS_PER_FLUSH) {
 					ticks = 0;
 					flush(&c, false);
+					check_own_cpu(&c, opts);
+					self_minute(&c);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
 					/* New modules or BPF programs: new kernel text. */
@@ -260,10 +453,14 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_debug("signal %u: stopping", si.ssi_signo);
-					running = false;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					opts = reload(&c, opts);
+					continue;
 				}
+				log_debug("signal %u: stopping", si.ssi_signo);
+				running = false;
 			}
 		}
 	}
@@ -302,6 +499,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->seconds = (double)(c.now - start_mono) / 1e9;
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
+		sum->freq = c.rec.hz;
+		sum->self = c.self;
 	}
 	err = 0;
 out:

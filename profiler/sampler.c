@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,7 +44,7 @@ struct sampler {
 	const char *event;
 };
 
-static int read_cap_eff(uint64_t *caps)
+int sampler_caps(uint64_t *caps)
 {
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
@@ -62,13 +63,24 @@ static int read_cap_eff(uint64_t *caps)
 	return err;
 }
 
-int sampler_preflight(char *why, size_t len)
+const char *sampler_btf_path(void)
 {
 	const char *btf = getenv("EMBER_BTF_PATH");
+
+	return btf && *btf ? btf : "/sys/kernel/btf/vmlinux";
+}
+
+bool sampler_caps_can_load(uint64_t caps)
+{
+	return (caps & (1ull << CAP_SYS_ADMIN_BIT)) ||
+	       ((caps & (1ull << CAP_BPF_BIT)) && (caps & (1ull << CAP_PERFMON_BIT)));
+}
+
+int sampler_preflight(char *why, size_t len)
+{
+	const char *btf = sampler_btf_path();
 	uint64_t caps = 0;
 
-	if (!btf || !*btf)
-		btf = "/sys/kernel/btf/vmlinux";
 	if (access(btf, R_OK)) {
 		snprintf(why, len,
 			 "this kernel has no BTF type information (%s is missing): ember needs a "
@@ -76,13 +88,12 @@ int sampler_preflight(char *why, size_t len)
 			 btf);
 		return -ENOTSUP;
 	}
-	if (read_cap_eff(&caps)) {
+	if (sampler_caps(&caps)) {
 		snprintf(why, len,
 			 "cannot read this process's capabilities from /proc/self/status");
 		return -EPERM;
 	}
-	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
-	    (!(caps & (1ull << CAP_BPF_BIT)) || !(caps & (1ull << CAP_PERFMON_BIT)))) {
+	if (!sampler_caps_can_load(caps)) {
 		bool bpf = caps & (1ull << CAP_BPF_BIT), perfmon = caps & (1ull << CAP_PERFMON_BIT);
 
 		snprintf(why, len,
@@ -319,6 +330,22 @@ int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
 			out[i] += vals[c];
 	}
 	free(vals);
+	return 0;
+}
+
+int sampler__set_freq(struct sampler *s, unsigned int freq)
+{
+	/*
+	 * For hardware events opened with attr.freq the kernel takes the argument as the new
+	 * sample_freq. The cpu-clock event is an hrtimer: at creation the kernel turns the
+	 * frequency into a fixed period in ns and clears attr.freq, so it takes the argument as a
+	 * period; 200 meant as Hz would be a sample every 200 ns.
+	 */
+	uint64_t f = strcmp(s->event, "cycles") ? 1000000000ull / freq : freq;
+
+	for (int cpu = 0; cpu < s->nr_cpus; cpu++)
+		if (s->fds[cpu] >= 0 && ioctl(s->fds[cpu], PERF_EVENT_IOC_PERIOD, &f))
+			return -errno;
 	return 0;
 }
 

@@ -35,6 +35,15 @@ struct sampler;
  */
 int sampler_preflight(char *why, size_t len);
 
+/* The kernel BTF file: EMBER_BTF_PATH when set (tests), else /sys/kernel/btf/vmlinux. */
+const char *sampler_btf_path(void);
+
+/* This process's effective capabilities as a bit mask (from /proc/self/status). 0 or -errno. */
+int sampler_caps(uint64_t *caps);
+
+/* Whether `caps` allow loading the sampler: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
+bool sampler_caps_can_load(uint64_t caps);
+
 /* Loads, opens the perf events and attaches. NULL with errno; the reason is logged. */
 struct sampler *sampler__open(const struct sampler_opts *opts);
 
@@ -53,6 +62,12 @@ unsigned int sampler__ncpus(const struct sampler *s);
 
 /* Sums the per-CPU counters of enum ember_stat into out. 0 or -errno. */
 int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX]);
+
+/*
+ * Changes the sampling frequency of every attached event (PERF_EVENT_IOC_PERIOD, which needs no
+ * capability on an fd we hold). 0, or -errno (-EINVAL above kernel.perf_event_max_sample_rate).
+ */
+int sampler__set_freq(struct sampler *s, unsigned int freq);
 
 /* Detaches the program from every CPU: no sample is taken after this returns, while the maps
  * (ring buffer, counters) stay readable. Idempotent. */

@@ -261,11 +261,17 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 	if (mode == STORAGE_READ)
 		storage_exec(s, "PRAGMA mmap_size=1073741824");
 	if (mode == STORAGE_WRITE) {
+		int persist = 1;
+
 		err = storage_exec(s, "PRAGMA journal_mode=WAL");
 		if (!err)
 			err = storage_exec(s, "PRAGMA synchronous=NORMAL");
 		if (err)
 			goto fail;
+		/* Keep -wal and -shm after the writer closes: a reader that may not write the
+		 * directory (a member of group ember) can open a WAL database read-only only while
+		 * both exist; without them it fails with "attempt to write a readonly database". */
+		sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
 	}
 	err = check_or_create_schema(s);
 	if (err)

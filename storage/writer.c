@@ -576,6 +576,62 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 	return step_insert(w->upd_recording);
 }
 
+/*
+ * The caches only save lookups: every row is in the file, and a miss is looked up there first
+ * (processes are inserted OR IGNORE). Under constant process churn they would grow without bound
+ * (new threads and processes, and the frames and stacks of code seen once, unnamed ones by
+ * offset: about 850 MiB an hour in the soak test at 600 new processes a second). Once
+ * everything is written, a cache above its limit is emptied; the hot entries come back at the
+ * cost of one indexed lookup each.
+ */
+#define WRITER_MAX_THREADS 16384
+#define WRITER_MAX_PROCESSES 16384
+#define WRITER_MAX_STRINGS 65536
+#define WRITER_MAX_FRAMES 131072
+#define WRITER_MAX_STACKS 131072
+
+static void trim_caches(struct storage_writer *w)
+{
+	struct wstring *s, *ts;
+	struct wframe *f, *tf;
+	struct wstack *k, *tk;
+	struct wthread *t, *tt;
+	struct wprocess *p, *tp;
+
+	if (HASH_COUNT(w->strings) > WRITER_MAX_STRINGS) {
+		HASH_ITER (hh, w->strings, s, ts) {
+			HASH_DEL(w->strings, s);
+			free(s);
+		}
+	}
+	if (HASH_COUNT(w->frames) > WRITER_MAX_FRAMES) {
+		HASH_ITER (hh, w->frames, f, tf) {
+			HASH_DEL(w->frames, f);
+			free(f);
+		}
+	}
+	if (HASH_COUNT(w->stacks) > WRITER_MAX_STACKS) {
+		HASH_ITER (hh, w->stacks, k, tk) {
+			HASH_DEL(w->stacks, k);
+			free(k);
+		}
+	}
+	if (HASH_COUNT(w->threads) > WRITER_MAX_THREADS) {
+		HASH_ITER (hh, w->threads, t, tt) {
+			HASH_DEL(w->threads, t);
+			free(t);
+		}
+	}
+	if (HASH_COUNT(w->processes) > WRITER_MAX_PROCESSES) {
+		HASH_ITER (hh, w->processes, p, tp) {
+			HASH_DEL(w->processes, p);
+			free(p->comm);
+			free(p->exe);
+			free(p);
+		}
+	}
+}
+
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped)
 {
@@ -602,6 +658,7 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		w->d_strings.n = w->d_frames.n = w->d_stacks.n = w->d_threads.n = 0;
 		w->d_processes.n = 0;
 		w->nsamples = 0;
+		trim_caches(w);
 		return 0;
 	}
 	/* SQLite may have rolled back by itself (SQLITE_FULL): a failing ROLLBACK is harmless. */
