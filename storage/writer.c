@@ -92,6 +92,7 @@ struct storage_writer {
 	struct storage_sample *samples;
 	size_t nsamples, samples_cap;
 	int64_t recording_id;
+	bool reading; /* the lookups' read transaction is open (see begin_lookups) */
 
 	sqlite3_stmt *find_string, *find_frame, *find_stack, *find_thread;
 	sqlite3_stmt *ins_string, *ins_frame, *ins_stack, *ins_thread, *ins_process, *ins_block;
@@ -126,12 +127,47 @@ static int64_t max_id(struct storage *db, const char *sql)
 	return id;
 }
 
-/* Runs a lookup statement with its parameters bound; returns the id found, 0, or -errno. */
-static int64_t step_lookup(sqlite3_stmt *st)
+/*
+ * Why one read transaction for all the lookups between two flushes: outside a transaction every
+ * SELECT is a transaction of its own, and in WAL mode each one takes and drops POSIX locks on the
+ * database and its -shm file (about four fcntl calls), which cost far more than the lookup itself
+ * (bench/writer_intern.c: a new frame cost 200-400 us that way). The snapshot cannot miss rows:
+ * this writer is the only one (the flock in storage.c). end_lookups() runs before the flush's
+ * write transaction and when the writer is freed.
+ */
+static int begin_lookups(struct storage_writer *w)
 {
-	int rc = sqlite3_step(st);
-	int64_t id = 0;
+	int err;
 
+	if (w->reading)
+		return 0;
+	err = storage_exec(w->db, "BEGIN");
+	w->reading = !err;
+	return err;
+}
+
+static void end_lookups(struct storage_writer *w)
+{
+	if (!w->reading)
+		return;
+	/* Ending a transaction that wrote nothing: a failure leaves nothing to undo, and
+	 * sqlite3_close_v2 would roll it back anyway. */
+	sqlite3_exec(w->db->db, "COMMIT", NULL, NULL, NULL);
+	w->reading = false;
+}
+
+/* Runs a lookup statement with its parameters bound; returns the id found, 0, or -errno. */
+static int64_t step_lookup(struct storage_writer *w, sqlite3_stmt *st)
+{
+	int64_t id = 0;
+	int rc;
+
+	rc = begin_lookups(w);
+	if (rc) {
+		sqlite3_reset(st);
+		return rc;
+	}
+	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		id = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
@@ -206,7 +242,7 @@ static int64_t intern_string(struct storage_writer *w, const char *s)
 		return e->id;
 	len = strlen(s);
 	sqlite3_bind_text(w->find_string, 1, s, (int)len, SQLITE_STATIC);
-	id = step_lookup(w->find_string);
+	id = step_lookup(w, w->find_string);
 	if (id < 0)
 		return id;
 	e = malloc(sizeof(*e) + len + 1);
@@ -256,7 +292,7 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	sqlite3_bind_int64(w->find_frame, 6, key.line);
 	sqlite3_bind_int64(w->find_frame, 7, key.inlined);
 	sqlite3_bind_int64(w->find_frame, 8, key.build_id);
-	id = step_lookup(w->find_frame);
+	id = step_lookup(w, w->find_frame);
 	if (id < 0)
 		return id;
 	e = calloc(1, sizeof(*e));
@@ -306,7 +342,7 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 	sqlite3_bind_int64(w->find_stack, 1, (int64_t)e->hash);
 	sqlite3_bind_blob(w->find_stack, 2, buf + 1, (int)len - 1, SQLITE_STATIC);
 	sqlite3_bind_int(w->find_stack, 3, status);
-	id = step_lookup(w->find_stack);
+	id = step_lookup(w, w->find_stack);
 	if (id < 0) {
 		free(e);
 		goto out;
@@ -344,7 +380,7 @@ int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t 
 	sqlite3_bind_int64(w->find_thread, 2, tid);
 	sqlite3_bind_int64(w->find_thread, 3, proc_start_ns);
 	sqlite3_bind_text(w->find_thread, 4, key.comm, -1, SQLITE_STATIC);
-	id = step_lookup(w->find_thread);
+	id = step_lookup(w, w->find_thread);
 	if (id < 0)
 		return id;
 	e = calloc(1, sizeof(*e));
@@ -604,6 +640,7 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 	bool counted = false;
 	int err;
 
+	end_lookups(w);
 	err = storage_exec(w->db, "BEGIN IMMEDIATE");
 	if (!err)
 		err = write_rows(w);
@@ -647,6 +684,7 @@ void storage_writer__free(struct storage_writer *w)
 
 	if (!w)
 		return;
+	end_lookups(w);
 	HASH_ITER (hh, w->strings, s, ts) {
 		HASH_DEL(w->strings, s);
 		free(s);

@@ -16,7 +16,10 @@
 
 struct storage_writer;
 
-/* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure. */
+/* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure.
+ * Between two flushes the writer keeps one read transaction open on `db` for its lookups
+ * (storage_writer__flush and storage_writer__free end it): nothing else may begin a transaction
+ * on the same connection meanwhile. */
 struct storage_writer *storage_writer__new(struct storage *db);
 
 /* Ids > 0, or -errno (ENOMEM, or a database error looking up an existing row). */
