@@ -14,6 +14,8 @@
 
 #define RECORD_DEFAULT_FREQ 19
 #define RECORD_MAX_PIDS 1024
+#define RECORD_DEFAULT_STACK_COPY 16384
+#define RECORD_MIN_STACK_COPY 64
 
 static const char usage[] =
     "Usage: ember record [options]\n"
@@ -27,6 +29,13 @@ static const char usage[] =
     "  -F, --freq HZ     samples per second per CPU, 1 to 1000 (default 19)\n"
     "  -d, --duration T  stop after T (seconds, or with a unit: 30s, 5m, 1h)\n"
     "  -p, --pid PID     only sample this process (repeat, or give a comma-separated list)\n"
+    "      --unwind M    how user stacks are found: dwarf (from the binaries' call-frame\n"
+    "                    information, over a copy of the top of the user stack), fp (frame\n"
+    "                    pointers, which Debian's binaries lack), or auto (the default:\n"
+    "                    dwarf, and frame pointers for code without call-frame information)\n"
+    "      --stack-copy B bytes of user stack copied per sample for dwarf and auto, 64 to\n"
+    "                    65536, with a unit if you like (16k; default 16384). Deeper stacks\n"
+    "                    are cut where the copy ends, and reported as truncated\n"
     "  -q, --quiet       no summary at exit\n"
     "  -v, --verbose     debug messages, including libbpf's\n"
     "  -h, --help        this text\n";
@@ -54,6 +63,37 @@ static int add_pids(const char *arg, uint32_t *pids, size_t *npids)
 	return err;
 }
 
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* The second summary line: how the user stacks of the stored samples ended. */
+static void print_unwind_summary(const struct collector_summary *s)
+{
+	const uint64_t *st = s->stack_status;
+	uint64_t total = st[STORAGE_STACK_COMPLETE] + st[STORAGE_STACK_TRUNCATED] +
+			 st[STORAGE_STACK_NO_UNWIND_INFO] + st[STORAGE_STACK_BAD_FRAME];
+	char how[64];
+
+	if (s->unwind == UNWIND_MODE_FP)
+		snprintf(how, sizeof(how), "frame pointers");
+	else
+		snprintf(how, sizeof(how), "%s, %u-byte stack copies",
+			 s->unwind == UNWIND_MODE_DWARF ? "dwarf" : "auto", s->stack_copy);
+	fprintf(stderr,
+		"ember: %llu user stacks (%s): %llu complete (%.1f %%), %llu truncated (%.1f %%), "
+		"%llu no unwind info (%.1f %%), %llu bad frame (%.1f %%)\n",
+		(unsigned long long)total, how, (unsigned long long)st[STORAGE_STACK_COMPLETE],
+		share(st[STORAGE_STACK_COMPLETE], total),
+		(unsigned long long)st[STORAGE_STACK_TRUNCATED],
+		share(st[STORAGE_STACK_TRUNCATED], total),
+		(unsigned long long)st[STORAGE_STACK_NO_UNWIND_INFO],
+		share(st[STORAGE_STACK_NO_UNWIND_INFO], total),
+		(unsigned long long)st[STORAGE_STACK_BAD_FRAME],
+		share(st[STORAGE_STACK_BAD_FRAME], total));
+}
+
 static void print_summary(const struct collector_summary *s, unsigned int freq)
 {
 	uint64_t dropped =
@@ -76,6 +116,8 @@ int cmd_record(int argc, char **argv)
 		{ "freq", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "unwind", required_argument, NULL, 'U' },
+		{ "stack-copy", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -85,10 +127,13 @@ int cmd_record(int argc, char **argv)
 	struct collector_summary sum;
 	static uint32_t pids[RECORD_MAX_PIDS];
 	char dbbuf[4096], why[512];
+	bool copy_given = false;
 	unsigned long v;
 	int c, err;
 
 	opts.sampler.freq = RECORD_DEFAULT_FREQ;
+	opts.sampler.stack_copy = RECORD_DEFAULT_STACK_COPY;
+	opts.unwind = UNWIND_MODE_AUTO;
 	opts.sampler.pids = pids;
 	optind = 1;
 	opterr = 0;
@@ -115,6 +160,29 @@ int cmd_record(int argc, char **argv)
 				return cli_usage_error(
 				    "record", "--pid: '%s' is not a process id (or list)", optarg);
 			break;
+		case 'U':
+			if (!strcmp(optarg, "auto"))
+				opts.unwind = UNWIND_MODE_AUTO;
+			else if (!strcmp(optarg, "dwarf"))
+				opts.unwind = UNWIND_MODE_DWARF;
+			else if (!strcmp(optarg, "fp"))
+				opts.unwind = UNWIND_MODE_FP;
+			else
+				return cli_usage_error(
+				    "record", "--unwind: '%s' is not dwarf, fp or auto", optarg);
+			break;
+		case 'S':
+			if (cli_parse_bytes(optarg, RECORD_MIN_STACK_COPY, EMBER_STACK_COPY_MAX,
+					    &v))
+				return cli_usage_error("record",
+						       "--stack-copy: '%s' is not a size from %d "
+						       "to %d "
+						       "bytes",
+						       optarg, RECORD_MIN_STACK_COPY,
+						       EMBER_STACK_COPY_MAX);
+			opts.sampler.stack_copy = (uint32_t)v;
+			copy_given = true;
+			break;
 		case 'q':
 			opts.quiet = true;
 			break;
@@ -133,6 +201,8 @@ int cmd_record(int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error("record", "unexpected argument '%s'", argv[optind]);
+	if (copy_given && opts.unwind == UNWIND_MODE_FP)
+		return cli_usage_error("record", "--stack-copy needs --unwind dwarf or auto");
 	if (!opts.db_path)
 		opts.db_path = cli_default_db(CLI_DB_WRITE, dbbuf, sizeof(dbbuf));
 
@@ -145,7 +215,9 @@ int cmd_record(int argc, char **argv)
 	err = collector_run(&opts, &sum);
 	if (err)
 		return EXIT_RUNTIME;
-	if (!opts.quiet)
+	if (!opts.quiet) {
 		print_summary(&sum, opts.sampler.freq);
+		print_unwind_summary(&sum);
+	}
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/unwind.h"
 
 #define TICK_NS 200000000ll
 #define TICKS_PER_FLUSH 5
@@ -39,6 +40,7 @@ struct collector {
 	struct storage_writer *writer;
 	struct symbolizer *sym;
 	struct proctrack *pt;
+	struct unwinder *uw;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
 	struct storage_recording rec;
@@ -115,10 +117,66 @@ static void collector_free(struct collector *c)
 	ring_buffer__free(c->rb);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
+	unwinder__free(c->uw);
 	proctrack__free(c->pt);
 	symbolizer__free(c->sym);
 	storage_writer__free(c->writer);
 	storage__close(c->db);
+}
+
+static int open_mapped(void *ctx, int pid, const struct procmaps_entry *map)
+{
+	return symbolizer__open_mapped(ctx, pid, map);
+}
+
+static void unwind_binary_error(void *ctx, const char *path, const char *why)
+{
+	log_warn("cannot unwind through %s: %s", path, why);
+}
+
+/*
+ * The unwinder and the sampler for the requested mode. Auto falls back to frame pointers, with a
+ * warning, when this build has no DWARF unwinder or the kernel refuses the stack copy; dwarf does
+ * not. Returns 0 or -errno (logged); *mode and *stack_copy say what runs.
+ */
+static int start_sampling(struct collector *c, const struct collector_opts *opts,
+			  enum unwind_mode *mode, uint32_t *stack_copy)
+{
+	struct unwinder_opts uo = { .mode = opts->unwind,
+				    .open_file = open_mapped,
+				    .binary_error = unwind_binary_error,
+				    .ctx = c->sym,
+				    /* For tests: check every memo answer by unwinding again. */
+				    .verify_memo = getenv("EMBER_UNWIND_VERIFY") != NULL };
+	struct sampler_opts so = opts->sampler;
+	int err;
+
+	*mode = opts->unwind;
+	c->uw = unwinder__new(&uo);
+	if (!c->uw && *mode != UNWIND_MODE_FP) {
+		err = -errno;
+		if (*mode == UNWIND_MODE_DWARF || err != -ENOTSUP) {
+			log_error("cannot set up DWARF unwinding: %s", strerror(-err));
+			return err;
+		}
+		log_warn("this build has no DWARF unwinder: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+	}
+	so.stack_copy = *mode == UNWIND_MODE_FP ? 0 : opts->sampler.stack_copy;
+	c->sampler = sampler__open(&so);
+	/* The verifier's refusals (an older kernel without bpf_task_pt_regs, say): EACCES, EINVAL.
+	 */
+	if (!c->sampler && *mode == UNWIND_MODE_AUTO && (errno == EACCES || errno == EINVAL)) {
+		log_warn("the kernel refused the user stack copy: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+		so.stack_copy = 0;
+		c->sampler = sampler__open(&so);
+	}
+	if (!c->sampler)
+		return -errno;
+	*stack_copy = so.stack_copy;
+	ingest__set_unwinder(c->ingest, c->uw);
+	return 0;
 }
 
 static int add_fd(int epfd, int fd)
@@ -135,7 +193,10 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	int epfd = -1, tfd = -1, sfd = -1, rbfd, err = 0;
 	int64_t start_mono, end_mono = 0;
 	unsigned long ticks = 0;
+	enum unwind_mode mode;
+	uint32_t stack_copy = 0;
 	sigset_t mask, oldmask;
+	struct ingest_stats is;
 	bool running = true;
 
 	sigemptyset(&mask);
@@ -163,11 +224,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 
-	c.sampler = sampler__open(&opts->sampler);
-	if (!c.sampler) {
-		err = -errno;
+	err = start_sampling(&c, opts, &mode, &stack_copy);
+	if (err)
 		goto out;
-	}
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);
 	if (!c.rb) {
 		err = -errno;
@@ -219,6 +278,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			break;
 		}
 		c.now = clock_ns(CLOCK_MONOTONIC);
+		if (c.uw)
+			unwinder__touch(c.uw, c.now);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -236,6 +297,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					flush(&c, false);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
+					if (c.uw)
+						unwinder__expire(c.uw, c.now - PROC_EXPIRE_NS);
 				}
 				if (end_mono && c.now >= end_mono)
 					running = false;
@@ -267,6 +330,24 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->seconds = (double)(c.now - start_mono) / 1e9;
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
+		sum->unwind = mode;
+		sum->stack_copy = stack_copy;
+		ingest__stats(c.ingest, &is);
+		memcpy(sum->stack_status, is.stack_status, sizeof(sum->stack_status));
+		if (c.uw) {
+			struct unwinder_stats us;
+
+			unwinder__stats(c.uw, &us);
+			sum->unwound = us.samples;
+			sum->unwind_memo_hits = us.memo_hits;
+			sum->unwind_memo_mismatches = us.memo_mismatches;
+			log_debug("unwinder: %llu stacks unwound, %llu with callers from the memo "
+				  "(%llu contradicted); %lu address spaces, %lu binaries, %lu "
+				  "unusable",
+				  (unsigned long long)us.samples, (unsigned long long)us.memo_hits,
+				  (unsigned long long)us.memo_mismatches, us.processes, us.binaries,
+				  us.binary_errors);
+		}
 	}
 	err = 0;
 out:

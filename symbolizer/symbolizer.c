@@ -256,6 +256,15 @@ void symbolizer__user(struct symbolizer *s, int pid, const struct procmaps_entry
 	resolve_in(b->elf, file_offset, out);
 }
 
+int symbolizer__open_mapped(struct symbolizer *s, int pid, const struct procmaps_entry *map)
+{
+	struct binary_key key = { .inode = map->inode,
+				  .dev_major = map->dev_major,
+				  .dev_minor = map->dev_minor };
+
+	return open_mapped(s, pid, map, &key);
+}
+
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out)
 {
 	*out = s->stats;

@@ -54,6 +54,13 @@ void symbolizer__kernel(struct symbolizer *s, uint64_t ip, struct sym_frame *out
 void symbolizer__user(struct symbolizer *s, int pid, const struct procmaps_entry *map, uint64_t ip,
 		      struct sym_frame *out);
 
+/*
+ * Opens the file behind mapping `map` of process `pid` read-only, the way symbolizer__user does
+ * (see there), for other readers of the same files (the unwinder). Returns an fd the caller owns,
+ * or -errno.
+ */
+int symbolizer__open_mapped(struct symbolizer *s, int pid, const struct procmaps_entry *map);
+
 void symbolizer__stats(const struct symbolizer *s, struct symbolizer_stats *out);
 
 void symbolizer__free(struct symbolizer *s);

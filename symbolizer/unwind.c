@@ -72,22 +72,35 @@ struct ufile {
 	UT_hash_handle hh;
 };
 
+/* The memo is keyed at frame 1, the caller of the sampled function: samples anywhere in one
+ * function called from one place share their callers' stack. */
 struct umemo_key {
-	uint64_t ip, sp, bp, stack_size;
+	uint64_t pc, sp; /* frame 1's IP and stack pointer (the CFA of frame 0) */
+	uint64_t flags;	 /* frame 1's UNWIND_FRAME_* */
 };
+
+#define READ_FAILED (1ull << 63) /* in uread.addr: this read failed (outside the copy) */
 
 struct uread {
 	uint64_t addr, value;
 };
 
-/* A finished unwind: valid for another sample with the same key whose copy holds the same value
- * at every address this one read (failed reads depend only on sp and size, which are keyed). */
+/*
+ * The frames from 1 on of a finished unwind. They are those of another sample with the same key
+ * when every read they took gives the same answer in the other copy (the same word, or a failure
+ * again) and, if some frame's CFA came from frame 1's frame pointer register, that register
+ * matches too. Nothing else feeds those steps: each CFA comes from the stack pointer, which the
+ * key fixes, or from a frame pointer, read from the stack or frame 1's register (entries that
+ * would need any other register are not kept).
+ */
 struct umemo {
 	struct umemo_key key;
 	UT_hash_handle hh;
+	uint64_t bp;
+	bool uses_bp;
 	uint16_t nreads, n;
 	uint8_t status;
-	uint64_t *ips;	     /* n, in the same allocation */
+	uint64_t *ips;	     /* n frames from frame 1, in the same allocation */
 	uint8_t *flags;	     /* n */
 	struct uread *reads; /* nreads */
 };
@@ -96,11 +109,16 @@ struct umemo {
 #define PC_IN_MAPPING 1u /* inside an executable mapping */
 #define PC_IN_MODULE 2u	 /* inside a reported file */
 #define PC_HAS_CFI 4u
-#define PC_OUTERMOST 8u /* the CFI marks the return address undefined */
+#define PC_OUTERMOST 8u	 /* the CFI marks the return address undefined */
+#define PC_CFA_BP 16u	 /* the CFA is computed from the frame pointer */
+#define PC_CFA_OTHER 32u /* ... from a register other than the stack and frame pointers */
+#define PC_BP_SAVED 64u	 /* the caller's frame pointer is restored from the stack */
+#define PC_BP_OTHER 128u /* ... computed some other way */
+#define PC_CFA_EXPR 256u /* the CFA is more than a register plus an offset (it may read memory) */
 
 struct upc {
 	uint64_t addr;
-	uint8_t info;
+	uint16_t info;
 	UT_hash_handle hh;
 };
 
@@ -127,11 +145,22 @@ struct uproc {
 struct ucall {
 	const struct unwind_sample *s;
 	struct unwind_result *out;
+	bool use_memo;
+	/* Frame 1's key, once it is reached. */
+	bool keyed, memo_hit;
+	struct umemo_key key;
 	struct uread reads[UNWIND_MAX_READS];
 	size_t nreads;
 	bool reads_lost;
-	bool step_fault; /* a read failed since the last frame was taken */
-	uint64_t fault_addr;
+	/* Per frame: the reads taken before it was reached, and its stack and frame pointers. */
+	struct {
+		size_t read_idx;
+		uint64_t sp, bp;
+		bool bp_set;
+	} fr[UNWIND_MAX_FRAMES];
+	/* Reads that failed since the last frame was taken; beyond: one of them lay past the end of
+	 * the copy (where the stack goes on), not below the stack pointer or far away. */
+	bool step_fault, step_beyond;
 	bool cut;
 	enum unwind_status cut_status;
 };
@@ -446,10 +475,13 @@ static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *a
 			c->reads_lost = true;
 		return true;
 	}
-	if (!c->step_fault) {
-		c->step_fault = true;
-		c->fault_addr = addr;
-	}
+	if (c->nreads < UNWIND_MAX_READS)
+		c->reads[c->nreads++] = (struct uread){ addr | READ_FAILED, 0 };
+	else
+		c->reads_lost = true;
+	c->step_fault = true;
+	if (addr >= sp + s->stack_size && addr - sp < UNWIND_STACK_SPAN)
+		c->step_beyond = true;
 	return false;
 }
 
@@ -584,28 +616,69 @@ static struct uproc *proc_get(struct unwinder *u, const struct unwind_sample *s)
 
 /* ---- CFI facts ---- */
 
-static bool cfi_at(Dwarf_CFI *cfi, Dwarf_Addr addr, bool *outermost)
+/* Classifies the registers in a DWARF expression: PC_CFA_BP when it uses the frame pointer,
+ * PC_CFA_OTHER when it uses any register but the stack pointer, frame pointer and IP. */
+static uint16_t expr_regs(const Dwarf_Op *ops, size_t nops)
+{
+	uint16_t info = 0;
+
+	for (size_t i = 0; i < nops; i++) {
+		unsigned int atom = ops[i].atom, reg;
+
+		if (atom >= DW_OP_breg0 && atom <= DW_OP_breg31)
+			reg = atom - DW_OP_breg0;
+		else if (atom >= DW_OP_reg0 && atom <= DW_OP_reg31)
+			reg = atom - DW_OP_reg0;
+		else if (atom == DW_OP_bregx || atom == DW_OP_regx)
+			reg = (unsigned int)ops[i].number;
+		else
+			continue;
+		if (reg == UNWIND_REG_BP)
+			info |= PC_CFA_BP;
+		else if (reg != UNWIND_REG_SP && reg != UNWIND_REG_IP)
+			info |= PC_CFA_OTHER;
+	}
+	return info;
+}
+
+/* The CFI row for addr: PC_HAS_CFI and the facts about its rules, or 0 when there is none. */
+static uint16_t cfi_at(Dwarf_CFI *cfi, Dwarf_Addr addr)
 {
 	Dwarf_Frame *f;
 	Dwarf_Op mem[3], *ops;
 	size_t nops;
+	uint16_t info = PC_HAS_CFI;
+	int rc;
 
 	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &f))
-		return false;
+		return 0;
 	/* "Undefined" is the one rule with no operations that points at the caller's buffer. */
-	*outermost = !dwarf_frame_register(f, UNWIND_REG_IP, mem, &ops, &nops) && nops == 0 &&
-		     ops == mem;
+	if (!dwarf_frame_register(f, UNWIND_REG_IP, mem, &ops, &nops) && nops == 0 && ops == mem)
+		info |= PC_OUTERMOST;
+	if (dwarf_frame_cfa(f, &ops, &nops))
+		info |= PC_CFA_OTHER; /* unknown: never memoize through it */
+	else
+		/* A register-plus-offset rule comes back as one DW_OP_bregx. */
+		info |= expr_regs(ops, nops) |
+			(nops == 1 && (ops[0].atom == DW_OP_bregx ||
+				       (ops[0].atom >= DW_OP_breg0 && ops[0].atom <= DW_OP_breg31))
+			     ? 0
+			     : PC_CFA_EXPR);
+	rc = dwarf_frame_register(f, UNWIND_REG_BP, mem, &ops, &nops);
+	if (rc == 0 && (nops > 0 || ops == mem))
+		info |= PC_BP_SAVED; /* in memory at an address, or undefined from here on */
+	else if (rc != 0 || nops > 0)
+		info |= PC_BP_OTHER; /* a value expression, or an error */
 	free(f);
-	return true;
+	return info;
 }
 
-static uint8_t pc_info(struct uproc *p, const struct unwind_sample *s, uint64_t addr)
+static uint16_t pc_info(struct uproc *p, const struct unwind_sample *s, uint64_t addr)
 {
 	struct upc *e;
 	Dwfl_Module *mod;
 	Dwarf_Addr lo, hi, bias;
-	uint8_t info = 0;
-	bool outer = false;
+	uint16_t info = 0;
 
 	HASH_FIND(hh, p->pcs, &addr, sizeof(addr), e);
 	if (e)
@@ -618,14 +691,13 @@ static uint8_t pc_info(struct uproc *p, const struct unwind_sample *s, uint64_t 
 	    addr < hi) {
 		info |= PC_IN_MODULE;
 		Dwarf_CFI *cfi = dwfl_module_eh_cfi(mod, &bias);
-		bool has = cfi_at(cfi, addr - bias, &outer);
+		uint16_t cf = cfi_at(cfi, addr - bias);
 
-		if (!has) {
+		if (!cf) {
 			cfi = dwfl_module_dwarf_cfi(mod, &bias);
-			has = cfi_at(cfi, addr - bias, &outer);
+			cf = cfi_at(cfi, addr - bias);
 		}
-		if (has)
-			info |= PC_HAS_CFI | (outer ? PC_OUTERMOST : 0);
+		info |= cf;
 	}
 	if (p->npcs >= UNWIND_PCS_PER_PROC)
 		pcs_clear(p);
@@ -643,11 +715,7 @@ static uint8_t pc_info(struct uproc *p, const struct unwind_sample *s, uint64_t 
 
 static enum unwind_status fault_status(const struct ucall *c)
 {
-	uint64_t sp = c->s->regs[UNWIND_REG_SP];
-
-	if (c->fault_addr >= sp + c->s->stack_size && c->fault_addr - sp < UNWIND_STACK_SPAN)
-		return UNWIND_TRUNCATED;
-	return UNWIND_BAD_FRAME;
+	return c->step_beyond ? UNWIND_TRUNCATED : UNWIND_BAD_FRAME;
 }
 
 static uint64_t lookup_addr(const struct unwind_result *r, size_t i)
@@ -655,42 +723,54 @@ static uint64_t lookup_addr(const struct unwind_result *r, size_t i)
 	return r->flags[i] & UNWIND_FRAME_EXACT ? r->ips[i] : r->ips[i] - 1;
 }
 
+static bool memo_find(struct uproc *p, struct ucall *c);
+
 static int on_frame(Dwfl_Frame *state, void *arg)
 {
 	struct uproc *p = arg;
 	struct ucall *c = p->call;
 	struct unwind_result *r = c->out;
+	size_t reads_before = c->nreads;
 	Dwarf_Addr pc;
 	bool activation;
 
+	/* Asked whether this frame is an activation, libdwfl takes the step to the next frame
+	 * right away (to see whether that one is a signal frame): the reads and faults from here
+	 * on belong to the step from this frame. */
+	c->step_fault = c->step_beyond = false;
 	if (!dwfl_frame_pc(state, &pc, &activation))
 		return DWARF_CB_ABORT;
-	if (r->n > 0) {
-		/* Judge the step that led here from frame n - 1. */
-		if (p->u->opts.mode == UNWIND_MODE_DWARF &&
-		    !(pc_info(p, c->s, lookup_addr(r, r->n - 1)) & PC_HAS_CFI)) {
-			/* libdwfl stepped with frame pointers: not in this mode. */
-			c->cut = true;
-			c->cut_status = UNWIND_NO_INFO;
-			return DWARF_CB_ABORT;
-		}
-		if (c->step_fault) {
-			/* A CFI step failed to read the stack, and libdwfl guessed with frame
-			 * pointers: the stack ends at the failed read. */
-			c->cut = true;
-			c->cut_status = fault_status(c);
-			return DWARF_CB_ABORT;
-		}
+	/* libdwfl steps with CFI wherever a frame has an FDE (a register it cannot read is left
+	 * unset: epilogues name save slots already below the stack pointer, harmlessly), and with
+	 * frame pointers where none exists: not in DWARF mode. */
+	if (r->n > 0 && p->u->opts.mode == UNWIND_MODE_DWARF &&
+	    !(pc_info(p, c->s, lookup_addr(r, r->n - 1)) & PC_HAS_CFI)) {
+		c->cut = true;
+		c->cut_status = UNWIND_NO_INFO;
+		return DWARF_CB_ABORT;
 	}
 	if (r->n == UNWIND_MAX_FRAMES) {
 		c->cut = true;
 		c->cut_status = UNWIND_TRUNCATED;
 		return DWARF_CB_ABORT;
 	}
+	{
+		Dwarf_Word sp, bp;
+
+		c->fr[r->n].read_idx = reads_before;
+		c->fr[r->n].bp_set = !dwfl_frame_reg(state, UNWIND_REG_BP, &bp);
+		c->fr[r->n].bp = c->fr[r->n].bp_set ? bp : 0;
+		c->fr[r->n].sp = dwfl_frame_reg(state, UNWIND_REG_SP, &sp) ? 0 : sp;
+		if (r->n == 1 && !dwfl_frame_reg(state, UNWIND_REG_SP, &sp)) {
+			c->keyed = true;
+			c->key = (struct umemo_key){ pc, sp, activation ? UNWIND_FRAME_EXACT : 0 };
+			if (c->use_memo && memo_find(p, c))
+				return DWARF_CB_ABORT;
+		}
+	}
 	r->ips[r->n] = pc;
 	r->flags[r->n] = activation ? UNWIND_FRAME_EXACT : 0;
 	r->n++;
-	c->step_fault = false;
 	return DWARF_CB_OK;
 }
 
@@ -698,7 +778,7 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 static enum unwind_status end_status(struct uproc *p, struct ucall *c)
 {
 	const struct unwind_result *r = c->out;
-	uint8_t info;
+	uint16_t info;
 
 	if (!r->n)
 		return UNWIND_BAD_FRAME;
@@ -714,53 +794,134 @@ static enum unwind_status end_status(struct uproc *p, struct ucall *c)
 			return UNWIND_TRUNCATED;
 		return UNWIND_NO_INFO;
 	}
-	if (c->step_fault)
-		return fault_status(c); /* the return address was not in the copy */
-	return UNWIND_BAD_FRAME;	/* CFI that did not evaluate */
+	/* A frame with CFI that is not the outermost ends a walk only when its return address
+	 * could not be had: read outside the copy, or CFI that did not evaluate. */
+	return fault_status(c);
 }
 
-static bool memo_valid(const struct umemo *m, const struct unwind_sample *s)
+static bool memo_valid(const struct umemo *m, const struct ucall *c)
 {
+	const struct unwind_sample *s = c->s;
 	uint64_t sp = s->regs[UNWIND_REG_SP];
 
+	if (m->uses_bp && (!c->fr[1].bp_set || c->fr[1].bp != m->bp))
+		return false;
 	for (size_t i = 0; i < m->nreads; i++) {
-		uint64_t v;
+		uint64_t a = m->reads[i].addr & ~READ_FAILED, v;
+		bool in = a >= sp && s->stack_size >= 8 && a - sp <= s->stack_size - 8;
 
-		/* Same sp and size (keyed), so the address lies in this copy too. */
-		memcpy(&v, s->stack + (m->reads[i].addr - sp), sizeof(v));
+		if (m->reads[i].addr & READ_FAILED) {
+			if (in)
+				return false;
+			continue;
+		}
+		if (!in)
+			return false;
+		memcpy(&v, s->stack + (a - sp), sizeof(v));
 		if (v != m->reads[i].value)
 			return false;
 	}
 	return true;
 }
 
-static void memo_add(struct unwinder *u, struct uproc *p, const struct umemo_key *key,
-		     const struct ucall *c)
+/* At frame 1: answers the rest of the stack from the memo. True on a hit (out is complete). */
+static bool memo_find(struct uproc *p, struct ucall *c)
+{
+	struct unwind_result *r = c->out;
+	struct umemo *m;
+
+	HASH_FIND(hh, p->memo, &c->key, sizeof(c->key), m);
+	if (!m || !memo_valid(m, c))
+		return false;
+	memcpy(r->ips + 1, m->ips, m->n * sizeof(uint64_t));
+	memcpy(r->flags + 1, m->flags, m->n);
+	r->n = 1 + m->n;
+	r->status = (enum unwind_status)m->status;
+	c->memo_hit = true;
+	return true;
+}
+
+/*
+ * Keeps of the reads from frame 1 on those the frames depend on, and says whether they depend on
+ * frame 1's frame pointer register. Step j (frame j to j + 1) computes its CFA from the stack
+ * pointer, or from the frame pointer (also a frame-pointer step, for a frame without CFI), and
+ * reads the return address and perhaps the caller's frame pointer: the reads that matter gave
+ * frame j + 1's IP, stack pointer or (when a later step needs it) frame pointer. A CFA expression
+ * may read anything: such steps keep all their reads, as does the last step (its reads decide
+ * how the stack ends). False when a step needs another register (the entry is not kept).
+ */
+static bool memo_reads(struct uproc *p, const struct ucall *c, struct uread *kept, size_t *nkept,
+		       bool *uses_bp)
 {
 	const struct unwind_result *r = c->out;
-	struct umemo *m, *old;
-	size_t size;
+	uint16_t info[UNWIND_MAX_FRAMES];
+	bool need[UNWIND_MAX_FRAMES + 1];
 
-	if (c->reads_lost)
+	for (size_t j = 1; j < r->n; j++) {
+		info[j] = pc_info(p, c->s, lookup_addr(r, j));
+		if ((info[j] & PC_CFA_OTHER) || ((info[j] & PC_HAS_CFI) && (info[j] & PC_BP_OTHER)))
+			return false;
+	}
+	/* need[j]: the frame pointer value in frame j matters to step j or a later one. */
+	need[r->n] = false;
+	for (size_t j = r->n - 1; j >= 1; j--) {
+		bool cfi = info[j] & PC_HAS_CFI;
+
+		need[j] = !cfi || (info[j] & PC_CFA_BP) ||
+			  (!(info[j] & PC_BP_SAVED) && need[j + 1]);
+	}
+	*uses_bp = need[1];
+	*nkept = 0;
+	for (size_t j = 1; j < r->n; j++) {
+		bool last = j + 1 == r->n, all = last || (info[j] & PC_CFA_EXPR);
+		size_t from = c->fr[j].read_idx, to = last ? c->nreads : c->fr[j + 1].read_idx;
+
+		for (size_t i = from; i < to; i++) {
+			const struct uread *rd = &c->reads[i];
+			uint64_t v = rd->value;
+
+			if (all || (rd->addr & READ_FAILED) || v == r->ips[j + 1] ||
+			    v == c->fr[j + 1].sp ||
+			    (need[j + 1] && c->fr[j + 1].bp_set && v == c->fr[j + 1].bp))
+				kept[(*nkept)++] = *rd;
+		}
+	}
+	return true;
+}
+
+static void memo_add(struct unwinder *u, struct uproc *p, const struct ucall *c)
+{
+	const struct unwind_result *r = c->out;
+	size_t nreads, n = r->n - 1, size;
+	struct uread *kept = NULL;
+	struct umemo *m, *old;
+	bool uses_bp;
+
+	if (!c->keyed || c->reads_lost || r->n < 2)
 		return;
+	kept = malloc((c->nreads + 1) * sizeof(*kept));
+	if (!kept || !memo_reads(p, c, kept, &nreads, &uses_bp) || (uses_bp && !c->fr[1].bp_set))
+		goto out;
 	if (p->nmemo >= UNWIND_MEMO_PER_PROC || u->nmemo >= UNWIND_MEMO_TOTAL)
 		memo_clear(u, p);
-	size = sizeof(*m) + c->nreads * sizeof(struct uread) + r->n * (sizeof(uint64_t) + 1);
+	size = sizeof(*m) + nreads * sizeof(struct uread) + n * (sizeof(uint64_t) + 1);
 	m = malloc(size);
 	if (!m)
-		return;
-	m->key = *key;
-	m->nreads = (uint16_t)c->nreads;
-	m->n = (uint16_t)r->n;
+		goto out;
+	m->key = c->key;
+	m->uses_bp = uses_bp;
+	m->bp = c->fr[1].bp;
+	m->nreads = (uint16_t)nreads;
+	m->n = (uint16_t)n;
 	m->status = (uint8_t)r->status;
 	m->reads = (struct uread *)(m + 1);
-	m->ips = (uint64_t *)(m->reads + c->nreads);
-	m->flags = (uint8_t *)(m->ips + r->n);
-	memcpy(m->reads, c->reads, c->nreads * sizeof(struct uread));
-	memcpy(m->ips, r->ips, r->n * sizeof(uint64_t));
-	memcpy(m->flags, r->flags, r->n);
-	/* Replaces an entry with the same key whose reads no longer matched. */
-	HASH_FIND(hh, p->memo, key, sizeof(*key), old);
+	m->ips = (uint64_t *)(m->reads + nreads);
+	m->flags = (uint8_t *)(m->ips + n);
+	memcpy(m->reads, kept, nreads * sizeof(struct uread));
+	memcpy(m->ips, r->ips + 1, n * sizeof(uint64_t));
+	memcpy(m->flags, r->flags + 1, n);
+	/* Replaces an entry with the same key that no longer held. */
+	HASH_FIND(hh, p->memo, &c->key, sizeof(c->key), old);
 	if (old) {
 		HASH_DEL(p->memo, old);
 		free(old);
@@ -770,43 +931,55 @@ static void memo_add(struct unwinder *u, struct uproc *p, const struct umemo_key
 	HASH_ADD(hh, p->memo, key, sizeof(m->key), m);
 	p->nmemo++;
 	u->nmemo++;
+out:
+	free(kept);
+}
+
+/* One walk of libdwfl over the sample, with or without the memo. */
+static void walk(struct uproc *p, struct ucall *c)
+{
+	int rc;
+
+	c->out->n = 0;
+	p->call = c;
+	rc =
+	    dwfl_getthread_frames(p->dwfl, (pid_t)(c->s->tid ? c->s->tid : c->s->pid), on_frame, p);
+	if (c->memo_hit)
+		; /* status from the memo */
+	else if (c->cut)
+		c->out->status = c->cut_status;
+	else if (rc == 0 || rc == -1)
+		c->out->status = end_status(p, c);
+	else
+		c->out->status = UNWIND_BAD_FRAME;
+	p->call = NULL;
+}
+
+static bool same_result(const struct unwind_result *a, const struct unwind_result *b)
+{
+	return a->n == b->n && a->status == b->status &&
+	       !memcmp(a->ips, b->ips, a->n * sizeof(a->ips[0])) &&
+	       !memcmp(a->flags, b->flags, a->n);
 }
 
 int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, struct unwind_result *out)
 {
-	struct umemo_key key = {
-		.ip = s->regs[UNWIND_REG_IP],
-		.sp = s->regs[UNWIND_REG_SP],
-		.bp = s->regs[UNWIND_REG_BP],
-		.stack_size = s->stack_size,
-	};
 	struct ucall *c = NULL;
 	struct uproc *p;
-	struct umemo *m;
-	int rc, err = 0;
+	int err = 0;
 
 	u->stats.samples++;
 	out->n = 0;
-	p = proc_get(u, s);
+	p = s->maps ? proc_get(u, s) : NULL;
 	if (!p || !p->dwfl) {
-		/* Nothing to unwind with: the sampled IP alone. */
+		/* Nothing to unwind with (no maps: the process exited before it was first seen):
+		 * the sampled IP alone. */
 		out->ips[0] = s->regs[UNWIND_REG_IP];
 		out->flags[0] = UNWIND_FRAME_EXACT;
 		out->n = 1;
-		out->status = p ? UNWIND_NO_INFO : UNWIND_BAD_FRAME;
-		err = p ? 0 : -ENOMEM;
+		out->status = UNWIND_NO_INFO;
+		err = s->maps && !p ? -ENOMEM : 0;
 		goto done;
-	}
-	if (!u->opts.no_memo) {
-		HASH_FIND(hh, p->memo, &key, sizeof(key), m);
-		if (m && memo_valid(m, s)) {
-			memcpy(out->ips, m->ips, m->n * sizeof(uint64_t));
-			memcpy(out->flags, m->flags, m->n);
-			out->n = m->n;
-			out->status = (enum unwind_status)m->status;
-			u->stats.memo_hits++;
-			goto done;
-		}
 	}
 	c = calloc(1, sizeof(*c)); /* 16 KiB of read log: not for the stack */
 	if (!c) {
@@ -816,17 +989,23 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, struct u
 	}
 	c->s = s;
 	c->out = out;
-	p->call = c;
-	rc = dwfl_getthread_frames(p->dwfl, (pid_t)(s->tid ? s->tid : s->pid), on_frame, p);
-	if (c->cut)
-		out->status = c->cut_status;
-	else if (rc == 0 || rc == -1)
-		out->status = end_status(p, c);
-	else
-		out->status = UNWIND_BAD_FRAME;
-	p->call = NULL;
-	if (!u->opts.no_memo)
-		memo_add(u, p, &key, c);
+	c->use_memo = !u->opts.no_memo;
+	walk(p, c);
+	if (c->memo_hit) {
+		u->stats.memo_hits++;
+		if (u->opts.verify_memo) {
+			struct unwind_result check;
+
+			memset(c, 0, sizeof(*c));
+			c->s = s;
+			c->out = &check;
+			walk(p, c);
+			if (!same_result(out, &check))
+				u->stats.memo_mismatches++;
+		}
+	} else if (c->use_memo) {
+		memo_add(u, p, c);
+	}
 done:
 	u->stats.by_status[out->status]++;
 	free(c);

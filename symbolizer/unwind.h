@@ -19,9 +19,11 @@
  * (opts.open_file), a malformed .eh_frame is an error for that binary alone, and no file is ever
  * memory-mapped (a file truncated under a mapping would kill the collector with SIGBUS).
  *
- * Results are memoized per process: a sample whose IP, stack pointer and frame pointer match an
- * earlier one, and whose copy holds the same words at every address that earlier unwind read, has
- * the same stack without unwinding it again.
+ * Results are memoized per process. What makes two samples' stacks equal is their callers, not
+ * where in the leaf function they were: after one step from the sampled frame, a sample whose
+ * caller frame has the IP and stack pointer of an earlier one, and whose copy holds the same words
+ * at every address that earlier unwind read from there on, has the same callers, taken from the
+ * memo. Compute loops sample many IPs of one function under the same callers.
  */
 #ifndef EMBER_UNWIND_H
 #define EMBER_UNWIND_H
@@ -65,7 +67,8 @@ enum unwind_status {
 struct unwind_sample {
 	uint32_t pid, tid;
 	uint64_t start_ns;	     /* with pid, the process's identity */
-	const struct procmaps *maps; /* its executable mappings; borrowed for the call */
+	const struct procmaps *maps; /* its executable mappings (NULL: unknown); borrowed for the
+					call */
 	uint64_t maps_version;	     /* must change whenever `maps` holds other mappings */
 	const uint64_t *regs;	     /* UNWIND_NR_REGS user registers */
 	const uint8_t *stack;	     /* a copy of [regs[SP], regs[SP] + stack_size) */
@@ -80,8 +83,9 @@ struct unwind_result {
 };
 
 struct unwinder_stats {
-	uint64_t samples;   /* unwind calls */
-	uint64_t memo_hits; /* of those, answered from the memo */
+	uint64_t samples;	  /* unwind calls */
+	uint64_t memo_hits;	  /* of those, whose callers came from the memo */
+	uint64_t memo_mismatches; /* memo answers a fresh unwind contradicted (verify_memo) */
 	uint64_t by_status[UNWIND_STATUS__COUNT];
 	unsigned long processes; /* address spaces built (one per process, again after maps change)
 				  */
@@ -97,7 +101,8 @@ struct unwinder_opts {
 	/* Called once per binary that cannot be used, with its path and a reason. Optional. */
 	void (*binary_error)(void *ctx, const char *path, const char *why);
 	void *ctx;
-	bool no_memo; /* unwind every sample (tests compare both ways) */
+	bool no_memo;	  /* unwind every sample */
+	bool verify_memo; /* unwind again after every memo answer and count mismatches (tests) */
 };
 
 struct unwinder;
