@@ -9,8 +9,10 @@ set -eu
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
 	libxxhash-dev uthash-dev"
-# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv.
-TEST="sqlite3 tmux util-linux procps"
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv; Debian's own
+# frame-pointer-less programs for the unwinding tests (/usr/bin/python3, xz; gzip and perl are
+# essential), and python3 also to corrupt a binary there.
+TEST="sqlite3 tmux util-linux procps python3-minimal xz-utils"
 
 missing=""
 for p in $BUILD $TEST; do
