@@ -196,6 +196,16 @@ static bool user_stack(struct ingest *in, const struct ember_sample *s, struct p
 		proctrack__find_map(in->pt, p, s->regs[EMBER_REG_IP], now_ns);
 	unwind_sample_of(s, p, &u);
 	unwinder__unwind(in->uw, &u, &in->unwound);
+	/* A return address outside every known mapping: perhaps a library loaded since the maps
+	 * were read. Re-read them (at most every PROCTRACK_REREAD_NS) and, if they changed, again.
+	 */
+	if (p && p->maps && in->unwound.status == UNWIND_BAD_FRAME && in->unwound.n > 1 &&
+	    !procmaps__find(p->maps, in->unwound.ips[in->unwound.n - 1] - 1) &&
+	    proctrack__find_map(in->pt, p, in->unwound.ips[in->unwound.n - 1] - 1, now_ns) &&
+	    maps_version(p->maps) != u.maps_version) {
+		unwind_sample_of(s, p, &u);
+		unwinder__unwind(in->uw, &u, &in->unwound);
+	}
 	us->ips = in->unwound.ips;
 	us->flags = in->unwound.flags;
 	us->n = in->unwound.n;

@@ -742,12 +742,17 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 		return DWARF_CB_ABORT;
 	/* libdwfl steps with CFI wherever a frame has an FDE (a register it cannot read is left
 	 * unset: epilogues name save slots already below the stack pointer, harmlessly), and with
-	 * frame pointers where none exists: not in DWARF mode. */
-	if (r->n > 0 && p->u->opts.mode == UNWIND_MODE_DWARF &&
-	    !(pc_info(p, c->s, lookup_addr(r, r->n - 1)) & PC_HAS_CFI)) {
-		c->cut = true;
-		c->cut_status = UNWIND_NO_INFO;
-		return DWARF_CB_ABORT;
+	 * frame pointers where none exists: not in DWARF mode, and never from a return address
+	 * into nothing (whatever it finds from there is garbage). */
+	if (r->n > 0) {
+		uint16_t prev = pc_info(p, c->s, lookup_addr(r, r->n - 1));
+
+		if (!(prev & PC_IN_MAPPING) ||
+		    (p->u->opts.mode == UNWIND_MODE_DWARF && !(prev & PC_HAS_CFI))) {
+			c->cut = true;
+			c->cut_status = prev & PC_IN_MAPPING ? UNWIND_NO_INFO : UNWIND_BAD_FRAME;
+			return DWARF_CB_ABORT;
+		}
 	}
 	if (r->n == UNWIND_MAX_FRAMES) {
 		c->cut = true;
