@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * `ember export`: a slice of history in a format other tools read. Output to a file goes to a
- * temporary file beside it, renamed into place only when complete, so a failed export never
- * leaves a partial file under the requested name.
+ * `ember export`: a slice of history in a format other tools read (export/). Output to a file
+ * goes to a temporary file beside it, renamed into place only when complete, so a failed export
+ * never leaves a partial file under the requested name.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -10,117 +10,223 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "export/export.h"
+#include "export/svg.h"
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
-#include "profiler/folded.h"
+#include "profiler/progress.h"
+#include "profiler/slice.h"
 #include "storage/query.h"
 #include "storage/storage.h"
 
-#define EXPORT_MAX_PIDS 1024
+static const char usage_head[] = "Usage: ember export [options]\n"
+				 "\n"
+				 "Writes the samples of a time range as a profile.\n"
+				 "\n"
+				 "Options:\n"
+				 "  -f, --format F     output format (default: folded):\n";
 
-static const char usage[] =
-    "Usage: ember export [options]\n"
-    "\n"
-    "Writes the samples of a time range as a profile.\n"
-    "\n"
-    "Options:\n"
-    "  -f, --format F   output format: folded (flamegraph.pl's input; the default)\n"
-    "      --db PATH    database to read (default: as for `ember record`)\n"
-    "      --from T     start of the range (default: the first sample)\n"
-    "      --to T       end of the range (default: the last sample)\n"
-    "  -p, --pid PID    only this process (repeatable)\n"
-    "      --comm NAME  only threads with this command name\n"
-    "  -o, --output F   write to file F (default: standard output; '-' also means it)\n"
-    "  -h, --help       this text\n"
-    "\n"
-    "Times: now, -30s, -10m, -2h, -1d (relative), @1733550000 (epoch seconds),\n"
-    "2026-12-07T10:00:00, 2026-12-07 10:00, 10:00 (local time; add Z for UTC).\n"
-    "\n"
-    "Example: ember export --from -10m | flamegraph.pl > cpu.svg\n";
+static const char usage_tail[] =
+    "      --db PATH      database to read (default: as for `ember record`)\n" SLICE_HELP
+    "  -o, --output F     write to file F (default: standard output; '-' also means it)\n"
+    "folded and svg:\n"
+    "      --show-pid     first frame \"comm-PID\"\n"
+    "      --show-tid     first frame \"comm-PID/TID\"\n"
+    "      --mark-inlined inlined frames end in \"_[i]\"\n"
+    "svg:\n"
+    "      --title T      the title\n"
+    "      --width PX     the width in pixels (default 1200)\n"
+    "      --colors P     palette: hot (default), mem, io, red, green, blue, aqua, yellow,\n"
+    "                     purple, orange\n"
+    "      --reverse      icicle graph: the root at the top (also --inverted)\n"
+    "      --diff         differential flame graph of this range against a base range (red\n"
+    "                     grew, blue shrank); the base is this slice with:\n" SLICE_DIFF_HELP
+    "  -h, --help         this text\n"
+    "\n" SLICE_TIME_HELP "\n"
+    "Examples:\n"
+    "  ember export --from -10m | flamegraph.pl > cpu.svg\n"
+    "  ember export --format svg --from -10m -o cpu.svg\n"
+    "  ember export --format pprof --pid 4242 -o app.pb.gz && go tool pprof -top app.pb.gz\n"
+    "  ember export --format svg --diff --base-from -2h --base-to -1h --from -1h -o diff.svg\n";
+
+static void print_usage(void)
+{
+	fputs(usage_head, stdout);
+	for (size_t i = 0; export_formats[i]; i++)
+		printf("                       %-12s %s\n", export_formats[i]->name,
+		       export_formats[i]->summary);
+	fputs(usage_tail, stdout);
+}
+
+enum {
+	OPT_DB = 0x2000,
+	OPT_SHOW_PID,
+	OPT_SHOW_TID,
+	OPT_MARK_INLINED,
+	OPT_TITLE,
+	OPT_WIDTH,
+	OPT_COLORS,
+	OPT_REVERSE,
+};
+
+/* The command line, for the profile's metadata. */
+static char *join_args(int argc, char **argv)
+{
+	size_t len = strlen("ember ") + 1;
+	char *s;
+
+	for (int i = 0; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	strcpy(s, "ember");
+	for (int i = 0; i < argc; i++) {
+		strcat(s, " ");
+		strcat(s, argv[i]);
+	}
+	return s;
+}
 
 int cmd_export(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, 'f' },
-		{ "db", required_argument, NULL, 'D' },
-		{ "from", required_argument, NULL, 'A' },
-		{ "to", required_argument, NULL, 'B' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "comm", required_argument, NULL, 'c' },
+		{ "db", required_argument, NULL, OPT_DB },
+		SLICE_LONGOPTS,
 		{ "output", required_argument, NULL, 'o' },
+		{ "show-pid", no_argument, NULL, OPT_SHOW_PID },
+		{ "show-tid", no_argument, NULL, OPT_SHOW_TID },
+		{ "mark-inlined", no_argument, NULL, OPT_MARK_INLINED },
+		{ "title", required_argument, NULL, OPT_TITLE },
+		{ "width", required_argument, NULL, OPT_WIDTH },
+		{ "colors", required_argument, NULL, OPT_COLORS },
+		{ "reverse", no_argument, NULL, OPT_REVERSE },
+		{ "inverted", no_argument, NULL, OPT_REVERSE },
+		SLICE_DIFF_LONGOPTS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	static uint32_t pids[EXPORT_MAX_PIDS];
-	struct storage_filter filter = { .pids = pids };
+	struct slice slice = { 0 }, base = { 0 };
+	struct slice_diff sd = { 0 };
+	struct export_options opt = { 0 };
+	struct export_job job = { .opt = &opt };
+	const struct export_format *fmt;
 	const char *db_path = NULL, *output = NULL, *format = "folded";
-	char dbbuf[4096], *tmp_path = NULL;
+	int64_t now_ns = slice_now_ns();
+	char dbbuf[4096], *tmp_path = NULL, *command = NULL;
 	struct storage_reader *reader = NULL;
+	struct progress *bar = NULL;
 	struct storage *db = NULL;
-	unsigned long long nsamples = 0;
-	struct timespec now;
-	int64_t now_ns;
+	bool palette_ok = false;
 	FILE *out = stdout;
 	unsigned long v;
-	int c, err, ret = EXIT_RUNTIME;
+	int c, r, err, ret = EXIT_USAGE;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	now_ns = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":f:p:o:h", longopts, NULL)) != -1) {
+		r = slice_option(&slice, "export", c, optarg, now_ns);
+
+		if (r == 1)
+			r = slice_diff_option(&sd, "export", c, optarg, now_ns);
+
+		if (r == 0)
+			continue;
+		if (r != 1)
+			goto out;
 		switch (c) {
 		case 'f':
 			format = optarg;
 			break;
-		case 'D':
+		case OPT_DB:
 			db_path = optarg;
-			break;
-		case 'A':
-			if (cli_parse_time(optarg, now_ns, &filter.from_ns))
-				return cli_usage_error("export", "--from: '%s' is not a time",
-						       optarg);
-			break;
-		case 'B':
-			if (cli_parse_time(optarg, now_ns, &filter.to_ns))
-				return cli_usage_error("export", "--to: '%s' is not a time",
-						       optarg);
-			break;
-		case 'p':
-			if (cli_parse_uint(optarg, 0, INT_MAX, &v))
-				return cli_usage_error("export", "--pid: '%s' is not a process id",
-						       optarg);
-			if (filter.npids == EXPORT_MAX_PIDS)
-				return cli_usage_error("export", "too many --pid options");
-			pids[filter.npids++] = (uint32_t)v;
-			break;
-		case 'c':
-			filter.comm = optarg;
 			break;
 		case 'o':
 			output = optarg;
 			break;
+		case OPT_SHOW_PID:
+			opt.show_pid = true;
+			break;
+		case OPT_SHOW_TID:
+			opt.show_tid = true;
+			break;
+		case OPT_MARK_INLINED:
+			opt.mark_inlined = true;
+			break;
+		case OPT_TITLE:
+			opt.title = optarg;
+			break;
+		case OPT_WIDTH:
+			if (cli_parse_uint(optarg, 100, 100000, &v)) {
+				cli_usage_error("export",
+						"--width: '%s' is not a width from 100 to "
+						"100000 pixels",
+						optarg);
+				goto out;
+			}
+			opt.width = (unsigned int)v;
+			break;
+		case OPT_COLORS:
+			opt.colors = optarg;
+			break;
+		case OPT_REVERSE:
+			opt.reverse = true;
+			break;
 		case 'h':
-			fputs(usage, stdout);
-			return 0;
+			print_usage();
+			ret = 0;
+			goto out;
 		case ':':
-			return cli_usage_error("export", "option '%s' needs a value",
-					       argv[optind - 1]);
+			cli_usage_error("export", "option '%s' needs a value", argv[optind - 1]);
+			goto out;
 		default:
-			return cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+			cli_usage_error("export", "unknown option '%s'", argv[optind - 1]);
+			goto out;
 		}
 	}
-	if (optind < argc)
-		return cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
-	if (strcmp(format, "folded"))
-		return cli_usage_error("export", "unknown format '%s' (known: folded)", format);
-	if (filter.from_ns && filter.to_ns && filter.to_ns <= filter.from_ns)
-		return cli_usage_error("export", "the range is empty: --to is not after --from");
+	if (optind < argc) {
+		cli_usage_error("export", "unexpected argument '%s'", argv[optind]);
+		goto out;
+	}
+	fmt = export_format_find(format);
+	if (!fmt) {
+		char known[256] = "";
+
+		for (size_t i = 0; export_formats[i]; i++)
+			snprintf(known + strlen(known), sizeof(known) - strlen(known), "%s%s",
+				 i ? ", " : "", export_formats[i]->name);
+		cli_usage_error("export", "unknown format '%s' (known: %s)", format, known);
+		goto out;
+	}
+	for (size_t i = 0; export_svg_palettes[i]; i++)
+		palette_ok |= opt.colors && !strcmp(opt.colors, export_svg_palettes[i]);
+	if (opt.colors && !palette_ok) {
+		cli_usage_error("export", "--colors: unknown palette '%s'", opt.colors);
+		goto out;
+	}
+	if (sd.on && !fmt->diff) {
+		cli_usage_error("export",
+				"--diff: the %s format has no differential form (svg has)",
+				fmt->name);
+		goto out;
+	}
+	if (slice_check(&slice, "export"))
+		goto out;
+	r = slice_diff_base(&sd, "export", &slice, &base);
+	if (r) {
+		ret = r;
+		goto out;
+	}
+	if (sd.on)
+		job.base = &base.f;
+	ret = EXIT_RUNTIME;
 	if (!db_path)
 		db_path = cli_default_db(CLI_DB_READ, dbbuf, sizeof(dbbuf));
+	command = join_args(argc, argv);
+	opt.command = command;
 
 	db = storage__open(db_path, STORAGE_READ);
 	if (!db) {
@@ -151,13 +257,24 @@ int cmd_export(int argc, char **argv)
 			tmp_path = NULL;
 			goto out;
 		}
+	} else if (!strcmp(fmt->name, "pprof") && isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "ember export: pprof is binary; name a file with -o, or pipe it\n");
+		out = NULL;
+		goto out;
 	}
-	err = folded_write(out, reader, &filter, &nsamples);
+	bar = progress__new("ember export");
+	job.reader = reader;
+	job.filter = &slice.f;
+	job.progress = bar ? progress__update : NULL;
+	job.progress_ctx = bar;
+	err = fmt->write(out, &job);
+	progress__free(bar);
 	if (!err && fflush(out))
 		err = -errno;
 	if (err == -ENODATA)
-		fprintf(stderr, "ember export: no samples match in %s for this range and filter\n",
-			db_path);
+		fprintf(stderr,
+			"ember export: no samples match in %s for this %srange and filter\n",
+			db_path, sd.on && job.nsamples ? "base " : "");
 	else if (err)
 		fprintf(stderr, "ember export: %s: %s\n", output ? output : "stdout",
 			storage_strerror(err));
@@ -179,7 +296,11 @@ out:
 	if (out && out != stdout)
 		fclose(out);
 	free(tmp_path);
+	free(command);
 	storage_reader__free(reader);
 	storage__close(db);
+	slice_free(&slice);
+	slice_free(&base);
+	slice_diff_free(&sd);
 	return ret;
 }

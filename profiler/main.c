@@ -14,7 +14,8 @@ struct command {
 
 static const struct command commands[] = {
 	{ "record", cmd_record, "sample every CPU into the database" },
-	{ "export", cmd_export, "write a slice of history as folded stacks" },
+	{ "export", cmd_export, "write a slice of history as a profile (folded, pprof, svg...)" },
+	{ "report", cmd_report, "the top functions of a slice, or how two slices differ" },
 };
 
 static void usage(FILE *f)

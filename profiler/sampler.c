@@ -80,12 +80,14 @@ int sampler_preflight(char *why, size_t len)
 	}
 	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
 	    (!(caps & (1ull << CAP_BPF_BIT)) || !(caps & (1ull << CAP_PERFMON_BIT)))) {
+		bool bpf = caps & (1ull << CAP_BPF_BIT), perfmon = caps & (1ull << CAP_PERFMON_BIT);
+
 		snprintf(why, len,
-			 "recording needs root, or the capabilities CAP_BPF and CAP_PERFMON "
-			 "(this process has %s%s%s)",
-			 caps & (1ull << CAP_BPF_BIT) ? "CAP_BPF but not CAP_PERFMON" : "",
-			 caps & (1ull << CAP_PERFMON_BIT) ? "CAP_PERFMON but not CAP_BPF" : "",
-			 !(caps & (3ull << CAP_PERFMON_BIT)) ? "neither" : "");
+			 "recording needs root, or the capabilities CAP_BPF and CAP_PERFMON (this "
+			 "process lacks %s)",
+			 bpf	   ? "CAP_PERFMON"
+			 : perfmon ? "CAP_BPF"
+				   : "both");
 		return -EPERM;
 	}
 	return 0;

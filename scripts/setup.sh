@@ -5,14 +5,17 @@
 # nothing when everything is present.
 set -eu
 
-# Build: compiler, CMake, BPF toolchain, libraries.
+# Build: compiler, CMake, BPF toolchain, libraries; pprof's profile.proto
+# (golang-github-google-pprof-dev) compiled by protoc-c.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
-	libxxhash-dev uthash-dev"
-# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv; Debian's own
-# frame-pointer-less programs for the unwinding tests (/usr/bin/python3, xz; gzip and perl are
-# essential), and python3 also to corrupt a binary there.
-TEST="sqlite3 tmux util-linux procps python3-minimal xz-utils"
+	libxxhash-dev uthash-dev
+	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev"
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv; jq,
+# xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
+# script) read the exports back; Debian's own frame-pointer-less programs for the unwinding tests
+# (/usr/bin/python3 from python3, xz-utils; gzip and perl are essential).
+TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs xz-utils"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -464,17 +464,34 @@ int storage_reader__functions(struct storage_reader *r, const struct storage_fil
 			      struct storage_function_count **out, size_t *n, uint64_t *total)
 {
 	struct storage_stack_count *counts = NULL;
-	struct fn_entry *map = NULL, *e, *tmp;
-	struct storage_function_count *v = NULL;
-	size_t ncounts, i = 0;
+	size_t ncounts;
 	uint64_t all = 0;
 	int err;
 
 	err = storage_reader__stack_counts(r, f, &counts, &ncounts, &all);
+	if (!err)
+		err = storage_reader__functions_of(r, counts, ncounts, out, n, NULL);
+	free(counts);
+	if (!err && total)
+		*total = all;
+	return err;
+}
+
+int storage_reader__functions_of(struct storage_reader *r, const struct storage_stack_count *counts,
+				 size_t ncounts, struct storage_function_count **out, size_t *n,
+				 uint64_t *total)
+{
+	struct fn_entry *map = NULL, *e, *tmp;
+	struct storage_function_count *v = NULL;
+	size_t i = 0;
+	uint64_t all = 0;
+	int err = 0;
+
 	for (size_t k = 0; !err && k < ncounts; k++) {
 		const int64_t *frames;
 		size_t depth;
 
+		all += counts[k].count;
 		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
 			struct rframe *rf = rframe_of(r, frames[d]);
@@ -524,7 +541,6 @@ int storage_reader__functions(struct storage_reader *r, const struct storage_fil
 		HASH_DEL(map, e);
 		free(e);
 	}
-	free(counts);
 	if (err) {
 		free(v);
 		return err;
@@ -713,6 +729,85 @@ int storage_reader__histogram(struct storage_reader *r, const struct storage_fil
 	return 0;
 }
 
+int storage_reader__recordings(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
+			       struct storage_recording **out, size_t *n)
+{
+	static const char sql[] = "SELECT started_ns, ended_ns, hz, ncpus, event, hostname, "
+				  "kernel, delivered, stored,"
+				  " filtered, ringbuf_full, bpf_errors, ingest_errors, "
+				  "write_errors FROM recordings"
+				  " WHERE started_ns < ?2 AND (ended_ns IS NULL OR ended_ns = 0 OR "
+				  "ended_ns >= ?1)"
+				  " ORDER BY started_ns, id";
+	struct storage_recording *v = NULL, *nv;
+	sqlite3_stmt *st = NULL;
+	size_t cnt = 0, strbytes = 0;
+	char *p;
+	int rc, err;
+
+	/* Two steps: count rows and string bytes, then copy into one allocation. Rare enough (once
+	 * per export) not to keep a prepared statement. */
+	err = storage_prepare(r->db, sql, &st);
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, from_ns);
+	sqlite3_bind_int64(st, 2, to_ns ? to_ns : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cnt++;
+		for (int c = 4; c <= 6; c++)
+			strbytes += (size_t)sqlite3_column_bytes(st, c) + 1;
+	}
+	if (rc != SQLITE_DONE) {
+		err = storage_errno(rc);
+		goto out;
+	}
+	sqlite3_reset(st);
+	v = calloc(1, (cnt + 1) * sizeof(*v) + strbytes);
+	if (!v) {
+		err = -ENOMEM;
+		goto out;
+	}
+	p = (char *)(v + cnt + 1);
+	nv = v;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && nv < v + cnt) {
+		const char **strs[3] = { &nv->event, &nv->hostname, &nv->kernel };
+
+		nv->started_ns = sqlite3_column_int64(st, 0);
+		nv->ended_ns = sqlite3_column_int64(st, 1);
+		nv->hz = (uint32_t)sqlite3_column_int64(st, 2);
+		nv->ncpus = (uint32_t)sqlite3_column_int64(st, 3);
+		for (int c = 4; c <= 6; c++) {
+			size_t len = (size_t)sqlite3_column_bytes(st, c);
+
+			if (sqlite3_column_type(st, c) == SQLITE_NULL)
+				continue;
+			memcpy(p, sqlite3_column_text(st, c), len);
+			p[len] = '\0';
+			*strs[c - 4] = p;
+			p += len + 1;
+		}
+		nv->delivered = (uint64_t)sqlite3_column_int64(st, 7);
+		nv->stored = (uint64_t)sqlite3_column_int64(st, 8);
+		nv->filtered = (uint64_t)sqlite3_column_int64(st, 9);
+		nv->ringbuf_full = (uint64_t)sqlite3_column_int64(st, 10);
+		nv->bpf_errors = (uint64_t)sqlite3_column_int64(st, 11);
+		nv->ingest_errors = (uint64_t)sqlite3_column_int64(st, 12);
+		nv->write_errors = (uint64_t)sqlite3_column_int64(st, 13);
+		nv++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		err = storage_errno(rc);
+		goto out;
+	}
+	*out = v;
+	*n = (size_t)(nv - v);
+	v = NULL;
+out:
+	free(v);
+	sqlite3_finalize(st);
+	return err;
+}
+
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns)
 {
 	int rc = sqlite3_step(r->span), err = 0;
@@ -727,6 +822,30 @@ int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *l
 	}
 	sqlite3_reset(r->span);
 	return err;
+}
+
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus)
+{
+	struct storage_recording *v;
+	size_t n;
+	int err = storage_reader__recordings(r, from_ns, to_ns, &v, &n);
+
+	if (err)
+		return err;
+	if (!n) {
+		free(v);
+		return -ENODATA;
+	}
+	*hz = *ncpus = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].hz > *hz)
+			*hz = v[i].hz;
+		if (v[i].ncpus > *ncpus)
+			*ncpus = v[i].ncpus;
+	}
+	free(v);
+	return 0;
 }
 
 void storage_reader__free(struct storage_reader *r)

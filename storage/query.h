@@ -79,6 +79,16 @@ int storage_reader__functions(struct storage_reader *r, const struct storage_fil
 			      struct storage_function_count **out, size_t *n, uint64_t *total);
 
 /*
+ * The same per-function totals over already aggregated counts: `counts` is any subset of what
+ * storage_reader__stack_counts returned (one process's threads, say), each entry one
+ * (thread, stack) pair. Same ownership and order as storage_reader__functions; *total (may be
+ * NULL) is the sum of the counts. 0, -ENOMEM, or an error resolving a stack or frame.
+ */
+int storage_reader__functions_of(struct storage_reader *r, const struct storage_stack_count *counts,
+				 size_t ncounts, struct storage_function_count **out, size_t *n,
+				 uint64_t *total);
+
+/*
  * Per-process (or, with by_thread, per-thread) sample counts over the matching samples, with the
  * frame most often at the leaf. A process is (pid, start time). On success *out is an owned
  * array (free()) sorted by samples, descending; comm and exe strings are borrowed from the reader.
@@ -105,8 +115,26 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 int storage_reader__histogram(struct storage_reader *r, const struct storage_filter *f,
 			      int64_t bucket_ns, uint64_t **counts, size_t *n);
 
+/*
+ * The recordings (`ember record` runs) whose time overlaps [from_ns, to_ns) (0: unbounded), in
+ * order of start; a run still going (ended_ns 0) overlaps everything after its start. On success
+ * *out is an owned array (free()) of *n entries whose strings live in the same allocation.
+ * 0, -ENOMEM or a database error.
+ */
+int storage_reader__recordings(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
+			       struct storage_recording **out, size_t *n);
+
 /* The times of the first and last stored samples (ns since the epoch). -ENODATA when empty. */
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns);
+
+/*
+ * The sampling rate of the recordings that overlap [from_ns, to_ns) (to_ns 0: to the end): the
+ * highest hz and the largest CPU count among them, so samples can be turned into CPU time. A
+ * recording still running (or killed before its end was written) overlaps everything after its
+ * start. 0, -ENODATA when no recording overlaps, or -errno.
+ */
+int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
+			 uint32_t *ncpus);
 
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id);

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* 'EMBR': PRAGMA application_id, so a foreign SQLite file is told apart from an empty one. */
@@ -277,6 +278,42 @@ const char *storage__errmsg(struct storage *s)
 const char *storage__path(const struct storage *s)
 {
 	return s->path;
+}
+
+int storage_writer_active(const char *path)
+{
+	unsigned int maj, min;
+	unsigned long long ino;
+	char line[256], type[16], access[16];
+	struct stat st;
+	int pid, found = 0;
+	FILE *f;
+
+	if (stat(path, &st))
+		return -errno;
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		return -errno;
+	/* "1: FLOCK  ADVISORY  WRITE 26779 fe:00:1156178 0 EOF"; a waiter has "->" after "1:". */
+	while (!found && fgets(line, sizeof(line), f)) {
+		const char *p = strchr(line, ':');
+
+		if (!p)
+			continue;
+		p++;
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, "->", 2))
+			continue;
+		if (sscanf(p, "%15s %*s %15s %d %x:%x:%llu", type, access, &pid, &maj, &min,
+			   &ino) != 6)
+			continue;
+		if (!strcmp(type, "FLOCK") && !strcmp(access, "WRITE") && ino == st.st_ino &&
+		    maj == major(st.st_dev) && min == minor(st.st_dev))
+			found = pid > 0 ? pid : 1;
+	}
+	fclose(f);
+	return found;
 }
 
 void storage__close(struct storage *s)

@@ -43,6 +43,21 @@ enum storage_stack_status {
 	STORAGE_STACK_NO_USER = 5,	  /* no user part at all: kernel thread, idle */
 };
 
+/* One `ember record` run and its accounting (stored + dropped = delivered). */
+struct storage_recording {
+	int64_t started_ns, ended_ns; /* ended_ns 0 while running */
+	uint32_t hz, ncpus;
+	const char *event;	       /* "cpu-clock" or "cycles" */
+	const char *hostname, *kernel; /* may be NULL */
+	uint64_t delivered;	       /* samples the perf events delivered to the BPF program */
+	uint64_t stored;
+	uint64_t filtered;
+	uint64_t ringbuf_full;
+	uint64_t bpf_errors;
+	uint64_t ingest_errors; /* malformed records, or no memory to process them */
+	uint64_t write_errors;	/* samples lost because the database could not take them */
+};
+
 enum storage_mode {
 	STORAGE_READ,  /* read-only; the file must exist */
 	STORAGE_WRITE, /* creates the file (mode 0640) and its directory; one writer at a time */
@@ -69,6 +84,17 @@ const char *storage_strerror(int err);
 const char *storage__errmsg(struct storage *s);
 
 const char *storage__path(const struct storage *s);
+
+/*
+ * Whether a writer (`ember record`, or `ember top` recording) holds the database at `path`: the
+ * writer's pid (> 0), 0 when none does, or -errno (-ENOENT: no such file; from stat or reading
+ * /proc/locks). It reads the writer's flock from /proc/locks and never opens the file: opening
+ * and closing it would drop the POSIX locks SQLite holds on it in this process, and probing with
+ * flock() could make a writer starting at that moment fail with EBUSY. Where stat() reports
+ * another device than the lock's (overlayfs, btrfs subvolumes) it answers 0; a writer that then
+ * fails with EBUSY is the sure sign.
+ */
+int storage_writer_active(const char *path);
 
 void storage__close(struct storage *s);
 

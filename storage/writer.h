@@ -14,21 +14,6 @@
 #include "storage/codec.h"
 #include "storage/storage.h"
 
-/* One `ember record` run and its accounting (stored + dropped = delivered). */
-struct storage_recording {
-	int64_t started_ns, ended_ns; /* ended_ns 0 while running */
-	uint32_t hz, ncpus;
-	const char *event;	       /* "cpu-clock" or "cycles" */
-	const char *hostname, *kernel; /* may be NULL */
-	uint64_t delivered;	       /* samples the perf events delivered to the BPF program */
-	uint64_t stored;
-	uint64_t filtered;
-	uint64_t ringbuf_full;
-	uint64_t bpf_errors;
-	uint64_t ingest_errors; /* malformed records, or no memory to process them */
-	uint64_t write_errors;	/* samples lost because the database could not take them */
-};
-
 struct storage_writer;
 
 /* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure. */

@@ -8,7 +8,8 @@ need_root
 start_bg "$PROGS/chain" 8
 CHAIN=$BG_PID
 sleep 0.5
-expect_exit 0 "$EMBER" record --db "$WORK/e.db" -F 499 --duration 5
+# 999 Hz: enough samples for +-5 points even when a loaded machine gives the chain a third of a CPU.
+expect_exit 0 "$EMBER" record --db "$WORK/e.db" -F 999 --duration 5
 "$EMBER" export --db "$WORK/e.db" --pid "$CHAIN" -o "$WORK/chain.folded" ||
 	fail "export failed"
 
@@ -16,7 +17,8 @@ total=$(folded_count '' "$WORK/chain.folded")
 a=$(folded_count ';main;chain_run;chain_mid1;chain_mid2;chain_leaf_a( |;)' "$WORK/chain.folded")
 b=$(folded_count ';main;chain_run;chain_mid1;chain_mid2;chain_leaf_b( |;)' "$WORK/chain.folded")
 echo "chain: $total samples, leaf_a $a, leaf_b $b"
-[ "$total" -gt 1500 ] || fail "only $total samples of the chain process (expected about 2500)"
+# A whole CPU gives about 5000; under load (CI neighbours) it may get far less.
+[ "$total" -gt 800 ] || fail "only $total samples of the chain process (expected up to 5000)"
 # Nearly every sample of the process is in a leaf, with its full chain.
 [ $((a + b)) -ge $((total * 95 / 100)) ] ||
 	fail "only $((a + b)) of $total samples show main;chain_run;chain_mid1;chain_mid2;leaf"

@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "profiler/cli.h"
-#include "profiler/folded.h"
+#include "export/export_internal.h"
 #include "tests/harness.h"
 
 static enum test_result test_times(void)
@@ -103,11 +103,19 @@ static enum test_result test_frame_names(void)
 	};
 	char buf[128];
 
-	if (!ASSERT_STREQ(folded_frame_name(&named, buf, sizeof(buf)), "do_work", "user") ||
-	    !ASSERT_STREQ(folded_frame_name(&kern, buf, sizeof(buf)), "vfs_read_[k]", "kernel") ||
-	    !ASSERT_STREQ(folded_frame_name(&unk, buf, sizeof(buf)), "libc.so.6+0x2724a",
+	if (!ASSERT_STREQ(export_frame_name(&named, false, buf, sizeof(buf)), "do_work", "user") ||
+	    !ASSERT_STREQ(export_frame_name(&kern, true, buf, sizeof(buf)), "vfs_read_[k]",
+			  "kernel") ||
+	    !ASSERT_STREQ(export_frame_name(&unk, false, buf, sizeof(buf)), "libc.so.6+0x2724a",
 			  "unknown") ||
-	    !ASSERT_STREQ(folded_frame_name(&evil, buf, sizeof(buf)), "a_b_c d", "separators"))
+	    !ASSERT_STREQ(export_frame_name(&evil, false, buf, sizeof(buf)), "a_b_c d",
+			  "separators"))
+		return TEST_FAIL;
+	named.inlined = true;
+	if (!ASSERT_STREQ(export_frame_name(&named, true, buf, sizeof(buf)), "do_work_[i]",
+			  "inlined, marked") ||
+	    !ASSERT_STREQ(export_frame_name(&named, false, buf, sizeof(buf)), "do_work",
+			  "inlined, unmarked"))
 		return TEST_FAIL;
 	return TEST_PASS;
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "storage/query.h"
@@ -385,10 +386,190 @@ out:
 	return res;
 }
 
+/* storage_writer_active: 0 without a writer, the writer's pid while one holds the file (also
+ * seen from another process), 0 again after it closes; -ENOENT for a missing file. */
+static enum test_result test_writer_active(void)
+{
+	struct storage *db;
+	int status, pid;
+
+	fresh_path("active.db");
+	if (!ASSERT_EQ(storage_writer_active(path), -ENOENT, "missing file"))
+		return TEST_FAIL;
+	db = storage__open(path, STORAGE_WRITE);
+	if (!ASSERT_NONNULL(db, "writer"))
+		return TEST_FAIL;
+	if (!ASSERT_EQ(storage_writer_active(path), getpid(), "our own lock")) {
+		storage__close(db);
+		return TEST_FAIL;
+	}
+	pid = fork();
+	if (pid == 0)
+		_exit(storage_writer_active(path) == getppid() ? 0 : 1);
+	waitpid(pid, &status, 0);
+	storage__close(db);
+	if (!ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "seen from a child") ||
+	    !ASSERT_EQ(storage_writer_active(path), 0, "closed"))
+		return TEST_FAIL;
+	/* A reader holds no flock: still no writer. */
+	db = storage__open(path, STORAGE_READ);
+	if (!ASSERT_NONNULL(db, "reader") || !ASSERT_EQ(storage_writer_active(path), 0, "reader"))
+		return TEST_FAIL;
+	storage__close(db);
+	return TEST_PASS;
+}
+
+/* storage_reader__rate: two recordings (99 Hz on 2 CPUs from 0 s to 10 s, 19 Hz on 4 CPUs from
+ * 20 s, still running): each range sees those it overlaps. */
+static enum test_result test_rate(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
+	struct storage_recording a = { .started_ns = t0, .hz = 99, .ncpus = 2, .event = "x" };
+	struct storage_recording b = {
+		.started_ns = t0 + 20 * s, .hz = 19, .ncpus = 4, .event = "y"
+	};
+	struct storage_reader *r = NULL;
+	struct storage_writer *w = NULL;
+	struct storage *db;
+	enum test_result res = TEST_FAIL;
+	uint32_t hz = 0, ncpus = 0;
+
+	fresh_path("rate.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer") || !ASSERT_OK(storage_writer__flush(w, &a, 0, NULL), "a"))
+		goto out;
+	a.ended_ns = t0 + 10 * s;
+	if (!ASSERT_OK(storage_writer__flush(w, &a, 0, NULL), "a ends"))
+		goto out;
+	storage_writer__free(w);
+	w = storage_writer__new(db);
+	if (!ASSERT_NONNULL(w, "second writer") ||
+	    !ASSERT_OK(storage_writer__flush(w, &b, 0, NULL), "b"))
+		goto out;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader"))
+		goto out;
+	if (!ASSERT_EQ(storage_reader__rate(r, t0 - 5 * s, t0 - s, &hz, &ncpus), -ENODATA,
+		       "before any") ||
+	    !ASSERT_OK(storage_reader__rate(r, t0 + s, t0 + 2 * s, &hz, &ncpus), "in a") ||
+	    !ASSERT_EQ(hz, 99, "a's hz") || !ASSERT_EQ(ncpus, 2, "a's cpus") ||
+	    !ASSERT_EQ(storage_reader__rate(r, t0 + 11 * s, t0 + 12 * s, &hz, &ncpus), -ENODATA,
+		       "between") ||
+	    !ASSERT_OK(storage_reader__rate(r, t0 + 100 * s, 0, &hz, &ncpus), "in b") ||
+	    !ASSERT_EQ(hz, 19, "b's hz") || !ASSERT_EQ(ncpus, 4, "b's cpus") ||
+	    !ASSERT_OK(storage_reader__rate(r, 0, 0, &hz, &ncpus), "all") ||
+	    !ASSERT_EQ(hz, 99, "highest hz") || !ASSERT_EQ(ncpus, 4, "most cpus"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
+/* Recordings overlapping a range, and per-function totals over a subset of stack counts. */
+static enum test_result test_recordings_functions_of(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
+	struct storage_frame leaf = { .kind = STORAGE_FRAME_USER, .name = "leaf", .module = "/x" };
+	struct storage_frame root = { .kind = STORAGE_FRAME_USER, .name = "root", .module = "/x" };
+	struct storage_recording r1 = {
+		.started_ns = t0, .hz = 99, .ncpus = 2, .event = "cycles", .hostname = "h1"
+	};
+	struct storage_recording r2 = {
+		.started_ns = t0 + 10 * s, .hz = 49, .ncpus = 2, .event = "cpu-clock"
+	};
+	struct storage_stack_count *c = NULL;
+	struct storage_function_count *fc = NULL;
+	struct storage_recording *recs = NULL;
+	struct storage_reader *r = NULL;
+	struct storage_writer *w = NULL;
+	struct storage *db;
+	int64_t fl, fr, st1, st2, th1, th2;
+	uint64_t total = 0;
+	size_t n, nfc;
+	enum test_result res = TEST_FAIL;
+
+	fresh_path("recs.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fl = storage_writer__frame(w, &leaf);
+	fr = storage_writer__frame(w, &root);
+	st1 = storage_writer__stack(w, (int64_t[]){ fl, fr }, 2, STORAGE_STACK_COMPLETE);
+	st2 = storage_writer__stack(w, (int64_t[]){ fr }, 1, STORAGE_STACK_COMPLETE);
+	th1 = storage_writer__thread(w, 1, 1, 5, "one");
+	th2 = storage_writer__thread(w, 2, 2, 5, "two");
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 1, th1, st1, 0, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 2, th1, st2, 0, 0 });
+	storage_writer__sample(w, &(struct storage_sample){ t0 + 3, th2, st1, 0, 0 });
+	r1.ended_ns = t0 + 5 * s;
+	if (!ASSERT_OK(storage_writer__flush(w, &r1, 0, NULL), "flush 1"))
+		goto out;
+	storage_writer__free(w);
+	/* A second run, still going (ended_ns 0). */
+	w = storage_writer__new(db);
+	if (!ASSERT_NONNULL(w, "writer 2") ||
+	    !ASSERT_OK(storage_writer__flush(w, &r2, 0, NULL), "flush 2"))
+		goto out;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader"))
+		goto out;
+
+	if (!ASSERT_OK(storage_reader__recordings(r, 0, 0, &recs, &n), "all") ||
+	    !ASSERT_EQ(n, 2, "two runs") || !ASSERT_EQ(recs[0].hz, 99, "first hz") ||
+	    !ASSERT_STREQ(recs[0].event, "cycles", "event") ||
+	    !ASSERT_STREQ(recs[0].hostname, "h1", "hostname") ||
+	    !ASSERT_NULL(recs[1].hostname, "no hostname") ||
+	    !ASSERT_EQ(recs[1].hz, 49, "second hz") ||
+	    !ASSERT_EQ(recs[0].ended_ns, t0 + 5 * s, "ended"))
+		goto out;
+	free(recs);
+	recs = NULL;
+	if (!ASSERT_OK(storage_reader__recordings(r, t0 + 6 * s, t0 + 7 * s, &recs, &n), "gap") ||
+	    !ASSERT_EQ(n, 0, "nothing in the gap"))
+		goto out;
+	free(recs);
+	recs = NULL;
+	if (!ASSERT_OK(storage_reader__recordings(r, t0 + 20 * s, 0, &recs, &n), "later") ||
+	    !ASSERT_EQ(n, 1, "the running one") || !ASSERT_EQ(recs[0].hz, 49, "its hz"))
+		goto out;
+
+	/* Only thread 1's entries: root (self 1, total 2) sorts before leaf (self 1, total 1). */
+	if (!ASSERT_OK(storage_reader__stack_counts(r, &(struct storage_filter){ 0 }, &c, &n,
+						    &total),
+		       "counts") ||
+	    !ASSERT_EQ(total, 3, "total") || !ASSERT_EQ(n, 3, "three pairs"))
+		goto out;
+	for (n = 0; n < 3 && c[n].thread == th1; n++)
+		;
+	if (!ASSERT_EQ(n, 2, "thread 1 pairs") ||
+	    !ASSERT_OK(storage_reader__functions_of(r, c, n, &fc, &nfc, &total), "functions_of") ||
+	    !ASSERT_EQ(total, 2, "subset total") || !ASSERT_EQ(nfc, 2, "two functions") ||
+	    !ASSERT_STREQ(fc[0].frame->name, "root", "order") ||
+	    !ASSERT_EQ(fc[0].self, 1, "root self") || !ASSERT_EQ(fc[0].total, 2, "root total") ||
+	    !ASSERT_EQ(fc[1].self, 1, "leaf self") || !ASSERT_EQ(fc[1].total, 1, "leaf total"))
+		goto out;
+	res = TEST_PASS;
+out:
+	free(fc);
+	free(c);
+	free(recs);
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct test_case tests[] = { TEST(test_roundtrip), TEST(test_refusals),
-						  TEST(test_aggregates) };
+	static const struct test_case tests[] = {
+		TEST(test_roundtrip),	  TEST(test_refusals), TEST(test_aggregates),
+		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of)
+	};
 	char cmd[300];
 	int r;
 
