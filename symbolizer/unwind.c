@@ -7,13 +7,13 @@
  * are attached with callbacks that serve the sample's registers and stack copy (memory_read); a
  * frame callback collects the frames and watches every step:
  *
- *   - libdwfl falls back to frame pointers (its x86-64 backend) whenever a CFI step fails, also
- *     when it failed only because the copy ended: a step that read outside the copy ends the stack
- *     there (truncated, or bad frame for an address no stack can have), and in DWARF mode so does
- *     a step from a frame without CFI (no unwind info);
- *   - libdwfl also ends a walk quietly, as at the outermost frame, when the return address cannot
- *     be read: a stack is complete only when the CFI of its last frame really marks the return
- *     address undefined (glibc's _start, clone, clone3).
+ *   - libdwfl steps with CFI wherever a frame has an FDE, and falls back to frame pointers (its
+ *     x86-64 backend) for frames without: allowed in auto mode for frames inside a mapping, cut
+ *     in DWARF mode (no unwind info), and never from a return address into nothing (bad frame);
+ *   - libdwfl ends a walk quietly, as at the outermost frame, when a frame's return address
+ *     cannot be read: a stack is complete only when the CFI of its last frame really marks the
+ *     return address undefined (glibc's _start, clone, clone3); otherwise the reads that failed in
+ *     the last step tell a copy that ended (truncated) from an impossible address (bad frame).
  */
 #include "symbolizer/unwind.h"
 
@@ -39,13 +39,14 @@
 #define UNWIND_STACK_SPAN (8ull << 20)
 /* Unwind sections above this size are refused (libc's .eh_frame is about 0.2 MiB). */
 #define UNWIND_SECTION_MAX (256ull << 20)
-/* Words one unwind may read and still be memoized (about 3 per frame). */
+/* Words one unwind may read and still be memoized (libdwfl reads every saved register of every
+ * frame: up to 7 per frame on x86-64). */
 #define UNWIND_MAX_READS 1024
 /* Memo entries per process and in all; past either the process's memo starts again. */
 #define UNWIND_MEMO_PER_PROC 2048
-#define UNWIND_MEMO_TOTAL 32768
+#define UNWIND_MEMO_TOTAL 16384
 /* Cached CFI facts per process. */
-#define UNWIND_PCS_PER_PROC 65536
+#define UNWIND_PCS_PER_PROC 16384
 
 /* One ELF file's unwind data, shared by every process that maps it. */
 struct ubinary {
@@ -76,7 +77,7 @@ struct ufile {
  * function called from one place share their callers' stack. */
 struct umemo_key {
 	uint64_t pc, sp; /* frame 1's IP and stack pointer (the CFA of frame 0) */
-	uint64_t flags;	 /* frame 1's UNWIND_FRAME_* */
+	uint64_t sig0;	 /* frame 0 is a signal trampoline (then frame 1's IP is exact) */
 };
 
 #define READ_FAILED (1ull << 63) /* in uread.addr: this read failed (outside the copy) */
@@ -115,6 +116,7 @@ struct umemo {
 #define PC_BP_SAVED 64u	 /* the caller's frame pointer is restored from the stack */
 #define PC_BP_OTHER 128u /* ... computed some other way */
 #define PC_CFA_EXPR 256u /* the CFA is more than a register plus an offset (it may read memory) */
+#define PC_SIGNAL 512u	 /* a signal trampoline (the CIE says so): its caller's IP is exact */
 
 struct upc {
 	uint64_t addr;
@@ -142,6 +144,8 @@ struct uproc {
 	UT_hash_handle hh;
 };
 
+/* One unwind in progress. The unwinder keeps one (with its 16 KiB read log) and resets the
+ * header for every walk (call_start). */
 struct ucall {
 	const struct unwind_sample *s;
 	struct unwind_result *out;
@@ -172,6 +176,7 @@ struct unwinder {
 	struct ubinary *vdso;
 	struct uproc *procs;
 	unsigned int nmemo;
+	struct ucall call;
 	int64_t now;
 	Elf *arch; /* an x86-64 ELF header: dwfl_attach_state takes the architecture from it */
 	Elf64_Ehdr arch_image;
@@ -648,10 +653,13 @@ static uint16_t cfi_at(Dwarf_CFI *cfi, Dwarf_Addr addr)
 	Dwarf_Op mem[3], *ops;
 	size_t nops;
 	uint16_t info = PC_HAS_CFI;
+	bool signal = false;
 	int rc;
 
 	if (!cfi || dwarf_cfi_addrframe(cfi, addr, &f))
 		return 0;
+	if (dwarf_frame_info(f, NULL, NULL, &signal) >= 0 && signal)
+		info |= PC_SIGNAL;
 	/* "Undefined" is the one rule with no operations that points at the caller's buffer. */
 	if (!dwarf_frame_register(f, UNWIND_REG_IP, mem, &ops, &nops) && nops == 0 && ops == mem)
 		info |= PC_OUTERMOST;
@@ -731,14 +739,13 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 	struct ucall *c = p->call;
 	struct unwind_result *r = c->out;
 	size_t reads_before = c->nreads;
+	Dwarf_Word sp, bp;
 	Dwarf_Addr pc;
 	bool activation;
 
-	/* Asked whether this frame is an activation, libdwfl takes the step to the next frame
-	 * right away (to see whether that one is a signal frame): the reads and faults from here
-	 * on belong to the step from this frame. */
 	c->step_fault = c->step_beyond = false;
-	if (!dwfl_frame_pc(state, &pc, &activation))
+	/* Without asking whether this is an activation: that takes the next step at once. */
+	if (!dwfl_frame_pc(state, &pc, NULL))
 		return DWARF_CB_ABORT;
 	/* libdwfl steps with CFI wherever a frame has an FDE (a register it cannot read is left
 	 * unset: epilogues name save slots already below the stack pointer, harmlessly), and with
@@ -759,20 +766,22 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 		c->cut_status = UNWIND_TRUNCATED;
 		return DWARF_CB_ABORT;
 	}
-	{
-		Dwarf_Word sp, bp;
-
-		c->fr[r->n].read_idx = reads_before;
-		c->fr[r->n].bp_set = !dwfl_frame_reg(state, UNWIND_REG_BP, &bp);
-		c->fr[r->n].bp = c->fr[r->n].bp_set ? bp : 0;
-		c->fr[r->n].sp = dwfl_frame_reg(state, UNWIND_REG_SP, &sp) ? 0 : sp;
-		if (r->n == 1 && !dwfl_frame_reg(state, UNWIND_REG_SP, &sp)) {
-			c->keyed = true;
-			c->key = (struct umemo_key){ pc, sp, activation ? UNWIND_FRAME_EXACT : 0 };
-			if (c->use_memo && memo_find(p, c))
-				return DWARF_CB_ABORT;
-		}
+	c->fr[r->n].read_idx = reads_before;
+	c->fr[r->n].bp_set = !dwfl_frame_reg(state, UNWIND_REG_BP, &bp);
+	c->fr[r->n].bp = c->fr[r->n].bp_set ? bp : 0;
+	c->fr[r->n].sp = dwfl_frame_reg(state, UNWIND_REG_SP, &sp) ? 0 : sp;
+	if (r->n == 1 && !dwfl_frame_reg(state, UNWIND_REG_SP, &sp)) {
+		c->keyed = true;
+		c->key = (struct umemo_key){ pc, sp,
+					     !!(pc_info(p, c->s, lookup_addr(r, 0)) & PC_SIGNAL) };
+		if (c->use_memo && memo_find(p, c))
+			return DWARF_CB_ABORT;
 	}
+	/* Asked whether this frame is an activation, libdwfl takes the step to the next frame
+	 * right away (to see whether that one is a signal frame): the reads and faults from here
+	 * on belong to the step from this frame. */
+	if (!dwfl_frame_pc(state, &pc, &activation))
+		return DWARF_CB_ABORT;
 	r->ips[r->n] = pc;
 	r->flags[r->n] = activation ? UNWIND_FRAME_EXACT : 0;
 	r->n++;
@@ -967,9 +976,20 @@ static bool same_result(const struct unwind_result *a, const struct unwind_resul
 	       !memcmp(a->flags, b->flags, a->n);
 }
 
+static void call_start(struct ucall *c, const struct unwind_sample *s, struct unwind_result *out,
+		       bool use_memo)
+{
+	c->s = s;
+	c->out = out;
+	c->use_memo = use_memo;
+	c->keyed = c->memo_hit = c->reads_lost = false;
+	c->nreads = 0;
+	c->step_fault = c->step_beyond = c->cut = false;
+}
+
 int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, struct unwind_result *out)
 {
-	struct ucall *c = NULL;
+	struct ucall *c = &u->call;
 	struct uproc *p;
 	int err = 0;
 
@@ -986,24 +1006,14 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, struct u
 		err = s->maps && !p ? -ENOMEM : 0;
 		goto done;
 	}
-	c = calloc(1, sizeof(*c)); /* 16 KiB of read log: not for the stack */
-	if (!c) {
-		err = -ENOMEM;
-		out->status = UNWIND_BAD_FRAME;
-		goto done;
-	}
-	c->s = s;
-	c->out = out;
-	c->use_memo = !u->opts.no_memo;
+	call_start(c, s, out, !u->opts.no_memo);
 	walk(p, c);
 	if (c->memo_hit) {
 		u->stats.memo_hits++;
 		if (u->opts.verify_memo) {
 			struct unwind_result check;
 
-			memset(c, 0, sizeof(*c));
-			c->s = s;
-			c->out = &check;
+			call_start(c, s, &check, false);
 			walk(p, c);
 			if (!same_result(out, &check))
 				u->stats.memo_mismatches++;
@@ -1013,7 +1023,6 @@ int unwinder__unwind(struct unwinder *u, const struct unwind_sample *s, struct u
 	}
 done:
 	u->stats.by_status[out->status]++;
-	free(c);
 	return err;
 }
 

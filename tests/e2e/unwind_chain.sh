@@ -3,7 +3,8 @@
 # Known stacks without frame pointers (clang -O2 -fomit-frame-pointer): every sample of
 # nofp_chain shows main and its 20-deep chain in order, through the vdso too, and is complete;
 # frame pointers alone cannot do that. Samples in a signal handler unwind through the signal frame
-# into the interrupted function and on to _start.
+# into the interrupted function and on to _start (and the unwinder's memo agrees with a fresh
+# unwind there too).
 . "$(dirname "$0")/lib.sh"
 need_root
 
@@ -27,8 +28,10 @@ kill "$BG_PID"
 
 start_bg "$PROGS/sigframe" 30
 sleep 0.5
-record_user_stacks "$WORK/sig.db" "$BG_PID" 3
+EMBER_UNWIND_VERIFY=1 record_user_stacks "$WORK/sig.db" "$BG_PID" 3 -v
 kill "$BG_PID"
+grep -Eq 'unwinder: .*\(0 contradicted\)' "$WORK/stderr" ||
+	fail "the memo contradicted a fresh unwind: $(grep unwinder: "$WORK/stderr")"
 at_least "$US_COMPLETE" "$US_TOTAL" 99 "sigframe: complete"
 "$EMBER" export --db "$WORK/sig.db" -o "$WORK/sig.folded" || fail "export failed"
 all=$(folded_count 'sig_handler' "$WORK/sig.folded")

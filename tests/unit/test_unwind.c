@@ -161,6 +161,8 @@ static struct unwinder *new_unwinder(enum unwind_mode mode, bool no_memo)
 
 static struct procmaps *maps;
 static uint64_t maps_version = 1;
+static char exe_path[4096];
+static int copy_file(const char *from, const char *to);
 
 static void sample_of(const struct snap *s, struct unwind_sample *us)
 {
@@ -370,6 +372,93 @@ out:
 	return ret;
 }
 
+/*
+ * Unwind tables are read once per binary: a second process mapping the same files, and a third
+ * mapping a copy of the executable under another inode (same build-id), open nothing new.
+ */
+static enum test_result test_binaries_shared(void)
+{
+	struct unwinder *u = new_unwinder(UNWIND_MODE_AUTO, true);
+	char copy[] = "/tmp/ember-test-unwind-copy-XXXXXX", *text = NULL, line[8192];
+	struct unwinder_stats st1, st2, st3;
+	struct procmaps *other = NULL;
+	struct unwind_result r;
+	struct unwind_sample us;
+	enum test_result ret = TEST_FAIL;
+	size_t len = 0, cap = 0;
+	FILE *f = NULL;
+	int fd = mkstemp(copy);
+	ssize_t n;
+
+	if (!ASSERT_NONNULL(u, "unwinder") || !ASSERT_GE(fd, 0, "temporary file"))
+		goto out;
+	close(fd);
+	n = readlink("/proc/self/exe", exe_path, sizeof(exe_path) - 1);
+	if (!ASSERT_GT(n, 0, "own path"))
+		goto out;
+	exe_path[n] = '\0';
+	chain1(&snap);
+	sample_of(&snap, &us);
+	unwinder__unwind(u, &us, &r);
+	unwinder__stats(u, &st1);
+	us.start_ns = 2; /* another process, the same files */
+	unwinder__unwind(u, &us, &r);
+	unwinder__stats(u, &st2);
+	if (!ASSERT_EQ(r.status, UNWIND_COMPLETE, "second process") ||
+	    !ASSERT_EQ(st2.processes, 2, "two address spaces") ||
+	    !ASSERT_EQ(st2.binaries, st1.binaries, "no binary opened twice"))
+		goto out;
+
+	/* A third process whose executable is a copy (another inode, the same build-id). */
+	if (!ASSERT_OK(copy_file(exe_path, copy), "copy"))
+		goto out;
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, exe_path), *ino;
+		size_t l;
+
+		if (p) {
+			/* "start-end perms offset dev inode path": rewrite inode and path. */
+			ino = line;
+			for (int field = 0; field < 4; field++)
+				ino = strchr(ino, ' ') + 1;
+			snprintf(ino, sizeof(line) - (size_t)(ino - line), "999999999 %s\n", copy);
+		}
+		l = strlen(line);
+		if (len + l + 1 > cap) {
+			cap = (len + l + 1) * 2;
+			text = realloc(text, cap);
+			if (!text)
+				goto out;
+		}
+		memcpy(text + len, line, l + 1);
+		len += l;
+	}
+	other = text ? procmaps__parse(text, len) : NULL;
+	if (!ASSERT_NONNULL(other, "rewritten maps"))
+		goto out;
+	substitute_from = copy;
+	substitute_to = copy;
+	us.start_ns = 3;
+	us.maps = other;
+	us.maps_version = 2;
+	unwinder__unwind(u, &us, &r);
+	unwinder__stats(u, &st3);
+	if (!ASSERT_EQ(r.status, UNWIND_COMPLETE, "through the copy") ||
+	    !ASSERT_EQ(st3.binaries, st1.binaries, "the copy shares the binary by build-id"))
+		goto out;
+	ret = TEST_PASS;
+out:
+	substitute_from = NULL;
+	if (f)
+		fclose(f);
+	free(text);
+	procmaps__free(other);
+	unlink(copy);
+	unwinder__free(u);
+	return ret;
+}
+
 /* ---- corrupted .eh_frame ---- */
 
 struct section {
@@ -436,8 +525,6 @@ static int patch(const char *path, uint64_t off, const void *bytes, size_t n)
 		close(fd);
 	return err;
 }
-
-static char exe_path[4096];
 
 /* Unwinds the chain with the executable replaced by `corrupt`; the status must be one of the
  * failures, and the collector (us) alive. */
@@ -618,4 +705,5 @@ static void teardown(void)
 }
 
 TEST_MAIN(TEST(test_ehframe_check), TEST(test_complete_chain), TEST(test_truncated_and_bad),
-	  TEST(test_no_cfi), TEST(test_memo), TEST(test_corrupt_eh_frame))
+	  TEST(test_no_cfi), TEST(test_memo), TEST(test_binaries_shared),
+	  TEST(test_corrupt_eh_frame))
