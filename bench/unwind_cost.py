@@ -6,7 +6,8 @@ dwarf` followed by `perf script` (copy in the kernel and to perf.data, then unwi
 one run on one workload; then ember alone at 999 Hz, to see whether the collector keeps up.
 
 Workload: Debian's own frame-pointer-less programs, one pinned to each CPU: /usr/bin/xz -9 on
-/dev/urandom, and /usr/bin/python3 in a pure-Python loop (alternating per CPU).
+/dev/urandom, and /usr/bin/python3 in a pure-Python loop (tests/progs/pyloop.py), alternating per
+CPU.
 
 Method (docs/benchmarks.md; the project's benchmarking notes): accounting, never wall time.
   * ember: with kernel.bpf_stats_enabled=1, delta run_time_ns / delta run_cnt of its perf-event
@@ -40,15 +41,8 @@ import time
 
 PERF_EVENT_PROG_TYPE = 7  # BPF_PROG_TYPE_PERF_EVENT
 
-PY_LOOP = """
-def work(n):
-    s = 0
-    for i in range(n):
-        s += i * i % 7
-    return s
-while True:
-    work(100000)
-"""
+PY_LOOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "progs",
+                       "pyloop.py")
 
 
 def log(msg):
@@ -97,7 +91,7 @@ def start_workload():
             cmd = ["taskset", "-c", str(cpu), "sh", "-c",
                    "exec /usr/bin/xz -9 -T1 -c < /dev/urandom > /dev/null"]
         else:
-            cmd = ["taskset", "-c", str(cpu), "/usr/bin/python3", "-c", PY_LOOP]
+            cmd = ["taskset", "-c", str(cpu), "/usr/bin/python3", PY_LOOP]
         procs.append(subprocess.Popen(cmd))
     return procs
 

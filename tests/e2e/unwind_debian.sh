@@ -29,13 +29,6 @@ check() {
 
 check xz sh -c 'exec /usr/bin/xz -9 -T1 -c < /dev/urandom > /dev/null'
 check gzip sh -c 'exec /usr/bin/gzip -9 -c < /dev/urandom > /dev/null'
-check python3 /usr/bin/python3 -c '
-def work(n):
-    s = 0
-    for i in range(n):
-        s += i * i % 7
-    return s
-while True:
-    work(100000)'
+check python3 /usr/bin/python3 "$(dirname "$0")/../progs/pyloop.py"
 check perl /usr/bin/perl -e 'my $s = 0; while (1) { for my $i (1..100000) { $s += $i * $i % 7 } }'
 exit 0
