@@ -156,6 +156,7 @@ struct ucall {
 	struct uread reads[UNWIND_MAX_READS];
 	size_t nreads;
 	bool reads_lost;
+	struct uread kept[UNWIND_MAX_READS]; /* the reads a memo entry keeps (memo_reads) */
 	/* Per frame: the reads taken before it was reached, and its stack and frame pointers. */
 	struct {
 		size_t read_idx;
@@ -864,8 +865,7 @@ static bool memo_find(struct uproc *p, struct ucall *c)
  * may read anything: such steps keep all their reads, as does the last step (its reads decide
  * how the stack ends). False when a step needs another register (the entry is not kept).
  */
-static bool memo_reads(struct uproc *p, const struct ucall *c, struct uread *kept, size_t *nkept,
-		       bool *uses_bp)
+static bool memo_reads(struct uproc *p, struct ucall *c, size_t *nkept, bool *uses_bp)
 {
 	const struct unwind_result *r = c->out;
 	uint16_t info[UNWIND_MAX_FRAMES];
@@ -897,31 +897,28 @@ static bool memo_reads(struct uproc *p, const struct ucall *c, struct uread *kep
 			if (all || (rd->addr & READ_FAILED) || v == r->ips[j + 1] ||
 			    v == c->fr[j + 1].sp ||
 			    (need[j + 1] && c->fr[j + 1].bp_set && v == c->fr[j + 1].bp))
-				kept[(*nkept)++] = *rd;
+				c->kept[(*nkept)++] = *rd;
 		}
 	}
 	return true;
 }
 
-static void memo_add(struct unwinder *u, struct uproc *p, const struct ucall *c)
+static void memo_add(struct unwinder *u, struct uproc *p, struct ucall *c)
 {
 	const struct unwind_result *r = c->out;
 	size_t nreads, n = r->n - 1, size;
-	struct uread *kept = NULL;
 	struct umemo *m, *old;
 	bool uses_bp;
 
-	if (!c->keyed || c->reads_lost || r->n < 2)
+	if (!c->keyed || c->reads_lost || r->n < 2 || !memo_reads(p, c, &nreads, &uses_bp) ||
+	    (uses_bp && !c->fr[1].bp_set))
 		return;
-	kept = malloc((c->nreads + 1) * sizeof(*kept));
-	if (!kept || !memo_reads(p, c, kept, &nreads, &uses_bp) || (uses_bp && !c->fr[1].bp_set))
-		goto out;
 	if (p->nmemo >= UNWIND_MEMO_PER_PROC || u->nmemo >= UNWIND_MEMO_TOTAL)
 		memo_clear(u, p);
 	size = sizeof(*m) + nreads * sizeof(struct uread) + n * (sizeof(uint64_t) + 1);
 	m = malloc(size);
 	if (!m)
-		goto out;
+		return;
 	m->key = c->key;
 	m->uses_bp = uses_bp;
 	m->bp = c->fr[1].bp;
@@ -931,7 +928,7 @@ static void memo_add(struct unwinder *u, struct uproc *p, const struct ucall *c)
 	m->reads = (struct uread *)(m + 1);
 	m->ips = (uint64_t *)(m->reads + nreads);
 	m->flags = (uint8_t *)(m->ips + n);
-	memcpy(m->reads, kept, nreads * sizeof(struct uread));
+	memcpy(m->reads, c->kept, nreads * sizeof(struct uread));
 	memcpy(m->ips, r->ips + 1, n * sizeof(uint64_t));
 	memcpy(m->flags, r->flags + 1, n);
 	/* Replaces an entry with the same key that no longer held. */
@@ -945,8 +942,6 @@ static void memo_add(struct unwinder *u, struct uproc *p, const struct ucall *c)
 	HASH_ADD(hh, p->memo, key, sizeof(m->key), m);
 	p->nmemo++;
 	u->nmemo++;
-out:
-	free(kept);
 }
 
 /* One walk of libdwfl over the sample, with or without the memo. */
