@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # A thin layer over CMake for the two things everyone does:
-#   make run    build and run ember (records the whole system until Ctrl-C)
+#   make run    build and run `ember top` (it records the whole system itself when no collector
+#               runs; q or Ctrl-C quits)
 #   make test   build (normal and ASan+UBSan) and run every test
 # scripts/setup.sh installs the Debian packages first; both targets call it.
 
@@ -29,14 +30,15 @@ build-asan: setup $(ASAN)/build.ninja
 	cmake --build $(ASAN) -j $(JOBS)
 
 run: build
-	./$(BUILD)/ember record $(RUN_ARGS)
+	./$(BUILD)/ember top $(RUN_ARGS)
 
-# Every test in the normal build, then the unit and end-to-end tests again under ASan+UBSan.
+# Every test in the normal build, then the unit, storage, end-to-end and TUI tests again under
+# ASan+UBSan.
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j 2
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -j 2 -L 'unit|storage|e2e'
+		ctest --output-on-failure -j 2 -L 'unit|storage|e2e|tui'
 
 # The normal build's tests only.
 test-fast: build

@@ -34,8 +34,10 @@
  * exit) can share the one ring buffer and keep their order relative to samples. */
 enum ember_event_type {
 	EMBER_EVENT_SAMPLE = 1,
-	EMBER_EVENT_EXEC = 2, /* reserved for process events */
-	EMBER_EVENT_EXIT = 3,
+	EMBER_EVENT_EXEC = 2, /* struct ember_proc_event: a process called exec */
+	EMBER_EVENT_EXIT = 3, /* struct ember_proc_event: the last thread of a process exited */
+	EMBER_EVENT_FIRST_SAMPLE = 4, /* struct ember_proc_event, in `proc_notices` only: the first
+					 sample of a process after its exec */
 };
 
 /*
@@ -65,6 +67,23 @@ struct ember_sample {
 
 #define EMBER_SAMPLE_HEADER_SIZE 208 /* offsetof(struct ember_sample, ips) */
 
+/*
+ * A process event, from the sched_process_exec and sched_process_exit tracepoints. It travels in
+ * the same ring buffer as the samples, so that user space sees it in order: the samples before an
+ * exec belong to the old image, an exit comes after every sample of the process.
+ */
+struct ember_proc_event {
+	__u32 type; /* EMBER_EVENT_EXEC or EMBER_EVENT_EXIT */
+	__u32 pid;  /* tgid */
+	__u64 time_ns;
+	__u64 proc_start_ns; /* identity with pid, as in struct ember_sample */
+	__u32 uid;
+	__u32 pad;
+	char comm[EMBER_TASK_COMM_LEN]; /* after exec: the new command name */
+};
+
+#define EMBER_PROC_EVENT_SIZE 48
+
 /* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
  * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so
  * their sum equals EMBER_STAT_RUNS. */
@@ -75,6 +94,8 @@ enum ember_stat {
 	EMBER_STAT_RINGBUF_FULL,     /* ring buffer had no room */
 	EMBER_STAT_ERROR,	     /* scratch buffer unavailable */
 	EMBER_STAT_STACK_COPY_FAULT, /* informational: stack copy cut short by a fault */
+	EMBER_STAT_PROC_SENT,	     /* process events (exec, exit) written; not samples */
+	EMBER_STAT_PROC_LOST,	     /* process events lost to a full ring buffer */
 	EMBER_STAT__MAX,
 };
 

@@ -4,7 +4,8 @@
  * online CPU. Each run writes one record (struct ember_sample) with the time, the task, and its
  * kernel and user stacks into the `events` ring buffer. There are no stack-trace maps: every
  * sample carries its own IPs, so nothing is lost to bucket collisions (-EEXIST). Each run ends in
- * exactly one counter of `stats` (sent, filtered, ring buffer full, error).
+ * exactly one counter of `stats` (sent, filtered, ring buffer full, error). Two tracepoint
+ * programs add process events (exec, exit) to the same ring buffer, in order with the samples.
  *
  * User stacks come one of two ways. With `stack_copy` 0 the kernel walks frame pointers
  * (bpf_get_stack); Debian's binaries have none, so that gives garbage there. With `stack_copy` N
@@ -50,6 +51,25 @@ struct {
 	__type(value, __u8);
 } pids SEC(".maps");
 
+/*
+ * Process notices for the collector's prefetch thread: a copy of every exec event, and the first
+ * sample of a process after its exec (by then the dynamic loader has mapped its libraries). That
+ * thread reads /proc/PID/maps and opens the mapped files at once, while even a 50 ms process still
+ * lives, however busy the thread that consumes `events` is.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 << 10);
+} proc_notices SEC(".maps");
+
+/* Processes that exec'd and have not been sampled since. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u8);
+} fresh SEC(".maps");
+
 /* The stack is copied in chunks that end at page boundaries: a fault then means the page it
  * starts on is unreadable, so the copy keeps every readable byte above the stack pointer. */
 #define COPY_CHUNK 4096
@@ -65,7 +85,8 @@ struct sample_buf {
 /* The record is assembled here: it is too large for the 512-byte BPF stack, and with the copy
  * too large for a per-CPU array (values are limited to 32 KiB), so it is a plain array with one
  * entry per possible CPU (user space sets max_entries), indexed by the CPU. Perf-event programs
- * never nest on one CPU (bpf_prog_active), so an entry has one user at a time. */
+ * never nest on one CPU (bpf_prog_active), and only on_sample uses it, so an entry has one user
+ * at a time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -221,9 +242,69 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes
 			   ? BPF_RB_FORCE_WAKEUP
 			   : BPF_RB_NO_WAKEUP;
+	if (bpf_map_lookup_elem(&fresh, &tgid)) {
+		struct ember_proc_event n = { .type = EMBER_EVENT_FIRST_SAMPLE, .pid = tgid };
+
+		bpf_map_delete_elem(&fresh, &tgid);
+		n.time_ns = s->time_ns;
+		n.proc_start_ns = s->proc_start_ns;
+		bpf_ringbuf_output(&proc_notices, &n, sizeof(n), 0);
+	}
 	if (bpf_ringbuf_output(&events, s, size, wake))
 		count(EMBER_STAT_RINGBUF_FULL);
 	else
 		count(EMBER_STAT_SENT);
 	return 0;
+}
+
+/* Fills and sends a process event; returns 0. */
+static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct ember_proc_event e = {};
+
+	e.type = type;
+	e.pid = tgid;
+	e.time_ns = bpf_ktime_get_boot_ns();
+	e.proc_start_ns = BPF_CORE_READ(task, group_leader, start_boottime);
+	e.uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(e.comm, sizeof(e.comm));
+	if (bpf_ringbuf_output(&events, &e, sizeof(e), flags))
+		count(EMBER_STAT_PROC_LOST);
+	else
+		count(EMBER_STAT_PROC_SENT);
+	if (type == EMBER_EVENT_EXEC)
+		bpf_ringbuf_output(&proc_notices, &e, sizeof(e), 0);
+	return 0;
+}
+
+/* Raw tracepoints: they need no tracefs mounted (many hosts have none), and the current task is
+ * all they read. */
+SEC("raw_tp/sched_process_exec")
+int on_exec(void *ctx)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u8 one = 1;
+
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return 0;
+	bpf_map_update_elem(&fresh, &tgid, &one, BPF_ANY);
+	return proc_event(EMBER_EVENT_EXEC, tgid, 0);
+}
+
+SEC("raw_tp/sched_process_exit")
+int on_exit(void *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	/* The tracepoint fires for every thread; the process is gone when the last one exits
+	 * (signal->live already counts this one out). Kernel threads have no maps to release. */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 ||
+	    (BPF_CORE_READ(task, flags) & 0x00200000 /* PF_KTHREAD */))
+		return 0;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return 0;
+	bpf_map_delete_elem(&fresh, &tgid);
+	return proc_event(EMBER_EVENT_EXIT, tgid, 0);
 }

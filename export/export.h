@@ -61,4 +61,11 @@ extern const struct export_format *const export_formats[];
 /* The format called `name`, or NULL. */
 const struct export_format *export_format_find(const char *name);
 
+/*
+ * A frame's name in text formats, into buf: the function, or "module+0xOFFSET" (module's base
+ * name) when unknown; kernel frames end in "_[k]", and with mark_inlined inlined ones in "_[i]".
+ * Characters that would break the folded format (';', control bytes) become '_'. Returns buf.
+ */
+char *export_frame_name(const struct storage_frame *f, bool mark_inlined, char *buf, size_t len);
+
 #endif

@@ -62,13 +62,6 @@ void export_agg_free(struct export_agg *a);
 int export_walk(struct export_job *job, const struct storage_filter *f, double pfrom, double pto,
 		storage_sample_fn fn, void *ctx);
 
-/*
- * A frame's name in text formats, into buf: the function, or "module+0xOFFSET" (module's base
- * name) when unknown; kernel frames end in "_[k]", and with mark_inlined inlined ones in "_[i]".
- * Characters that would break the folded format (';', control bytes) become '_'. Returns buf.
- */
-char *export_frame_name(const struct storage_frame *f, bool mark_inlined, char *buf, size_t len);
-
 /* Replaces ';' and control bytes by '_' in place. */
 void export_sanitize(char *s);
 

@@ -6,5 +6,7 @@
 int cmd_record(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_symbolize(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 #endif

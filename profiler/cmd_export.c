@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "export/export.h"
@@ -116,7 +117,8 @@ int cmd_export(int argc, char **argv)
 	const struct export_format *fmt;
 	const char *db_path = NULL, *output = NULL, *format = "folded";
 	int64_t now_ns = slice_now_ns();
-	char dbbuf[4096], *tmp_path = NULL, *command = NULL;
+	char dbbuf[4096], *tmp_path = NULL, *command = NULL, *resolved = NULL;
+	struct stat st;
 	struct storage_reader *reader = NULL;
 	struct progress *bar = NULL;
 	struct storage *db = NULL;
@@ -239,9 +241,22 @@ int cmd_export(int argc, char **argv)
 		fprintf(stderr, "ember export: cannot read %s: %s\n", db_path, storage__errmsg(db));
 		goto out;
 	}
-	if (output && strcmp(output, "-")) {
+	if (output && strcmp(output, "-") && !stat(output, &st) && !S_ISREG(st.st_mode)) {
+		/* A device or a FIFO (-o /dev/null, a named pipe) is written in place: renaming a
+		 * file over it would replace the device node. */
+		out = fopen(output, "w");
+		if (!out) {
+			fprintf(stderr, "ember export: cannot write %s: %s\n", output,
+				strerror(errno));
+			goto out;
+		}
+	} else if (output && strcmp(output, "-")) {
 		int fd;
 
+		/* Through a symlink, the file it names is replaced, not the link. */
+		resolved = realpath(output, NULL);
+		if (resolved)
+			output = resolved;
 		if (asprintf(&tmp_path, "%s.tmp.XXXXXX", output) < 0) {
 			tmp_path = NULL;
 			goto out;
@@ -296,6 +311,7 @@ out:
 	if (out && out != stdout)
 		fclose(out);
 	free(tmp_path);
+	free(resolved);
 	free(command);
 	storage_reader__free(reader);
 	storage__close(db);

@@ -36,6 +36,9 @@ static const char usage[] =
     "      --stack-copy B bytes of user stack copied per sample for dwarf and auto, 64 to\n"
     "                    65536, with a unit if you like (16k; default 16384). Deeper stacks\n"
     "                    are cut where the copy ends, and reported as truncated\n"
+    "  --symbol-cache-mb N  bound of the symbol caches (parsed debug info and resolved\n"
+    "                    addresses), in MiB; least recently used evicted (default 256)\n"
+    "  --debuginfod      fetch missing debug info from $DEBUGINFOD_URLS, in the background\n"
     "  -q, --quiet       no summary at exit\n"
     "  -v, --verbose     debug messages, including libbpf's\n"
     "  -h, --help        this text\n";
@@ -119,6 +122,8 @@ int cmd_record(int argc, char **argv)
 		{ "unwind", required_argument, NULL, 'U' },
 		{ "stack-copy", required_argument, NULL, 'S' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "symbol-cache-mb", required_argument, NULL, 'M' },
+		{ "debuginfod", no_argument, NULL, 'I' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -185,6 +190,17 @@ int cmd_record(int argc, char **argv)
 			break;
 		case 'q':
 			opts.quiet = true;
+			break;
+		case 'M':
+			if (cli_parse_uint(optarg, 1, 1 << 20, &v))
+				return cli_usage_error("record",
+						       "--symbol-cache-mb: '%s' is not a size in "
+						       "MiB",
+						       optarg);
+			opts.symbolizer.cache_bytes = (uint64_t)v << 20;
+			break;
+		case 'I':
+			opts.symbolizer.debuginfod = true;
 			break;
 		case 'v':
 			log_set_level(LOG_LVL_DEBUG);

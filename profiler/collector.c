@@ -21,6 +21,7 @@
 
 #include "profiler/ingest.h"
 #include "profiler/log.h"
+#include "profiler/prefetch.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
@@ -40,6 +41,7 @@ struct collector {
 	struct storage_writer *writer;
 	struct symbolizer *sym;
 	struct proctrack *pt;
+	struct prefetch *pf;
 	struct unwinder *uw;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
@@ -71,9 +73,16 @@ static int64_t boot_to_epoch(void)
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
+	__u32 type = 0;
 
-	/* A dropped record is counted in the ingest stats; keep consuming. */
-	ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
+	/* Every record starts with its type. A dropped record is counted in the ingest stats;
+	 * keep consuming. */
+	if (size >= sizeof(type))
+		memcpy(&type, data, sizeof(type));
+	if (type == EMBER_EVENT_EXEC || type == EMBER_EVENT_EXIT)
+		ingest__proc_event(c->ingest, data, size, c->boot_to_epoch, c->now);
+	else
+		ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
 	return 0;
 }
 
@@ -115,6 +124,7 @@ static void flush(struct collector *c, bool final)
 static void collector_free(struct collector *c)
 {
 	ring_buffer__free(c->rb);
+	prefetch__free(c->pf);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
 	unwinder__free(c->uw);
@@ -175,7 +185,6 @@ static int start_sampling(struct collector *c, const struct collector_opts *opts
 	if (!c->sampler)
 		return -errno;
 	*stack_copy = so.stack_copy;
-	ingest__set_unwinder(c->ingest, c->uw);
 	return 0;
 }
 
@@ -211,22 +220,28 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	c.writer = storage_writer__new(c.db);
-	c.sym = symbolizer__new(NULL);
-	c.pt = proctrack__new();
-	if (!c.writer || !c.sym || !c.pt) {
+	c.sym = symbolizer__new(&opts->symbolizer);
+	if (!c.writer || !c.sym) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
-		goto out;
-	}
-	c.ingest = ingest__new(c.writer, c.sym, c.pt);
-	if (!c.ingest) {
-		err = -ENOMEM;
 		goto out;
 	}
 
 	err = start_sampling(&c, opts, &mode, &stack_copy);
 	if (err)
 		goto out;
+	/* Records wait in the ring buffers until the loop below starts. */
+	c.pf = prefetch__new(sampler__notices_fd(c.sampler));
+	if (!c.pf)
+		log_warn("no prefetch thread (%s): short-lived processes may lose their symbols",
+			 strerror(errno));
+	c.pt = proctrack__new(c.sym, c.pf);
+	c.ingest = c.pt ? ingest__new(c.writer, c.sym, c.pt) : NULL;
+	if (!c.ingest) {
+		err = -ENOMEM;
+		goto out;
+	}
+	ingest__set_unwinder(c.ingest, c.uw);
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);
 	if (!c.rb) {
 		err = -errno;
@@ -299,6 +314,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 						ingest__clear_cache(c.ingest);
 					if (c.uw)
 						unwinder__expire(c.uw, c.now - PROC_EXPIRE_NS);
+					/* New modules or BPF programs: new kernel text. */
+					if (symbolizer__kernel_refresh(c.sym) > 0)
+						ingest__clear_cache(c.ingest);
 				}
 				if (end_mono && c.now >= end_mono)
 					running = false;
@@ -318,6 +336,23 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	c.now = clock_ns(CLOCK_MONOTONIC);
 	ring_buffer__consume(c.rb);
 	flush(&c, true);
+	{
+		struct symbolizer_stats st;
+		uint64_t taken = 0, missed = 0;
+
+		symbolizer__stats(c.sym, &st);
+		if (c.pf)
+			prefetch__stats(c.pf, &taken, &missed);
+		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
+			  "%lu "
+			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
+			  "evicted; "
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu",
+			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
+			  st.elf_errors, (unsigned long long)st.cache_hits,
+			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
+			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed);
+	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));
 		sum->delivered = c.rec.delivered;

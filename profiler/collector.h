@@ -13,12 +13,14 @@
 
 #include "profiler/sampler.h"
 #include "storage/storage.h"
+#include "symbolizer/symbolizer.h"
 #include "symbolizer/unwind.h"
 
 struct collector_opts {
 	const char *db_path;
 	struct sampler_opts sampler; /* sampler.stack_copy: bytes copied in the DWARF modes */
 	enum unwind_mode unwind;
+	struct symbolizer_opts symbolizer;
 	double duration_s; /* 0: until a signal */
 	bool quiet;	   /* no summary at exit */
 };

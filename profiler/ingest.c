@@ -25,6 +25,8 @@
 
 /* Beyond this many cached raw stacks the cache is emptied and refills (bounds memory). */
 #define INGEST_CACHE_MAX 1000000
+/* Frames of one stack once inlined calls are expanded; deeper stacks are cut at the root end. */
+#define INGEST_MAX_FRAMES 512
 
 struct raw_stack {
 	XXH128_hash_t key;
@@ -83,27 +85,40 @@ static enum storage_stack_status stored_status(enum unwind_status st)
 	}
 }
 
-static int64_t frame_id(struct ingest *in, const struct sym_frame *f)
+/*
+ * Frame granularity (docs/design.md, "Frames"): a frame is (function, file, line of the call
+ * site). The line of the innermost frame of a stack, where the sample landed, is dropped: it
+ * changes from sample to sample inside one function and would multiply distinct stacks by the
+ * lines of every hot loop, while call-site lines are fixed per call site.
+ */
+static int64_t frame_id(struct ingest *in, const struct sym_frame *f, bool sampled_line)
 {
 	struct storage_frame sf = {
-		.kind = f->kind == SYM_KIND_KERNEL ? STORAGE_FRAME_KERNEL : STORAGE_FRAME_USER,
+		.kind = f->kind == SYM_KIND_KERNEL ? STORAGE_FRAME_KERNEL
+			: f->kind == SYM_KIND_JIT  ? STORAGE_FRAME_JIT
+						   : STORAGE_FRAME_USER,
 		.name = f->name,
 		.module = f->module,
 		.offset = f->name ? 0 : f->offset,
+		.file = f->file,
+		.line = sampled_line ? 0 : f->line,
+		.inlined = f->inlined,
+		.build_id = f->build_id,
 	};
 
 	return storage_writer__frame(in->w, &sf);
 }
 
 /*
- * Symbolizes the stack of a record: kernel frames (leaf first), then user frames (leaf first).
- * Return addresses (every kernel frame but the first, user frames not flagged exact) are looked
- * up at ip - 1, so that a call at the very end of a function is not attributed to the next one.
+ * Symbolizes the stack of a record: kernel frames (leaf first), then user frames (leaf first, each
+ * IP expanded into its inlined calls). Return addresses (every kernel frame but the first, user
+ * frames not flagged exact) are looked up at ip - 1, so that a call at the very end of a function
+ * is not attributed to the next one.
  */
 static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, struct proc *p,
-			       const struct user_stack *us, int64_t now_ns)
+			       const struct user_stack *us, int64_t now_ns, bool *unmapped)
 {
-	int64_t ids[EMBER_MAX_IPS];
+	static int64_t ids[INGEST_MAX_FRAMES];
 	size_t n = 0;
 
 	for (unsigned int i = 0; i < s->nr_kernel; i++) {
@@ -112,7 +127,7 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 
 		symbolizer__kernel(in->sym, ip, &f);
 		f.offset += !f.name && i > 0;
-		ids[n] = frame_id(in, &f);
+		ids[n] = frame_id(in, &f, false);
 		if (ids[n] < 0)
 			return ids[n];
 		n++;
@@ -122,18 +137,18 @@ static int64_t symbolize_stack(struct ingest *in, const struct ember_sample *s, 
 		uint64_t raw = us->ips[i], ip = raw - !exact;
 		const struct procmaps_entry *m = p ? proctrack__find_map(in->pt, p, ip, now_ns)
 						   : NULL;
-		struct sym_frame f;
 
-		if (m) {
-			symbolizer__user(in->sym, (int)s->pid, m, ip, &f);
-			f.offset += !f.name && !exact;
-		} else {
-			f = (struct sym_frame){ .module = "[unknown]", .offset = raw };
+		*unmapped |= !m;
+		struct sym_frame f[SYM_MAX_FRAMES];
+		int nf = symbolizer__user(in->sym, p ? p->sym : NULL, m, ip, f, SYM_MAX_FRAMES);
+
+		for (int j = 0; j < nf && n < INGEST_MAX_FRAMES; j++) {
+			f[j].offset += !f[j].name && !exact;
+			ids[n] = frame_id(in, &f[j], i == 0 && j == 0);
+			if (ids[n] < 0)
+				return ids[n];
+			n++;
 		}
-		ids[n] = frame_id(in, &f);
-		if (ids[n] < 0)
-			return ids[n];
-		n++;
 	}
 	return storage_writer__stack(in->w, ids, n, us->status);
 }
@@ -222,15 +237,17 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 		uint64_t start;
 		uint32_t pid;
 		uint16_t nk, nu;
-		uint32_t status;
-		uint32_t pad;
-	} head = { s->proc_start_ns, s->pid, s->nr_kernel, (uint16_t)us.n, us.status, 0 };
+		uint32_t image, status;
+	} head = { s->proc_start_ns, s->pid,	       s->nr_kernel,
+		   (uint16_t)us.n,   p ? p->image : 0, us.status };
 	XXH3_state_t st;
 	struct raw_stack *e;
 	XXH128_hash_t key;
+	bool unmapped = false;
 	int64_t id;
 
-	/* The process identity, the split and the status seed the hash of the IPs. */
+	/* The process identity, its image (an exec maps other code at the same addresses), the
+	 * split and the status seed the hash of the IPs. */
 	XXH3_128bits_reset_withSeed(&st, XXH3_64bits(&head, sizeof(head)));
 	XXH3_128bits_update(&st, s->ips, s->nr_kernel * sizeof(s->ips[0]));
 	XXH3_128bits_update(&st, us.ips, us.n * sizeof(us.ips[0]));
@@ -252,10 +269,14 @@ static int64_t stack_id(struct ingest *in, const struct ember_sample *s, struct 
 		us.status = stored_status(unwinder__classify_fp(in->uw, &u, us.ips, &n));
 		us.n = n;
 	}
-	id = symbolize_stack(in, s, p, &us, now_ns);
+	id = symbolize_stack(in, s, p, &us, now_ns, &unmapped);
 	if (id < 0)
 		return id;
 	in->stats.stack_status[us.status]++;
+	/* An IP outside every known mapping may be in a library loaded since (the maps are read
+	 * again at most every PROCTRACK_REREAD_NS): do not cache that answer for good. */
+	if (unmapped)
+		return id;
 	if (in->ncache >= INGEST_CACHE_MAX)
 		ingest__clear_cache(in);
 	e = malloc(sizeof(*e));
@@ -327,6 +348,45 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 	return 0;
 fail:
 	in->stats.errors++;
+	return err;
+}
+
+int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t boot_to_epoch_ns,
+		       int64_t now_ns)
+{
+	const struct ember_proc_event *e = data;
+	char comm[EMBER_TASK_COMM_LEN + 1];
+	struct proc *p;
+	bool is_new = false;
+	int err;
+
+	in->stats.received++;
+	if (size < sizeof(*e) || (e->type != EMBER_EVENT_EXEC && e->type != EMBER_EVENT_EXIT) ||
+	    !e->pid) {
+		in->stats.malformed++;
+		return -EBADMSG;
+	}
+	in->stats.proc_events++;
+	if (e->type == EMBER_EVENT_EXIT) {
+		proctrack__exit(in->pt, e->pid, e->proc_start_ns);
+		if (in->uw)
+			unwinder__forget(in->uw, e->pid, e->proc_start_ns);
+		return 0;
+	}
+	p = proctrack__exec(in->pt, e->pid, e->proc_start_ns, now_ns, &is_new);
+	if (!p) {
+		in->stats.errors++;
+		return -ENOMEM;
+	}
+	if (!is_new)
+		return 0;
+	memcpy(comm, e->comm, EMBER_TASK_COMM_LEN);
+	comm[EMBER_TASK_COMM_LEN] = '\0';
+	err = storage_writer__process(in->w, e->pid, (int64_t)e->proc_start_ns,
+				      (int64_t)e->proc_start_ns + boot_to_epoch_ns, e->uid, comm,
+				      p->exe, (int64_t)e->time_ns + boot_to_epoch_ns);
+	if (err)
+		in->stats.errors++;
 	return err;
 }
 

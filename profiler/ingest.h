@@ -21,6 +21,7 @@ struct ingest_stats {
 	uint64_t malformed; /* records that failed validation: dropped */
 	uint64_t errors;    /* records dropped for lack of memory or a database error */
 	uint64_t stack_cache_hits;
+	uint64_t proc_events; /* exec and exit records */
 	/* Samples, by the status of their stack (enum storage_stack_status). */
 	uint64_t stack_status[STORAGE_STACK_NO_USER + 1];
 };
@@ -43,6 +44,13 @@ void ingest__set_unwinder(struct ingest *in, struct unwinder *uw);
  */
 int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boot_to_epoch_ns,
 		   int64_t now_ns);
+
+/*
+ * Ingests one process event (struct ember_proc_event: exec or exit) of `size` bytes: an exec
+ * re-reads the process's maps and pins its new files, an exit releases them. 0 or -errno (counted).
+ */
+int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t boot_to_epoch_ns,
+		       int64_t now_ns);
 
 /* Forgets cached raw stacks (call when processes expire, to bound memory). */
 void ingest__clear_cache(struct ingest *in);

@@ -16,13 +16,15 @@ static const struct command commands[] = {
 	{ "record", cmd_record, "sample every CPU into the database" },
 	{ "export", cmd_export, "write a slice of history as a profile (folded, pprof, svg...)" },
 	{ "report", cmd_report, "the top functions of a slice, or how two slices differ" },
+	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
+	{ "symbolize", cmd_symbolize, "resolve addresses of an ELF file (as addr2line)" },
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: ember <command> [options]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'ember <command> --help' describes each one.\n");
 }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Process tracker: a hash of (pid, start time) to maps snapshots. */
+/* Process tracker: a hash of (pid, start time) to maps snapshots and the symbolizer's processes. */
 #include "profiler/proctrack.h"
 
 #include <errno.h>
@@ -22,22 +22,54 @@ struct proc_entry {
 
 struct proctrack {
 	struct proc_entry *procs;
+	struct symbolizer *sym;
+	struct prefetch *pf;
 };
 
-struct proctrack *proctrack__new(void)
+struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf)
 {
-	return calloc(1, sizeof(struct proctrack));
+	struct proctrack *pt = calloc(1, sizeof(struct proctrack));
+
+	if (pt) {
+		pt->sym = sym;
+		pt->pf = pf;
+	}
+	return pt;
 }
 
-static void read_maps(struct proc *p, int64_t now_ns)
+static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 {
 	struct procmaps *m = procmaps__read((int)p->pid);
+	struct prefetched *snap;
 
 	p->maps_read_ns = now_ns;
-	if (!m)
+	/* A snapshot the prefetch thread took since our last maps; unused when we can read live. */
+	snap = prefetch__take(pt->pf, p->pid, p->start_ns, p->maps_taken_ns);
+	if (m) {
+		prefetched__free(snap);
+		procmaps__free(p->maps);
+		p->maps = m;
+		p->maps_taken_ns = now_ns;
+		/* Pin the files right away: the process may exit, or unlink them, before its
+		 * samples are symbolized. A file that cannot be opened resolves as module+offset.
+		 */
+		if (p->sym)
+			symbolizer__process_pin(pt->sym, p->sym, m);
+		return;
+	}
+	if (!snap)
 		return; /* exited, or unreadable: keep what we had */
 	procmaps__free(p->maps);
-	p->maps = m;
+	p->maps = snap->maps;
+	p->maps_taken_ns = snap->taken_ns;
+	if (p->sym)
+		symbolizer__process_adopt(pt->sym, p->sym, snap->maps, snap->fds);
+	snap->maps = NULL; /* kept; its fds not adopted are closed */
+	for (size_t i = 0; i < procmaps__count(p->maps); i++)
+		if (snap->fds[i] >= 0)
+			close(snap->fds[i]);
+	free(snap->fds);
+	free(snap);
 }
 
 static char *read_exe(uint32_t pid)
@@ -75,7 +107,12 @@ struct proc *proctrack__get(struct proctrack *pt, uint32_t pid, uint64_t start_n
 	e->p.start_ns = start_ns;
 	e->p.last_seen_ns = now_ns;
 	if (pid) {
-		read_maps(&e->p, now_ns);
+		e->p.sym = symbolizer__process_new(pt->sym, (int)pid);
+		if (!e->p.sym) {
+			free(e);
+			return NULL;
+		}
+		read_maps(pt, &e->p, now_ns);
 		e->p.exe = read_exe(pid);
 	}
 	HASH_ADD(hh, pt->procs, key, sizeof(e->key), e);
@@ -88,17 +125,63 @@ const struct procmaps_entry *proctrack__find_map(struct proctrack *pt, struct pr
 {
 	const struct procmaps_entry *m = procmaps__find(p->maps, ip);
 
-	if (m || !p->pid || now_ns - p->maps_read_ns < PROCTRACK_REREAD_NS)
+	if (m || !p->pid || !p->sym ||
+	    (!p->reread_on_miss && now_ns - p->maps_read_ns < PROCTRACK_REREAD_NS))
 		return m;
-	read_maps(p, now_ns);
+	p->reread_on_miss = false;
+	read_maps(pt, p, now_ns);
 	return procmaps__find(p->maps, ip);
 }
 
-static void proc_entry_free(struct proc_entry *e)
+struct proc *proctrack__exec(struct proctrack *pt, uint32_t pid, uint64_t start_ns, int64_t now_ns,
+			     bool *is_new)
 {
+	struct proc *p = proctrack__get(pt, pid, start_ns, now_ns, is_new);
+	struct sym_process *sp;
+
+	if (!p || !pid)
+		return p;
+	/* Read at exec: the dynamic loader has not mapped the libraries yet. */
+	p->reread_on_miss = true;
+	if (*is_new)
+		return p;
+	p->maps_taken_ns = 0; /* any snapshot of the new image is newer than the old maps */
+	/* A new image, perhaps a new root (chroot, then exec): a new view, new pins. */
+	sp = symbolizer__process_new(pt->sym, (int)pid);
+	if (!sp)
+		return NULL;
+	symbolizer__process_free(pt->sym, p->sym);
+	p->sym = sp;
+	procmaps__free(p->maps);
+	p->maps = NULL;
+	read_maps(pt, p, now_ns);
+	free(p->exe);
+	p->exe = read_exe(pid);
+	p->reread_on_miss = true;
+	p->image++;
+	return p;
+}
+
+static void proc_entry_free(struct proctrack *pt, struct proc_entry *e)
+{
+	symbolizer__process_free(pt->sym, e->p.sym);
 	procmaps__free(e->p.maps);
 	free(e->p.exe);
 	free(e);
+}
+
+void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns)
+{
+	struct proc_entry *e, key;
+
+	memset(&key.key, 0, sizeof(key.key));
+	key.key.pid = pid;
+	key.key.start_ns = start_ns;
+	HASH_FIND(hh, pt->procs, &key.key, sizeof(key.key), e);
+	if (!e)
+		return;
+	HASH_DEL(pt->procs, e);
+	proc_entry_free(pt, e);
 }
 
 unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns)
@@ -109,7 +192,7 @@ unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns)
 	HASH_ITER (hh, pt->procs, e, tmp) {
 		if (e->p.last_seen_ns < cutoff_ns) {
 			HASH_DEL(pt->procs, e);
-			proc_entry_free(e);
+			proc_entry_free(pt, e);
 			n++;
 		}
 	}
@@ -129,7 +212,7 @@ void proctrack__free(struct proctrack *pt)
 		return;
 	HASH_ITER (hh, pt->procs, e, tmp) {
 		HASH_DEL(pt->procs, e);
-		proc_entry_free(e);
+		proc_entry_free(pt, e);
 	}
 	free(pt);
 }

@@ -27,6 +27,8 @@ _Static_assert(__builtin_offsetof(struct ember_sample, ips) == EMBER_SAMPLE_HEAD
 											 "the "
 											 "header");
 
+_Static_assert(sizeof(struct ember_proc_event) == EMBER_PROC_EVENT_SIZE, "ember_proc_event layout");
+
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT 38
 #define CAP_BPF_BIT 39
@@ -35,6 +37,7 @@ struct sampler {
 	struct sampler_bpf *skel;
 	int *fds; /* perf event per CPU, -1 when skipped */
 	struct bpf_link **links;
+	struct bpf_link *exec_link, *exit_link;
 	int nr_cpus; /* possible CPUs: the size of fds and links */
 	unsigned int attached;
 	const char *event;
@@ -248,6 +251,15 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 		}
 	}
 
+	/* Process events first, so that no sample comes before the exec of its process. */
+	s->exec_link = bpf_program__attach(s->skel->progs.on_exec);
+	s->exit_link = s->exec_link ? bpf_program__attach(s->skel->progs.on_exit) : NULL;
+	if (!s->exit_link) {
+		err = -errno;
+		log_error("cannot attach the process-event tracepoints: %s", strerror(-err));
+		goto fail;
+	}
+
 	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
 		int fd;
 
@@ -297,6 +309,11 @@ int sampler__ringbuf_fd(const struct sampler *s)
 	return bpf_map__fd(s->skel->maps.events);
 }
 
+int sampler__notices_fd(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.proc_notices);
+}
+
 const char *sampler__event(const struct sampler *s)
 {
 	return s->event;
@@ -331,6 +348,9 @@ int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
 
 void sampler__detach(struct sampler *s)
 {
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
+	s->exec_link = s->exit_link = NULL;
 	for (int cpu = 0; s->links && cpu < s->nr_cpus; cpu++) {
 		bpf_link__destroy(s->links[cpu]);
 		s->links[cpu] = NULL;

@@ -51,6 +51,10 @@ struct sampler *sampler__open(const struct sampler_opts *opts);
 /* The fd of the `events` ring buffer map. Borrowed. */
 int sampler__ringbuf_fd(const struct sampler *s);
 
+/* The fd of the `proc_notices` ring buffer (exec events and first samples, for the prefetch
+ * thread; see profiler/prefetch.h). Borrowed. */
+int sampler__notices_fd(const struct sampler *s);
+
 /* "cycles" or "cpu-clock". */
 const char *sampler__event(const struct sampler *s);
 

@@ -9,13 +9,16 @@ set -eu
 # (golang-github-google-pprof-dev) compiled by protoc-c.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
-	libxxhash-dev uthash-dev
+	libxxhash-dev uthash-dev libiberty-dev libdebuginfod-dev
 	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev"
-# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv; jq,
-# xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
-# script) read the exports back; Debian's own frame-pointer-less programs for the unwinding tests
+# Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv and unshare;
+# jq, xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
+# script) read the exports back; libc6-dbg (libc with full debug info), elfutils (eu-addr2line,
+# the reference for symbol accuracy), libclang-rt-14-dev (libFuzzer), time (peak memory in the
+# symbolizer benchmark); Debian's own frame-pointer-less programs for the unwinding tests
 # (/usr/bin/python3 from python3, xz-utils; gzip and perl are essential).
-TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs xz-utils"
+TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs libc6-dbg elfutils
+	libclang-rt-14-dev time xz-utils"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "symbolizer/demangle.h"
+
 /* Larger files are refused: nothing legitimate maps a 4 GiB executable. */
 #define ELFSYM_MAX_FILE (4ull << 30)
 #define ELFSYM_MAX_SEGMENTS 64
@@ -20,7 +22,8 @@
 struct elfsym_sym {
 	uint64_t addr;
 	uint64_t size;
-	uint32_t name; /* offset into names */
+	uint32_t name;	/* offset into names */
+	uint32_t index; /* in the symbol table: among equal aliases the first wins, as in libdwfl */
 	uint8_t bind;
 };
 
@@ -37,6 +40,7 @@ struct elfsym {
 	size_t nsegs;
 	uint8_t build_id[ELFSYM_BUILD_ID_MAX];
 	size_t build_id_len;
+	char debuglink[256]; /* .gnu_debuglink file name, "" when none */
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -52,7 +56,7 @@ static int cmp_sym(const void *a, const void *b)
 
 	if (rx != ry)
 		return rx - ry;
-	return x->name < y->name ? -1 : x->name > y->name;
+	return x->index < y->index ? -1 : x->index > y->index;
 }
 
 static void read_build_id(struct elfsym *e, Elf *elf)
@@ -79,6 +83,41 @@ static void read_build_id(struct elfsym *e, Elf *elf)
 				return;
 			}
 		}
+	}
+}
+
+/* The file name of .gnu_debuglink (a NUL-terminated name, padding, then a CRC32 gdb checks; the
+ * build-id, when both files have one, is the stronger check and the one used here). */
+static void read_debuglink(struct elfsym *e, Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr shdr;
+		const char *name;
+		Elf_Data *data;
+		size_t len;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_PROGBITS)
+			continue;
+		name = elf_strptr(elf, shstrndx, shdr.sh_name);
+		if (!name || strcmp(name, ".gnu_debuglink"))
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size)
+			return;
+		len = strnlen(data->d_buf, data->d_size);
+		/* A plain file name: no directory part, nothing that could climb out of a
+		 * directory. */
+		if (len == data->d_size || !len || len >= sizeof(e->debuglink) ||
+		    memchr(data->d_buf, '/', len) || !strcmp(data->d_buf, "..") ||
+		    !strcmp(data->d_buf, "."))
+			return;
+		memcpy(e->debuglink, data->d_buf, len + 1);
+		return;
 	}
 }
 
@@ -116,6 +155,7 @@ static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr
 	for (i = 0; i < count; i++) {
 		GElf_Sym sym;
 		const char *name;
+		char *demangled;
 		size_t len;
 		int type;
 
@@ -128,13 +168,18 @@ static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr
 		name = elf_strptr(elf, shdr->sh_link, sym.st_name);
 		if (!name || !*name)
 			continue;
+		demangled = demangle(name);
+		if (demangled)
+			name = demangled;
 		len = strnlen(name, 4096);
 		if (e->n == cap) {
 			size_t ncap = cap ? cap * 2 : 1024;
 			struct elfsym_sym *ns = realloc(e->syms, ncap * sizeof(*ns));
 
-			if (!ns)
+			if (!ns) {
+				free(demangled);
 				return -ENOMEM;
+			}
 			e->syms = ns;
 			cap = ncap;
 		}
@@ -144,20 +189,26 @@ static int read_symtab(struct elfsym *e, Elf *elf, Elf_Scn *scn, const GElf_Shdr
 
 			while (ncap < e->names_len + len + 1)
 				ncap *= 2;
-			if (ncap > UINT32_MAX)
+			if (ncap > UINT32_MAX) {
+				free(demangled);
 				return -EFBIG;
+			}
 			nn = realloc(e->names, ncap);
-			if (!nn)
+			if (!nn) {
+				free(demangled);
 				return -ENOMEM;
+			}
 			e->names = nn;
 			names_cap = ncap;
 		}
 		memcpy(e->names + e->names_len, name, len);
 		e->names[e->names_len + len] = '\0';
+		free(demangled);
 		e->syms[e->n].addr = sym.st_value;
 		e->syms[e->n].size = sym.st_size;
 		e->syms[e->n].name = (uint32_t)e->names_len;
 		e->syms[e->n].bind = (uint8_t)GELF_ST_BIND(sym.st_info);
+		e->syms[e->n].index = (uint32_t)i;
 		e->names_len += len + 1;
 		e->n++;
 	}
@@ -231,6 +282,7 @@ struct elfsym *elfsym__read_fd(int fd)
 	if (err)
 		goto out;
 	read_build_id(e, elf);
+	read_debuglink(e, elf);
 	err = read_symbols(e, elf);
 out:
 	elf_end(elf);
@@ -249,6 +301,19 @@ int elfsym__offset_to_vaddr(const struct elfsym *e, uint64_t file_offset, uint64
 
 		if (file_offset >= s->offset && file_offset - s->offset < s->filesz) {
 			*vaddr = file_offset - s->offset + s->vaddr;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int elfsym__vaddr_to_offset(const struct elfsym *e, uint64_t vaddr, uint64_t *file_offset)
+{
+	for (size_t i = 0; i < e->nsegs; i++) {
+		const struct elfsym_seg *s = &e->segs[i];
+
+		if (vaddr >= s->vaddr && vaddr - s->vaddr < s->filesz) {
+			*file_offset = vaddr - s->vaddr + s->offset;
 			return 0;
 		}
 	}
@@ -283,6 +348,16 @@ size_t elfsym__build_id(const struct elfsym *e, const uint8_t **id)
 {
 	*id = e->build_id;
 	return e->build_id_len;
+}
+
+const char *elfsym__debuglink(const struct elfsym *e)
+{
+	return e->debuglink[0] ? e->debuglink : NULL;
+}
+
+size_t elfsym__bytes(const struct elfsym *e)
+{
+	return e ? sizeof(*e) + e->n * sizeof(*e->syms) + e->names_len : 0;
 }
 
 size_t elfsym__count(const struct elfsym *e)

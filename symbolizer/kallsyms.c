@@ -164,6 +164,14 @@ const struct ksym *kallsyms__find(const struct kallsyms *k, uint64_t addr)
 	return &k->syms[lo];
 }
 
+const struct ksym *kallsyms__lookup_name(const struct kallsyms *k, const char *name)
+{
+	for (unsigned long i = 0; k && i < k->n; i++)
+		if (!strcmp(k->syms[i].name, name))
+			return &k->syms[i];
+	return NULL;
+}
+
 unsigned long kallsyms__count(const struct kallsyms *k)
 {
 	return k ? k->n : 0;

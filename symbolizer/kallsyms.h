@@ -28,6 +28,9 @@ struct kallsyms *kallsyms__load(const char *path);
  */
 const struct ksym *kallsyms__find(const struct kallsyms *k, uint64_t addr);
 
+/* The symbol named `name` (a linear scan: for rare lookups), or NULL. Borrowed. */
+const struct ksym *kallsyms__lookup_name(const struct kallsyms *k, const char *name);
+
 unsigned long kallsyms__count(const struct kallsyms *k);
 
 void kallsyms__free(struct kallsyms *k);

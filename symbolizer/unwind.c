@@ -1067,6 +1067,20 @@ struct unwinder *unwinder__new(const struct unwinder_opts *opts)
 	return u;
 }
 
+void unwinder__forget(struct unwinder *u, uint32_t pid, uint64_t start_ns)
+{
+	struct uproc *p, key;
+
+	memset(&key.key, 0, sizeof(key.key));
+	key.key.pid = pid;
+	key.key.start_ns = start_ns;
+	HASH_FIND(hh, u->procs, &key.key, sizeof(key.key), p);
+	if (p) {
+		HASH_DEL(u->procs, p);
+		proc_free(u, p);
+	}
+}
+
 void unwinder__touch(struct unwinder *u, int64_t now_ns)
 {
 	u->now = now_ns;

@@ -131,6 +131,9 @@ enum unwind_status unwinder__classify_fp(struct unwinder *u, const struct unwind
  * the `now_ns` passed to unwinder__touch). Returns how many were dropped. */
 unsigned int unwinder__expire(struct unwinder *u, int64_t cutoff_ns);
 
+/* Forgets the address space and memo of process (pid, start_ns), after its exit. */
+void unwinder__forget(struct unwinder *u, uint32_t pid, uint64_t start_ns);
+
 /* Sets the time that unwinder__expire compares against for what follows. */
 void unwinder__touch(struct unwinder *u, int64_t now_ns);
 
@@ -173,6 +176,13 @@ static inline unsigned int unwinder__expire(struct unwinder *u, int64_t cutoff_n
 	(void)u;
 	(void)cutoff_ns;
 	return 0;
+}
+
+static inline void unwinder__forget(struct unwinder *u, uint32_t pid, uint64_t start_ns)
+{
+	(void)u;
+	(void)pid;
+	(void)start_ns;
 }
 
 static inline void unwinder__touch(struct unwinder *u, int64_t now_ns)

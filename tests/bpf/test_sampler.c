@@ -26,7 +26,7 @@ static const uint64_t canary_pattern[4] = { 0x0123456789abcdefull, 0xfeedfacecaf
 					    0x1122334455667788ull, 0x8badf00ddeadc0deull };
 
 struct seen {
-	unsigned long records, own, with_user, with_kernel, bad;
+	unsigned long records, own, with_user, with_kernel, bad, proc_events;
 	unsigned long copies, empty_copies, worker_copies, short_copies, canaries, copy_errors;
 	uint32_t pid, worker_tid, stack_copy;
 	uint64_t stack_lo, stack_hi; /* the worker's stack: [lo, hi), guard page at hi */
@@ -40,6 +40,11 @@ static int on_record(void *ctx, void *data, size_t size)
 	const uint8_t *copy;
 	uint64_t sp, want;
 
+	/* Process events (exec, exit of any process on the host) share the ring buffer. */
+	if (size >= sizeof(__u32) && s->type != EMBER_EVENT_SAMPLE) {
+		seen->proc_events += s->type == EMBER_EVENT_EXEC || s->type == EMBER_EVENT_EXIT;
+		return 0;
+	}
 	seen->records++;
 	if (size < EMBER_SAMPLE_HEADER_SIZE || size != EMBER_SAMPLE_HEADER_SIZE +
 							   (size_t)(s->nr_kernel + s->nr_user) * 8 +
@@ -218,6 +223,8 @@ static enum test_result run_config(bool filter, bool no_kernel, bool no_user, ui
 		       "every run ends in exactly one counter") ||
 	    !ASSERT_EQ(st[EMBER_STAT_RINGBUF_FULL], 0, "ring buffer sized for the records") ||
 	    !ASSERT_EQ(seen.records, st[EMBER_STAT_SENT], "every record sent is received") ||
+	    !ASSERT_EQ(seen.proc_events, st[EMBER_STAT_PROC_SENT],
+		       "every process event received") ||
 	    !ASSERT_EQ(seen.bad, 0, "record sizes match their IP counts and copy"))
 		goto out;
 	if (filter && !ASSERT_EQ(seen.own, seen.records, "only the filtered pid"))

@@ -56,6 +56,18 @@ if [ "$(id -u)" = 0 ]; then
 	expect_stderr "no samples match"
 	[ -e "$WORK/out.folded" ] && fail "a failed export left its output file"
 	ls "$WORK" | grep -q 'out.folded.tmp' && fail "a failed export left its temporary file"
+	# Devices and FIFOs are written in place, never replaced; a symlink keeps pointing at its file.
+	expect_exit 0 "$EMBER" export --db "$WORK/e.db" -o /dev/null
+	[ -c /dev/null ] || fail "exporting to /dev/null replaced the device"
+	mkfifo "$WORK/fifo"
+	cat "$WORK/fifo" >"$WORK/from-fifo" &
+	expect_exit 0 "$EMBER" export --db "$WORK/e.db" -o "$WORK/fifo"
+	wait $!
+	[ -p "$WORK/fifo" ] && [ -s "$WORK/from-fifo" ] || fail "exporting to a FIFO did not write through it"
+	touch "$WORK/target.folded"
+	ln -s "$WORK/target.folded" "$WORK/link.folded"
+	expect_exit 0 "$EMBER" export --db "$WORK/e.db" -o "$WORK/link.folded"
+	[ -L "$WORK/link.folded" ] && [ -s "$WORK/target.folded" ] || fail "exporting through a symlink replaced the link"
 	# Export to an unwritable place.
 	expect_exit 1 "$EMBER" export --db "$WORK/e.db" -o /proc/out.folded
 	expect_stderr "cannot write /proc/out.folded"

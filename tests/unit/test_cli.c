@@ -3,7 +3,7 @@
 #include <time.h>
 
 #include "profiler/cli.h"
-#include "export/export_internal.h"
+#include "export/export.h"
 #include "tests/harness.h"
 
 static enum test_result test_times(void)

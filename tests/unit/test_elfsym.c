@@ -56,28 +56,31 @@ static enum test_result test_symbolizer_user(void)
 	uint64_t addr = (uint64_t)(uintptr_t)elfsym_test_marker + 1;
 	uint64_t libc_addr = (uint64_t)(uintptr_t)getpid;
 	struct symbolizer *s = symbolizer__new(NULL);
+	struct sym_process *p = s ? symbolizer__process_new(s, getpid()) : NULL;
 	struct symbolizer_stats st;
 	struct sym_frame f;
 	enum test_result r = TEST_FAIL;
 
-	if (!ASSERT_NONNULL(s, "new") || !ASSERT_NONNULL(m, "maps"))
+	if (!ASSERT_NONNULL(s, "new") || !ASSERT_NONNULL(m, "maps") ||
+	    !ASSERT_NONNULL(p, "process"))
 		goto out;
-	symbolizer__user(s, getpid(), procmaps__find(m, addr), addr, &f);
+	symbolizer__user(s, p, procmaps__find(m, addr), addr, &f, 1);
 	if (!ASSERT_STREQ(f.name, "elfsym_test_marker", "own function") ||
 	    !ASSERT_EQ(f.kind, SYM_KIND_USER, "user kind"))
 		goto out;
 	/* libc's exported getpid resolves through .dynsym. */
-	symbolizer__user(s, getpid(), procmaps__find(m, libc_addr), libc_addr, &f);
+	symbolizer__user(s, p, procmaps__find(m, libc_addr), libc_addr, &f, 1);
 	if (!ASSERT_TRUE(f.name && strstr(f.name, "getpid"), "getpid from libc") ||
 	    !ASSERT_TRUE(strstr(f.module, "libc"), "libc module"))
 		goto out;
 	/* The second lookup into the same file does not parse it again. */
-	symbolizer__user(s, getpid(), procmaps__find(m, addr), addr, &f);
+	symbolizer__user(s, p, procmaps__find(m, addr), addr, &f, 1);
 	symbolizer__stats(s, &st);
 	if (!ASSERT_EQ(st.binaries, 2, "two files parsed once each"))
 		goto out;
 	r = TEST_PASS;
 out:
+	symbolizer__process_free(s, p);
 	symbolizer__free(s);
 	procmaps__free(m);
 	return r;

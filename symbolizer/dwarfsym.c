@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Per-unit tables built from the DIE tree. A unit's functions (DW_TAG_subprogram with code) are
+ * kept sorted by address; each function owns a run of inlined-call nodes in depth-first order,
+ * where every node knows the end of its subtree. Finding the inline chain of an address walks that
+ * run once, skipping every subtree that does not contain the address, so it costs the depth of the
+ * chain times the siblings at each level, not the size of the function. Only DIEs that can hold
+ * code are descended into (subprograms, inlined calls, lexical blocks, namespaces and classes);
+ * types and variables, most of the tree, are skipped whole.
+ */
+#include "symbolizer/dwarfsym.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uthash.h>
+
+#include "symbolizer/demangle.h"
+
+/* Hostile input: deeper DIE nesting is not descended into, and no DIE may claim more ranges. */
+#define DWARFSYM_MAX_DEPTH 96
+#define DWARFSYM_MAX_RANGES 4096
+#define DWARFSYM_MAX_UNIT_RANGES (1u << 22)
+
+struct drange {
+	uint64_t lo, hi;
+};
+
+struct dfunc {
+	uint64_t lo, hi;
+	uint64_t max_hi; /* the largest hi of this and every earlier entry: bounds the look-back */
+	const char *name;
+	uint32_t inl_begin, inl_end;
+	uint32_t order; /* DIE order: among functions at one address the first DIE wins */
+};
+
+struct dinl {
+	uint64_t lo, hi; /* bounding box of the ranges */
+	uint32_t range_begin, nranges;
+	uint32_t subtree_end; /* index after the last descendant */
+	uint32_t call_line;
+	const char *name;
+	const char *call_file;
+};
+
+enum { CU_NEW = 0, CU_BUILT, CU_BAD };
+
+/* A row of a unit's line table, compacted from libdw's (which is sorted the same way). */
+struct dline {
+	uint64_t addr;
+	uint32_t line;
+	uint32_t file : 31; /* index into the unit's paths */
+	uint32_t end : 1;   /* end of a sequence: no line from here */
+};
+
+struct dcu {
+	Dwarf_Die die;
+	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
+	int state;
+	struct dline *lines;
+	uint32_t nlines;
+	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
+	char **owned;	    /* the joined names this unit allocated */
+	uint32_t npaths, nowned;
+	struct dfunc *funcs;
+	uint32_t nfuncs;
+	struct dinl *inls;
+	uint32_t ninls;
+	struct drange *ranges;
+	uint32_t nranges;
+};
+
+struct cu_range {
+	uint64_t lo, hi;
+	uint64_t max_hi;
+	uint32_t cu;
+};
+
+/* Demangled names, keyed by the address of the mangled string in libdw's section data. */
+struct dname {
+	const char *mangled;
+	char *demangled;
+	UT_hash_handle hh;
+};
+
+struct dwarfsym {
+	int fd;
+	Elf *elf;
+	Dwarf *dw;
+	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
+	size_t npads;
+	struct dcu *cus;
+	size_t ncus;
+	struct cu_range *cur;
+	size_t ncur;
+	struct dname *names;
+	size_t bytes;
+	unsigned long bad_units;
+};
+
+/* Growable vectors while a unit is walked. */
+struct walk {
+	struct dwarfsym *d;
+	struct dcu *cu;
+	struct dfunc *funcs;
+	size_t nfuncs, cfuncs;
+	struct dinl *inls;
+	size_t ninls, cinls;
+	struct drange *ranges;
+	size_t nranges, cranges;
+	int err;
+};
+
+static int grow(void **v, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *nv;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > UINT32_MAX)
+		return -EFBIG;
+	nv = realloc(*v, ncap * elem);
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * The name of a function: its linkage name, demangled when mangled, else its DW_AT_name, looking
+ * through abstract origins and specifications, as eu-addr2line names it (glibc's internal aliases
+ * such as __GI_memcpy are linkage names given by asm labels).
+ */
+static const char *die_name(struct walk *w, Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	const char *mangled = NULL, *plain = NULL;
+	struct dname *n;
+
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
+		mangled = dwarf_formstring(&a);
+	if (mangled) {
+		HASH_FIND_PTR(w->d->names, &mangled, n);
+		if (n)
+			return n->demangled ? n->demangled : mangled;
+		n = calloc(1, sizeof(*n));
+		if (!n)
+			return mangled;
+		n->mangled = mangled;
+		n->demangled = demangle(mangled);
+		w->d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
+		HASH_ADD_PTR(w->d->names, mangled, n);
+		return n->demangled ? n->demangled : mangled;
+	}
+	if (dwarf_attr_integrate(die, DW_AT_name, &a))
+		plain = dwarf_formstring(&a);
+	return plain;
+}
+
+/*
+ * The unit's file names as eu-addr2line and llvm-symbolizer print them: a relative name joined to
+ * the unit's compilation directory (DWARF 5 directory entries are relative to it). Returns 0 or
+ * -ENOMEM.
+ */
+static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, size_t nfiles)
+{
+	const char *cd = cu->comp_dir;
+
+	if (!files || !nfiles)
+		return 0;
+	if (nfiles > (1u << 30))
+		return -E2BIG;
+	cu->paths = calloc(nfiles, sizeof(*cu->paths));
+	cu->owned = calloc(nfiles, sizeof(*cu->owned));
+	if (!cu->paths || !cu->owned)
+		return -ENOMEM;
+	cu->npaths = (uint32_t)nfiles;
+	for (size_t i = 0; i < nfiles; i++) {
+		const char *f = dwarf_filesrc(files, i, NULL, NULL);
+		size_t len;
+		char *j;
+
+		cu->paths[i] = f;
+		if (!f || f[0] == '/' || !cd || !*cd)
+			continue;
+		len = strlen(cd) + strlen(f) + 2;
+		j = malloc(len);
+		if (!j)
+			return -ENOMEM;
+		snprintf(j, len, "%s/%s", cd, f);
+		cu->paths[i] = j;
+		cu->owned[cu->nowned++] = j;
+		d->bytes += len;
+	}
+	d->bytes += nfiles * 2 * sizeof(void *);
+	return 0;
+}
+
+/* Copies the unit's line table (libdw keeps it sorted by address) into compact rows. */
+static int build_lines(struct dwarfsym *d, struct dcu *cu)
+{
+	Dwarf_Lines *lines;
+	size_t n;
+
+	if (dwarf_getsrclines(&cu->die, &lines, &n) || !n)
+		return 0;
+	if (n > UINT32_MAX / 2)
+		return -E2BIG;
+	cu->lines = malloc(n * sizeof(*cu->lines));
+	if (!cu->lines)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		Dwarf_Line *l = dwarf_onesrcline(lines, i);
+		struct dline *r = &cu->lines[i];
+		Dwarf_Files *files;
+		Dwarf_Addr a = 0;
+		size_t idx = 0;
+		bool end = false;
+		int ln = 0;
+
+		if (!l || dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || ln < 0)
+			return -ENOEXEC;
+		dwarf_lineendsequence(l, &end);
+		if (dwarf_line_file(l, &files, &idx) || idx >= cu->npaths)
+			idx = UINT32_MAX >> 1; /* no name */
+		*r = (struct dline){ a, (uint32_t)ln, (uint32_t)idx, end };
+		/* libdw sorts by address; a hostile table that is not must not break the search. */
+		if (i && a < cu->lines[i - 1].addr)
+			return -ENOEXEC;
+	}
+	cu->nlines = (uint32_t)n;
+	d->bytes += n * sizeof(*cu->lines);
+	return 0;
+}
+
+/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
+static int die_ranges(struct walk *w, Dwarf_Die *die)
+{
+	Dwarf_Addr base, start, end;
+	ptrdiff_t off = 0;
+	int n = 0;
+
+	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
+		if (end <= start)
+			continue;
+		if (++n > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
+			return -E2BIG;
+		if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
+			return -ENOMEM;
+		w->ranges[w->nranges++] = (struct drange){ start, end };
+	}
+	return n;
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func);
+
+static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
+{
+	size_t idx = w->ninls, rb = w->nranges;
+	Dwarf_Attribute a;
+	Dwarf_Word v;
+	struct dinl *n;
+	int nr = die_ranges(w, die);
+
+	if (nr < 0) {
+		w->err = nr;
+		return;
+	}
+	if (!nr)
+		return; /* optimized out entirely: nothing of it, or below it, holds code */
+	if (grow((void **)&w->inls, &w->cinls, w->ninls + 1, sizeof(*w->inls))) {
+		w->err = -ENOMEM;
+		return;
+	}
+	n = &w->inls[w->ninls++];
+	memset(n, 0, sizeof(*n));
+	n->range_begin = (uint32_t)rb;
+	n->nranges = (uint32_t)nr;
+	n->lo = UINT64_MAX;
+	for (size_t i = rb; i < rb + (size_t)nr; i++) {
+		n->lo = w->ranges[i].lo < n->lo ? w->ranges[i].lo : n->lo;
+		n->hi = w->ranges[i].hi > n->hi ? w->ranges[i].hi : n->hi;
+	}
+	n->name = die_name(w, die);
+	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && v < w->cu->npaths)
+		n->call_file = w->cu->paths[v];
+	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
+		n->call_line = (uint32_t)v;
+	walk_children(w, die, depth + 1, 1);
+	/* w->inls may have moved while the children were walked: index again. */
+	w->inls[idx].subtree_end = (uint32_t)w->ninls;
+}
+
+static void add_function(struct walk *w, Dwarf_Die *die, int depth)
+{
+	size_t rb = w->nranges, inl_begin = w->ninls;
+	const char *name;
+	int nr = die_ranges(w, die);
+
+	if (nr <= 0) {
+		if (nr < 0)
+			w->err = nr;
+		return; /* a declaration, or an abstract instance that only inlined copies use */
+	}
+	name = die_name(w, die);
+	walk_children(w, die, depth + 1, 1);
+	if (w->err)
+		return;
+	if (grow((void **)&w->funcs, &w->cfuncs, w->nfuncs + (size_t)nr, sizeof(*w->funcs))) {
+		w->err = -ENOMEM;
+		return;
+	}
+	for (size_t i = rb; i < rb + (size_t)nr; i++, w->nfuncs++)
+		w->funcs[w->nfuncs] = (struct dfunc){
+			w->ranges[i].lo,    w->ranges[i].hi,	0, name, (uint32_t)inl_begin,
+			(uint32_t)w->ninls, (uint32_t)w->nfuncs
+		};
+}
+
+static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func)
+{
+	Dwarf_Die child;
+
+	if (depth > DWARFSYM_MAX_DEPTH || dwarf_child(parent, &child))
+		return;
+	do {
+		if (w->err)
+			return;
+		switch (dwarf_tag(&child)) {
+		case DW_TAG_subprogram:
+			/* Functions nested in functions (GCC's extension) count as their parent. */
+			if (!in_func)
+				add_function(w, &child, depth);
+			break;
+		case DW_TAG_inlined_subroutine:
+			if (in_func)
+				add_inline(w, &child, depth);
+			break;
+		case DW_TAG_lexical_block:
+		case DW_TAG_try_block:
+		case DW_TAG_catch_block:
+			if (in_func)
+				walk_children(w, &child, depth + 1, 1);
+			break;
+		case DW_TAG_namespace:
+		case DW_TAG_class_type:
+		case DW_TAG_structure_type:
+		case DW_TAG_union_type:
+		case DW_TAG_interface_type:
+		case DW_TAG_module:
+			if (!in_func)
+				walk_children(w, &child, depth + 1, 0);
+			break;
+		default:
+			break; /* types, variables, parameters: no code below */
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static int cmp_func(const void *a, const void *b)
+{
+	const struct dfunc *x = a, *y = b;
+
+	if (x->lo != y->lo)
+		return x->lo < y->lo ? -1 : 1;
+	/* The lookup takes the last candidate at an address: put the first DIE last. GNU as emits
+	 * one subprogram per alias (__sigsetjmp, __GI___sigsetjmp), eu-addr2line names the first.
+	 */
+	return x->order > y->order ? -1 : x->order < y->order;
+}
+
+static void build_unit(struct dwarfsym *d, struct dcu *cu)
+{
+	struct walk w = { .d = d, .cu = cu };
+	Dwarf_Files *files;
+	size_t nfiles;
+
+	cu->state = CU_BAD;
+	if (dwarf_getsrcfiles(&cu->die, &files, &nfiles))
+		files = NULL;
+	w.err = build_paths(d, cu, files, files ? nfiles : 0);
+	if (!w.err)
+		w.err = build_lines(d, cu);
+	if (!w.err)
+		walk_children(&w, &cu->die, 0, 0);
+	if (w.err) {
+		free(w.funcs);
+		free(w.inls);
+		free(w.ranges);
+		d->bad_units++;
+		return;
+	}
+	if (w.nfuncs)
+		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
+	for (size_t i = 0; i < w.nfuncs; i++)
+		w.funcs[i].max_hi = i && w.funcs[i - 1].max_hi > w.funcs[i].hi
+					? w.funcs[i - 1].max_hi
+					: w.funcs[i].hi;
+	cu->funcs = w.funcs;
+	cu->nfuncs = (uint32_t)w.nfuncs;
+	cu->inls = w.inls;
+	cu->ninls = (uint32_t)w.ninls;
+	cu->ranges = w.ranges;
+	cu->nranges = (uint32_t)w.nranges;
+	cu->state = CU_BUILT;
+	d->bytes +=
+	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
+}
+
+static int cmp_cur(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int has_debug_info(Elf *elf)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(elf, &shstrndx))
+		return 0;
+	while ((scn = elf_nextscn(elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS || !sh.sh_size)
+			continue;
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		if (name && (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
+			return 1;
+	}
+	return 0;
+}
+
+/* Lists the units and the address ranges each covers, without reading their DIE trees. */
+static int index_units(struct dwarfsym *d)
+{
+	Dwarf_CU *cu = NULL, *next;
+	size_t ccus = 0, ccur = 0;
+	Dwarf_Die cudie;
+	uint8_t unit_type;
+	Dwarf_Half version;
+
+	while (dwarf_get_units(d->dw, cu, &next, &version, &unit_type, &cudie, NULL) == 0) {
+		Dwarf_Addr base, start, end;
+		ptrdiff_t off = 0;
+		int n = 0;
+
+		cu = next;
+		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+			continue;
+		if (grow((void **)&d->cus, &ccus, d->ncus + 1, sizeof(*d->cus)))
+			return -ENOMEM;
+		memset(&d->cus[d->ncus], 0, sizeof(d->cus[0]));
+		d->cus[d->ncus].die = cudie;
+		{
+			Dwarf_Attribute a;
+
+			d->cus[d->ncus].comp_dir =
+			    dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &a));
+		}
+		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
+			if (end <= start)
+				continue;
+			if (++n > DWARFSYM_MAX_RANGES * 16)
+				break;
+			if (grow((void **)&d->cur, &ccur, d->ncur + 1, sizeof(*d->cur)))
+				return -ENOMEM;
+			d->cur[d->ncur++] = (struct cu_range){ start, end, 0, (uint32_t)d->ncus };
+		}
+		d->ncus++;
+		if (d->ncus > UINT32_MAX / 2)
+			return -EFBIG;
+	}
+	if (d->ncur)
+		qsort(d->cur, d->ncur, sizeof(*d->cur), cmp_cur);
+	for (size_t i = 0; i < d->ncur; i++)
+		d->cur[i].max_hi = i && d->cur[i - 1].max_hi > d->cur[i].hi ? d->cur[i - 1].max_hi
+									    : d->cur[i].hi;
+	d->bytes += ccus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
+	return 0;
+}
+
+/* Debug sections ember never reads: locations, macros, CFI, name indexes. */
+static bool unused_section(const char *name)
+{
+	static const char *const unused[] = {
+		"loc",	    "loclists",	    "macro",	    "macinfo", "frame", "pubnames",
+		"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",   "types",
+	};
+	const char *base = name + (name[1] == 'z' ? 8 : 7);
+
+	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
+		if (!strcmp(base, unused[i]))
+			return true;
+	return false;
+}
+
+/*
+ * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
+ * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
+ * past the section's buffer (found by fuzz_elf, a heap overflow under ASan). Every debug section
+ * that does not end in a zero byte is replaced by a copy that has one after its end, so such a
+ * read stops there. Compressed sections are decompressed first (libdw would do it itself).
+ */
+static int harden_sections(struct dwarfsym *d)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+
+	if (elf_getshdrstrndx(d->elf, &shstrndx))
+		return -ENOEXEC;
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+		Elf_Data *data;
+		void **np;
+		char *copy;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+			continue;
+		if (unused_section(name)) {
+			/* libdw reads (and inflates) every debug section it knows when the file is
+			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
+			 */
+			sh.sh_type = SHT_NOBITS;
+			if (!gelf_update_shdr(scn, &sh))
+				return -ENOEXEC;
+			continue;
+		}
+		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
+			return -ENOEXEC;
+		if (name[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0)
+			return -ENOEXEC;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || !data->d_size ||
+		    !((const char *)data->d_buf)[data->d_size - 1])
+			continue;
+		np = realloc(d->pads, (d->npads + 1) * sizeof(*np));
+		if (!np)
+			return -ENOMEM;
+		d->pads = np;
+		copy = malloc(data->d_size + 1);
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, data->d_buf, data->d_size);
+		copy[data->d_size] = '\0';
+		d->pads[d->npads++] = copy;
+		data->d_buf = copy; /* libelf still frees its own buffer; this one is ours */
+		d->bytes += data->d_size + 1;
+	}
+	return 0;
+}
+
+struct dwarfsym *dwarfsym__open(int fd)
+{
+	struct dwarfsym *d = calloc(1, sizeof(*d));
+	struct stat st;
+	int err = 0;
+
+	if (!d)
+		return NULL;
+	d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d->fd < 0 || fstat(d->fd, &st)) {
+		err = -errno;
+		goto fail;
+	}
+	elf_version(EV_CURRENT);
+	/* ELF_C_READ, not mmap: a file truncated under us must give errors, not SIGBUS. */
+	d->elf = elf_begin(d->fd, ELF_C_READ, NULL);
+	if (!d->elf || elf_kind(d->elf) != ELF_K_ELF) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	if (!has_debug_info(d->elf)) {
+		err = -ENODATA;
+		goto fail;
+	}
+	err = harden_sections(d);
+	if (err)
+		goto fail;
+	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
+	if (!d->dw) {
+		err = -ENOEXEC;
+		goto fail;
+	}
+	err = index_units(d);
+	if (err)
+		goto fail;
+	/* libdw reads the debug sections whole (and decompresses them): count the file. */
+	d->bytes += sizeof(*d) + (size_t)st.st_size;
+	return d;
+fail:
+	dwarfsym__free(d);
+	errno = -err;
+	return NULL;
+}
+
+static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
+{
+	size_t lo = 0, hi = d->ncur;
+
+	if (!d->ncur || addr < d->cur[0].lo)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d->cur[mid].lo <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	/* Ranges may nest or overlap: look back while an earlier one can still reach addr. */
+	for (size_t i = lo + 1; i-- > 0 && d->cur[i].max_hi > addr;)
+		if (addr < d->cur[i].hi)
+			return &d->cus[d->cur[i].cu];
+	return NULL;
+}
+
+static const struct dfunc *find_func(const struct dcu *cu, uint64_t addr)
+{
+	size_t lo = 0, hi = cu->nfuncs;
+
+	if (!cu->nfuncs || addr < cu->funcs[0].lo)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cu->funcs[mid].lo <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo + 1; i-- > 0 && cu->funcs[i].max_hi > addr;)
+		if (addr < cu->funcs[i].hi)
+			return &cu->funcs[i];
+	return NULL;
+}
+
+static int inl_contains(const struct dcu *cu, const struct dinl *n, uint64_t addr)
+{
+	if (addr < n->lo || addr >= n->hi)
+		return 0;
+	if (n->nranges == 1)
+		return 1;
+	for (uint32_t i = 0; i < n->nranges; i++) {
+		const struct drange *r = &cu->ranges[n->range_begin + i];
+
+		if (addr >= r->lo && addr < r->hi)
+			return 1;
+	}
+	return 0;
+}
+
+int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max)
+{
+	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
+	const struct dfunc *f;
+	const char *file = NULL;
+	struct dcu *cu;
+	int depth = 0, lineno = 0, n = 0, top;
+
+	if (max <= 0)
+		return 0;
+	cu = find_unit(d, vaddr);
+	if (!cu)
+		return 0;
+	if (cu->state == CU_NEW)
+		build_unit(d, cu);
+	if (cu->state != CU_BUILT)
+		return 0;
+	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. */
+	if (cu->nlines && vaddr >= cu->lines[0].addr) {
+		size_t lo = 0, hi = cu->nlines;
+
+		while (hi - lo > 1) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cu->lines[mid].addr <= vaddr)
+				lo = mid;
+			else
+				hi = mid;
+		}
+		if (!cu->lines[lo].end) {
+			lineno = (int)cu->lines[lo].line;
+			file = cu->lines[lo].file < cu->npaths ? cu->paths[cu->lines[lo].file]
+							       : NULL;
+		}
+	}
+	f = find_func(cu, vaddr);
+	if (!f) {
+		if (!file)
+			return 0;
+		frames[0] = (struct dwarfsym_frame){ NULL, file, (uint32_t)lineno, false };
+		return 1;
+	}
+	for (uint32_t i = f->inl_begin, end = f->inl_end; i < end && i < cu->ninls;) {
+		const struct dinl *node = &cu->inls[i];
+
+		if (inl_contains(cu, node, vaddr)) {
+			if (depth < DWARFSYM_MAX_FRAMES - 1)
+				chain[depth++] = node;
+			end = node->subtree_end;
+			i++;
+		} else {
+			/* A subtree end at or before its own node would loop: hostile data. */
+			i = node->subtree_end > i ? node->subtree_end : i + 1;
+		}
+	}
+	/* Levels 0 (the function) .. depth (innermost inline); keep the outermost `max`. */
+	top = depth < max - 1 ? depth : max - 1;
+	for (int lvl = top; lvl >= 0; lvl--) {
+		struct dwarfsym_frame *fr = &frames[n++];
+
+		fr->name = lvl ? chain[lvl - 1]->name : f->name;
+		fr->inlined = lvl > 0;
+		if (lvl == depth) {
+			fr->file = file;
+			fr->line = (uint32_t)lineno;
+		} else {
+			fr->file = chain[lvl]->call_file;
+			fr->line = chain[lvl]->call_line;
+		}
+	}
+	return n;
+}
+
+size_t dwarfsym__bytes(const struct dwarfsym *d)
+{
+	return d ? d->bytes : 0;
+}
+
+unsigned long dwarfsym__bad_units(const struct dwarfsym *d)
+{
+	return d ? d->bad_units : 0;
+}
+
+void dwarfsym__free(struct dwarfsym *d)
+{
+	struct dname *n, *tmp;
+
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->ncus; i++) {
+		struct dcu *cu = &d->cus[i];
+
+		free(cu->funcs);
+		free(cu->inls);
+		free(cu->ranges);
+		free(cu->lines);
+		for (uint32_t j = 0; j < cu->nowned; j++)
+			free(cu->owned[j]);
+		free(cu->owned);
+		free(cu->paths);
+	}
+	free(d->cus);
+	free(d->cur);
+	HASH_ITER (hh, d->names, n, tmp) {
+		HASH_DEL(d->names, n);
+		free(n->demangled);
+		free(n);
+	}
+
+	if (d->dw)
+		dwarf_end(d->dw);
+	if (d->elf)
+		elf_end(d->elf);
+	for (size_t i = 0; i < d->npads; i++)
+		free(d->pads[i]);
+	free(d->pads);
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d);
+}
