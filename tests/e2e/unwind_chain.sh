@@ -17,7 +17,7 @@ record_user_stacks "$WORK/chain.db" "$BG_PID" 3
 [ "$US_COMPLETE" = "$US_TOTAL" ] || fail "$US_COMPLETE of $US_TOTAL stacks complete"
 "$EMBER" export --db "$WORK/chain.db" -o "$WORK/chain.folded" || fail "export failed"
 all=$(folded_count '' "$WORK/chain.folded")
-whole=$(folded_count ";_start;__libc_start_main;[^;]+;$chain" "$WORK/chain.folded")
+whole=$(folded_count ";_start;__libc_start_main(_impl)?;[^;]+;$chain" "$WORK/chain.folded")
 echo "nofp_chain: $whole of $all samples show _start ... main and the 20 links in order"
 [ "$whole" = "$all" ] || fail "$((all - whole)) samples lack the whole chain: $(grep -Ev "$chain" "$WORK/chain.folded" | head -3)"
 
@@ -35,7 +35,7 @@ grep -Eq 'unwinder: .*\(0 contradicted\)' "$WORK/stderr" ||
 at_least "$US_COMPLETE" "$US_TOTAL" 99 "sigframe: complete"
 "$EMBER" export --db "$WORK/sig.db" -o "$WORK/sig.folded" || fail "export failed"
 # In the handler or its work (leaf or not), below the signal frame (glibc's __restore_rt).
-sigre=';_start;__libc_start_main;[^;]+;main;sig_outer;sig_spin;[^;]+;sig_handler(;sig_handler_work)?( |;)'
+sigre=';_start;__libc_start_main(_impl)?;[^;]+;main;sig_outer;sig_spin;[^;]+;sig_handler(;sig_handler_work)?( |;)'
 all=$(folded_count ';sig_handler' "$WORK/sig.folded")
 through=$(folded_count "$sigre" "$WORK/sig.folded")
 total=$(folded_count '' "$WORK/sig.folded")

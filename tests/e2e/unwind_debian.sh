@@ -23,7 +23,7 @@ check() {
 	at_least "$US_COMPLETE" "$US_TOTAL" 99 "$name: complete user stacks"
 	"$EMBER" export --db "$db" -o "$WORK/$name.folded" || fail "$name: export failed"
 	all=$(folded_count '' "$WORK/$name.folded")
-	main=$(folded_count ';__libc_start_main;' "$WORK/$name.folded")
+	main=$(folded_count ';__libc_start_main(_impl)?;' "$WORK/$name.folded")
 	at_least "$main" "$all" 99 "$name: exported stacks through __libc_start_main"
 }
 
