@@ -182,6 +182,32 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
 	return 0;
 }
 
+int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v, shift = 0;
+	char *end;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	if (shift && (!strcmp(end + 1, "") || !strcmp(end + 1, "iB")))
+		end += strlen(end);
+	if (*end)
+		return -EINVAL;
+	if (errno || v > (~0ul >> shift))
+		return -ERANGE;
+	v <<= shift;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;

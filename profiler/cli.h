@@ -29,6 +29,10 @@ int cli_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
 /* Parses a whole unsigned decimal in [min, max]. 0 or -EINVAL / -ERANGE. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
+/* Parses a size in bytes in [min, max]: "16384", or with a binary unit "16k", "16K", "16KiB",
+ * "1m", "1M", "1MiB". 0, -EINVAL or -ERANGE. */
+int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out);
+
 /* Parses a positive duration in seconds ("5", "2.5", "10s", "3m", "1h"). 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, double *out);
 

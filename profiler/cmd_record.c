@@ -18,6 +18,8 @@
 
 #define RECORD_DEFAULT_FREQ 19
 #define RECORD_MAX_PIDS 1024
+#define RECORD_DEFAULT_STACK_COPY 16384
+#define RECORD_MIN_STACK_COPY 64
 
 /* One parse of the config file and the command line. */
 struct record_config {
@@ -25,6 +27,7 @@ struct record_config {
 	uint32_t pids[RECORD_MAX_PIDS];
 	char *db; /* owned; NULL: the default database */
 	bool verbose;
+	bool copy_given; /* --stack-copy was set: an error with --unwind fp */
 	char dbbuf[4096];
 };
 
@@ -134,6 +137,38 @@ static int set_symbol_cache_mb(void *ctx, const char *v, char *why, size_t len)
 	return 0;
 }
 
+static int set_unwind(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+
+	if (!strcmp(v, "auto"))
+		c->opts.unwind = UNWIND_MODE_AUTO;
+	else if (!strcmp(v, "dwarf"))
+		c->opts.unwind = UNWIND_MODE_DWARF;
+	else if (!strcmp(v, "fp"))
+		c->opts.unwind = UNWIND_MODE_FP;
+	else {
+		snprintf(why, len, "'%s' is not dwarf, fp or auto", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_stack_copy(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	unsigned long b;
+
+	if (cli_parse_bytes(v, RECORD_MIN_STACK_COPY, EMBER_STACK_COPY_MAX, &b)) {
+		snprintf(why, len, "'%s' is not a size from %d to %d bytes", v,
+			 RECORD_MIN_STACK_COPY, EMBER_STACK_COPY_MAX);
+		return -EINVAL;
+	}
+	c->opts.sampler.stack_copy = (uint32_t)b;
+	c->copy_given = true;
+	return 0;
+}
+
 static int set_debuginfod(void *ctx, const char *v, char *why, size_t len);
 
 static int set_bool(bool *b, const char *v, char *why, size_t len)
@@ -170,6 +205,16 @@ static const struct option_spec record_options[] = {
 	  "stop after T (seconds, or with a unit: 30s, 5m, 1h)" },
 	{ "pid", 'p', "PID", OPTION_LIST, set_pid,
 	  "only sample this process (repeat, or give a comma-separated\nlist)" },
+	{ "unwind", 0, "MODE", 0, set_unwind,
+	  "how user stacks are found: dwarf (from the binaries' call-frame\ninformation, over a "
+	  "copy "
+	  "of the top of the user stack), fp (frame\npointers, which Debian's binaries lack), or "
+	  "auto "
+	  "(the default:\ndwarf, and frame pointers for code without call-frame information)" },
+	{ "stack-copy", 0, "BYTES", 0, set_stack_copy,
+	  "bytes of user stack copied per sample for dwarf and auto, 64 to\n65536, with a unit if "
+	  "you like (16k; default 16384). Deeper stacks\nare cut where the copy ends, and reported "
+	  "as truncated" },
 	{ "max-cpu", 0, "PERCENT", 0, set_max_cpu,
 	  "lower the sampling rate when ember's own CPU time exceeds\nPERCENT of one CPU" },
 	{ "symbol-cache-mb", 0, "N", 0, set_symbol_cache_mb,
@@ -194,6 +239,8 @@ static void config_init(struct record_config *c)
 	memset(c, 0, sizeof(*c));
 	c->opts.sampler.freq = RECORD_DEFAULT_FREQ;
 	c->opts.sampler.pids = c->pids;
+	c->opts.sampler.stack_copy = RECORD_DEFAULT_STACK_COPY;
+	c->opts.unwind = UNWIND_MODE_AUTO;
 }
 
 static void config_fini(struct record_config *c)
@@ -202,10 +249,15 @@ static void config_fini(struct record_config *c)
 	c->db = NULL;
 }
 
-/* Fills the fields that follow from the parsed values. */
-static void config_finish(struct record_config *c)
+/* Checks the values together and fills the fields that follow from them. 0 or -EINVAL. */
+static int config_finish(struct record_config *c, char *why, size_t len)
 {
+	if (c->copy_given && c->opts.unwind == UNWIND_MODE_FP) {
+		snprintf(why, len, "--stack-copy needs --unwind dwarf or auto");
+		return -EINVAL;
+	}
 	c->opts.db_path = c->db ? c->db : cli_default_db(CLI_DB_WRITE, c->dbbuf, sizeof(c->dbbuf));
+	return 0;
 }
 
 int record_check_config(const char *path, char *db, size_t dblen, char *why, size_t len)
@@ -217,10 +269,10 @@ int record_check_config(const char *path, char *db, size_t dblen, char *why, siz
 		return -ENOMEM;
 	config_init(c);
 	err = options_read_config(&record_cmd, path, c, why, len);
-	if (!err) {
-		config_finish(c);
+	if (!err)
+		err = config_finish(c, why, len);
+	if (!err)
 		snprintf(db, dblen, "%s", c->opts.db_path);
-	}
 	config_fini(c);
 	free(c);
 	return err;
@@ -238,12 +290,16 @@ static const struct collector_opts *reload_config(void *arg)
 {
 	struct record_reload *r = arg;
 	struct record_config *next = &r->slots[!r->cur];
+	char why[256];
 
 	config_fini(next);
 	config_init(next);
 	if (options_parse(&record_cmd, r->argc, r->argv, next, NULL))
 		return NULL; /* the reason is logged; the running configuration stays */
-	config_finish(next);
+	if (config_finish(next, why, sizeof(why))) {
+		log_error("%s", why);
+		return NULL;
+	}
 	next->opts.reload = reload_config;
 	next->opts.reload_arg = r;
 	log_set_level(next->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
@@ -265,6 +321,36 @@ static void print_summary(const struct collector_summary *s, unsigned int freq)
 		 (unsigned long long)s->write_errors);
 }
 
+static double share(uint64_t part, uint64_t whole)
+{
+	return whole ? 100.0 * (double)part / (double)whole : 0.0;
+}
+
+/* The second summary line: how the user stacks of the stored samples ended. */
+static void print_unwind_summary(const struct collector_summary *s)
+{
+	const uint64_t *st = s->stack_status;
+	uint64_t total = st[STORAGE_STACK_COMPLETE] + st[STORAGE_STACK_TRUNCATED] +
+			 st[STORAGE_STACK_NO_UNWIND_INFO] + st[STORAGE_STACK_BAD_FRAME];
+	char how[64];
+
+	if (s->unwind == UNWIND_MODE_FP)
+		snprintf(how, sizeof(how), "frame pointers");
+	else
+		snprintf(how, sizeof(how), "%s, %u-byte stack copies",
+			 s->unwind == UNWIND_MODE_DWARF ? "dwarf" : "auto", s->stack_copy);
+	log_info("%llu user stacks (%s): %llu complete (%.1f %%), %llu truncated (%.1f %%), %llu "
+		 "no unwind info (%.1f %%), %llu bad frame (%.1f %%)",
+		 (unsigned long long)total, how, (unsigned long long)st[STORAGE_STACK_COMPLETE],
+		 share(st[STORAGE_STACK_COMPLETE], total),
+		 (unsigned long long)st[STORAGE_STACK_TRUNCATED],
+		 share(st[STORAGE_STACK_TRUNCATED], total),
+		 (unsigned long long)st[STORAGE_STACK_NO_UNWIND_INFO],
+		 share(st[STORAGE_STACK_NO_UNWIND_INFO], total),
+		 (unsigned long long)st[STORAGE_STACK_BAD_FRAME],
+		 share(st[STORAGE_STACK_BAD_FRAME], total));
+}
+
 int cmd_record(int argc, char **argv)
 {
 	static struct record_reload r;
@@ -282,7 +368,10 @@ int cmd_record(int argc, char **argv)
 		ret = options_exit_code(err);
 		goto out;
 	}
-	config_finish(cfg);
+	if (config_finish(cfg, why, sizeof(why))) {
+		ret = cli_usage_error("record", "%s", why);
+		goto out;
+	}
 	log_set_level(cfg->verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	cfg->opts.reload = reload_config;
 	cfg->opts.reload_arg = &r;
@@ -299,8 +388,10 @@ int cmd_record(int argc, char **argv)
 		ret = EXIT_RUNTIME;
 		goto out;
 	}
-	if (!r.slots[r.cur].opts.quiet)
+	if (!r.slots[r.cur].opts.quiet) {
 		print_summary(&sum, sum.freq);
+		print_unwind_summary(&sum);
+	}
 	ret = 0;
 out:
 	config_fini(&r.slots[0]);

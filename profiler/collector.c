@@ -27,6 +27,7 @@
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/unwind.h"
 
 #define TICK_NS 200000000ll
 #define TICKS_PER_FLUSH 5
@@ -43,6 +44,7 @@ struct collector {
 	struct symbolizer *sym;
 	struct proctrack *pt;
 	struct prefetch *pf;
+	struct unwinder *uw;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
 	struct storage_recording rec;
@@ -147,6 +149,7 @@ static void collector_free(struct collector *c)
 	prefetch__free(c->pf);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
+	unwinder__free(c->uw);
 	proctrack__free(c->pt);
 	symbolizer__free(c->sym);
 	storage_writer__free(c->writer);
@@ -202,6 +205,8 @@ static const struct collector_opts *reload(struct collector *c, const struct col
 		log_warn("SIGHUP: pid changed; it takes effect at the next start");
 	if (next->duration_s != cur->duration_s)
 		log_warn("SIGHUP: duration changed; it takes effect at the next start");
+	if (next->unwind != cur->unwind || next->sampler.stack_copy != cur->sampler.stack_copy)
+		log_warn("SIGHUP: unwind or stack-copy changed; it takes effect at the next start");
 	log_info("SIGHUP: configuration reloaded");
 	return next;
 }
@@ -307,6 +312,64 @@ static void self_minute(struct collector *c)
 	c->minute_dropped = dropped;
 }
 
+/* The unwinder is made before the symbolizer (which starts threads only after the privileges
+ * are dropped): it reaches the symbolizer through the collector. */
+static int open_mapped(void *ctx, int pid, const struct procmaps_entry *map)
+{
+	struct collector *c = ctx;
+
+	return symbolizer__open_mapped(c->sym, pid, map);
+}
+
+static void unwind_binary_error(void *ctx, const char *path, const char *why)
+{
+	log_warn("cannot unwind through %s: %s", path, why);
+}
+
+/*
+ * The unwinder and the sampler for the requested mode. Auto falls back to frame pointers, with a
+ * warning, when this build has no DWARF unwinder or the kernel refuses the stack copy; dwarf does
+ * not. Returns 0 or -errno (logged); *mode and *stack_copy say what runs.
+ */
+static int start_sampling(struct collector *c, const struct collector_opts *opts,
+			  enum unwind_mode *mode, uint32_t *stack_copy)
+{
+	struct unwinder_opts uo = { .mode = opts->unwind,
+				    .open_file = open_mapped,
+				    .binary_error = unwind_binary_error,
+				    .ctx = c,
+				    /* For tests: check every memo answer by unwinding again. */
+				    .verify_memo = getenv("EMBER_UNWIND_VERIFY") != NULL };
+	struct sampler_opts so = opts->sampler;
+	int err;
+
+	*mode = opts->unwind;
+	c->uw = unwinder__new(&uo);
+	if (!c->uw && *mode != UNWIND_MODE_FP) {
+		err = -errno;
+		if (*mode == UNWIND_MODE_DWARF || err != -ENOTSUP) {
+			log_error("cannot set up DWARF unwinding: %s", strerror(-err));
+			return err;
+		}
+		log_warn("this build has no DWARF unwinder: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+	}
+	so.stack_copy = *mode == UNWIND_MODE_FP ? 0 : opts->sampler.stack_copy;
+	c->sampler = sampler__open(&so);
+	/* The verifier's refusals (an older kernel without bpf_task_pt_regs, say): EACCES, EINVAL.
+	 */
+	if (!c->sampler && *mode == UNWIND_MODE_AUTO && (errno == EACCES || errno == EINVAL)) {
+		log_warn("the kernel refused the user stack copy: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+		so.stack_copy = 0;
+		c->sampler = sampler__open(&so);
+	}
+	if (!c->sampler)
+		return -errno;
+	*stack_copy = so.stack_copy;
+	return 0;
+}
+
 static int add_fd(int epfd, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
@@ -321,7 +384,10 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	int epfd = -1, tfd = -1, sfd = -1, rbfd, err = 0;
 	int64_t start_mono, end_mono = 0;
 	unsigned long ticks = 0;
+	enum unwind_mode mode;
+	uint32_t stack_copy = 0;
 	sigset_t mask, oldmask;
+	struct ingest_stats is;
 	bool running = true;
 
 	sigemptyset(&mask);
@@ -344,11 +410,9 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 
-	c.sampler = sampler__open(&opts->sampler);
-	if (!c.sampler) {
-		err = -errno;
+	err = start_sampling(&c, opts, &mode, &stack_copy);
+	if (err)
 		goto out;
-	}
 	/* The run (and --duration) starts when sampling does: the set-up below may take a while
 	 * on a loaded host, and the samples it waits through are the run's. */
 	start_mono = clock_ns(CLOCK_MONOTONIC);
@@ -375,6 +439,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		err = -ENOMEM;
 		goto out;
 	}
+	ingest__set_unwinder(c.ingest, c.uw);
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);
 	if (!c.rb) {
 		err = -errno;
@@ -425,6 +490,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			break;
 		}
 		c.now = clock_ns(CLOCK_MONOTONIC);
+		if (c.uw)
+			unwinder__touch(c.uw, c.now);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
@@ -444,6 +511,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					self_minute(&c);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
+					if (c.uw)
+						unwinder__expire(c.uw, c.now - PROC_EXPIRE_NS);
 					/* New modules or BPF programs: new kernel text. */
 					if (symbolizer__kernel_refresh(c.sym) > 0)
 						ingest__clear_cache(c.ingest);
@@ -501,6 +570,24 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->event = c.rec.event;
 		sum->freq = c.rec.hz;
 		sum->self = c.self;
+		sum->unwind = mode;
+		sum->stack_copy = stack_copy;
+		ingest__stats(c.ingest, &is);
+		memcpy(sum->stack_status, is.stack_status, sizeof(sum->stack_status));
+		if (c.uw) {
+			struct unwinder_stats us;
+
+			unwinder__stats(c.uw, &us);
+			sum->unwound = us.samples;
+			sum->unwind_memo_hits = us.memo_hits;
+			sum->unwind_memo_mismatches = us.memo_mismatches;
+			log_debug("unwinder: %llu stacks unwound, %llu with callers from the memo "
+				  "(%llu contradicted); %lu address spaces, %lu binaries, %lu "
+				  "unusable",
+				  (unsigned long long)us.samples, (unsigned long long)us.memo_hits,
+				  (unsigned long long)us.memo_mismatches, us.processes, us.binaries,
+				  us.binary_errors);
+		}
 	}
 	err = 0;
 out:

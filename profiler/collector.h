@@ -14,11 +14,14 @@
 #include <stdint.h>
 
 #include "profiler/sampler.h"
+#include "storage/storage.h"
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/unwind.h"
 
 struct collector_opts {
 	const char *db_path;
-	struct sampler_opts sampler;
+	struct sampler_opts sampler; /* sampler.stack_copy: bytes copied in the DWARF modes */
+	enum unwind_mode unwind;
 	struct symbolizer_opts symbolizer;
 	double duration_s; /* 0: until a signal */
 	bool quiet;	   /* no summary at exit */
@@ -54,6 +57,12 @@ struct collector_summary {
 	unsigned int freq; /* at the end (SIGHUP and --max-cpu may change it) */
 	struct collector_self self;
 	const char *event;
+	/* How user stacks were unwound (auto falls back to frame pointers where it must), the copy
+	 * size, and the samples by the status of their stack (enum storage_stack_status). */
+	enum unwind_mode unwind;
+	uint32_t stack_copy;
+	uint64_t stack_status[STORAGE_STACK_NO_USER + 1];
+	uint64_t unwound, unwind_memo_hits, unwind_memo_mismatches;
 };
 
 /*

@@ -164,6 +164,21 @@ static size_t round_pow2(size_t v)
 	return p;
 }
 
+size_t sampler_ringbuf_size(unsigned int freq, unsigned int ncpus, uint32_t stack_copy)
+{
+	/* Without a copy: the largest record (kernel and user IPs). With one: kernel IPs (user IPs
+	 * are not taken) and a full copy, since most stacks have more than the copy size mapped. */
+	size_t rec = stack_copy ? EMBER_SAMPLE_HEADER_SIZE + EMBER_MAX_KERNEL_IPS * 8 + stack_copy
+				: sizeof(struct ember_sample);
+	/* Seconds of samples the ring holds while the collector is busy elsewhere: a flush, or the
+	 * first look at a large binary, takes it away from the ring for up to a few hundred ms.
+	 * With a copy the records are 10 times larger and unwinding adds to the collector's work,
+	 * so it gets a second; without, a quarter second as before. */
+	double seconds = stack_copy ? 1.0 : 0.25;
+
+	return (size_t)((double)freq * ncpus * rec * seconds);
+}
+
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	struct sampler *s;
@@ -205,13 +220,22 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->filter_pids = opts->npids > 0;
 	s->skel->rodata->kernel_stacks = !opts->no_kernel_stacks;
 	s->skel->rodata->user_stacks = !opts->no_user_stacks;
-	/* Room for a quarter second of the largest records on every CPU, within [1, 256] MiB. */
+	if (opts->stack_copy > EMBER_STACK_COPY_MAX) {
+		err = -EINVAL;
+		log_error("a stack copy of %u bytes is above the limit of %u", opts->stack_copy,
+			  EMBER_STACK_COPY_MAX);
+		goto fail;
+	}
+	s->skel->rodata->stack_copy = opts->stack_copy;
 	rb = opts->ringbuf_bytes;
 	if (!rb)
-		rb = (size_t)opts->freq * (size_t)ncpu_online * sizeof(struct ember_sample) / 4;
+		rb = sampler_ringbuf_size(opts->freq, (unsigned int)ncpu_online, opts->stack_copy);
 	rb = round_pow2(rb < (1u << 20) ? 1u << 20 : rb > (256u << 20) ? 256u << 20 : rb);
 	s->skel->rodata->wakeup_bytes = rb / 4;
-	err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
+	/* One scratch record per possible CPU (the program indexes it by CPU). */
+	err = bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)s->nr_cpus);
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
 	if (!err && opts->npids)
 		err = bpf_map__set_max_entries(s->skel->maps.pids, (__u32)opts->npids);
 	if (err) {

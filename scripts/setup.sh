@@ -16,9 +16,11 @@ BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 # script) read the exports back; libc6-dbg (libc with full debug info), elfutils (eu-addr2line,
 # the reference for symbol accuracy), libclang-rt-14-dev (libFuzzer), time (peak memory in the
 # symbolizer benchmark); strace checks the service's system call filter; dpkg-dev, man-db and
-# systemd(-analyze) serve the package, man page and unit tests.
+# systemd(-analyze) serve the package, man page and unit tests; Debian's own frame-pointer-less
+# programs for the unwinding tests (/usr/bin/python3 from python3, xz-utils; gzip and perl are
+# essential).
 TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs libc6-dbg elfutils
-	libclang-rt-14-dev time strace dpkg-dev man-db systemd"
+	libclang-rt-14-dev time strace dpkg-dev man-db systemd xz-utils"
 
 missing=""
 for p in $BUILD $TEST; do

@@ -62,3 +62,22 @@ expect_stderr() {
 folded_count() {
 	awk -v re="$1" '$0 ~ re { n += $NF } END { print n + 0 }' "$2"
 }
+
+# record_user_stacks DB PID SECONDS [record options...]: records one process at 499 Hz into DB and
+# sets US_TOTAL, US_COMPLETE, US_TRUNCATED, US_NOINFO and US_BAD from the summary's user-stack line.
+record_user_stacks() {
+	local db=$1 pid=$2 secs=$3 line
+	shift 3
+	expect_exit 0 "$EMBER" record --db "$db" -F 499 --duration "$secs" --pid "$pid" "$@"
+	line=$(grep -E '^ember: [0-9]+ user stacks' "$WORK/stderr") ||
+		fail "no user-stack summary: $(cat "$WORK/stderr")"
+	echo "$line"
+	read -r US_TOTAL US_COMPLETE US_TRUNCATED US_NOINFO US_BAD < <(echo "$line" |
+		sed -E 's/^ember: ([0-9]+) user stacks \([^)]*\): ([0-9]+) complete[^,]*, ([0-9]+) truncated[^,]*, ([0-9]+) no unwind info[^,]*, ([0-9]+) bad frame.*/\1 \2 \3 \4 \5/')
+	[ -n "$US_BAD" ] || fail "cannot parse '$line'"
+}
+
+# at_least PART WHOLE PERCENT WHAT: fails unless PART >= PERCENT % of WHOLE.
+at_least() {
+	[ "$(($1 * 100))" -ge "$(($2 * $3))" ] || fail "$4: $1 of $2, below $3 %"
+}
