@@ -3,6 +3,7 @@
 #   make run    build and run `ember top` (it records the whole system itself when no collector
 #               runs; q or Ctrl-C quits)
 #   make test   build (normal and ASan+UBSan) and run every test
+#   make deb    the Debian package (build-deb/ember_VERSION_ARCH.deb)
 # scripts/setup.sh installs the Debian packages first; both targets call it.
 
 BUILD     ?= build
@@ -10,7 +11,7 @@ ASAN      ?= build-asan
 JOBS      ?= $(shell nproc)
 RUN_ARGS  ?=
 
-.PHONY: all setup build build-asan run test test-fast clean
+.PHONY: all setup build build-asan run test test-fast deb clean
 
 all: build
 
@@ -44,5 +45,12 @@ test: build build-asan
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
 
+# The Debian package, from its own release build with the prefix /usr.
+deb: setup
+	cmake -S . -B build-deb -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+		-DEMBER_TESTS=OFF
+	cmake --build build-deb -j $(JOBS)
+	cd build-deb && cpack -G DEB
+
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-deb

@@ -6,6 +6,12 @@
  * sample carries its own IPs, so nothing is lost to bucket collisions (-EEXIST). Each run ends in
  * exactly one counter of `stats` (sent, filtered, ring buffer full, error). Two tracepoint
  * programs add process events (exec, exit) to the same ring buffer, in order with the samples.
+ *
+ * User stacks come one of two ways. With `stack_copy` 0 the kernel walks frame pointers
+ * (bpf_get_stack); Debian's binaries have none, so that gives garbage there. With `stack_copy` N
+ * the record carries the user registers and a copy of up to N bytes of the user stack from the
+ * stack pointer up instead, and user space unwinds it with the binaries' DWARF CFI
+ * (symbolizer/unwind.h), as `perf --call-graph dwarf` does.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -19,6 +25,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile bool filter_pids = false; /* only tgids present in `pids` */
 const volatile bool kernel_stacks = true;
 const volatile bool user_stacks = true;
+/* Bytes of user stack to copy per sample, at most EMBER_STACK_COPY_MAX (0: frame-pointer IPs). */
+const volatile __u32 stack_copy = 0;
 /* Wake the consumer only once this many bytes wait (0: on every record). The collector drains
  * the ring on a short timer as well, so a quiet host costs a few wake-ups a second, not one per
  * sample. */
@@ -62,12 +70,28 @@ struct {
 	__type(value, __u8);
 } fresh SEC(".maps");
 
-/* The record is assembled here: it is too large for the 512-byte BPF stack. */
+/* The stack is copied in chunks that end at page boundaries: a fault then means the page it
+ * starts on is unreadable, so the copy keeps every readable byte above the stack pointer. */
+#define COPY_CHUNK 4096
+
+/* The record under construction. The stack copy starts right after the kernel IPs, inside
+ * s.ips[] (no user IPs are taken with a copy); one chunk of slack lets the verifier check every
+ * chunk against a constant bound. */
+struct sample_buf {
+	struct ember_sample s;
+	__u8 copy_room[EMBER_STACK_COPY_MAX + COPY_CHUNK];
+};
+
+/* The record is assembled here: it is too large for the 512-byte BPF stack, and with the copy
+ * too large for a per-CPU array (values are limited to 32 KiB), so it is a plain array with one
+ * entry per possible CPU (user space sets max_entries), indexed by the CPU. Perf-event programs
+ * never nest on one CPU (bpf_prog_active), and only on_sample uses it, so an entry has one user
+ * at a time. */
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ember_sample);
+	__type(value, struct sample_buf);
 } scratch SEC(".maps");
 
 static __always_inline void count(__u32 which)
@@ -78,11 +102,70 @@ static __always_inline void count(__u32 which)
 		*v += 1; /* per-CPU slot, and the program does not nest on one CPU */
 }
 
+/*
+ * Fills s->regs with the task's user registers (DWARF x86-64 numbering) and copies up to
+ * `stack_copy` bytes of its user stack, from the stack pointer up, to `dst`. Returns the bytes
+ * copied. bpf_task_pt_regs gives the registers saved at the last entry from user space, so this
+ * works when the sample interrupted the kernel too.
+ */
+static __always_inline __u32 copy_user_stack(struct ember_sample *s, __u8 *dst)
+{
+	/* libbpf 1.1 declares bpf_task_pt_regs returning long; the verifier still knows the
+	 * register holds a BTF pointer to struct pt_regs, so direct loads are allowed. */
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	/* 64-bit and unsigned: with 32-bit values clang emits sign extensions the verifier then
+	 * reads as possibly negative sizes. */
+	__u64 done = 0, len, want = stack_copy;
+	__u64 sp;
+
+	if (!r)
+		return 0;
+	s->regs[0] = r->ax;
+	s->regs[1] = r->dx;
+	s->regs[2] = r->cx;
+	s->regs[3] = r->bx;
+	s->regs[4] = r->si;
+	s->regs[5] = r->di;
+	s->regs[EMBER_REG_BP] = r->bp;
+	s->regs[EMBER_REG_SP] = r->sp;
+	s->regs[8] = r->r8;
+	s->regs[9] = r->r9;
+	s->regs[10] = r->r10;
+	s->regs[11] = r->r11;
+	s->regs[12] = r->r12;
+	s->regs[13] = r->r13;
+	s->regs[14] = r->r14;
+	s->regs[15] = r->r15;
+	s->regs[EMBER_REG_IP] = r->ip;
+	s->flags |= EMBER_SAMPLE_REGS;
+	sp = r->sp;
+
+	for (int i = 0; i < EMBER_STACK_COPY_MAX / COPY_CHUNK + 1; i++) {
+		if (done >= want)
+			break;
+		len = COPY_CHUNK - ((sp + done) & (COPY_CHUNK - 1));
+		if (len > want - done)
+			len = want - done;
+		/* Never true, but the verifier loses the bound through the min() above, and clang
+		 * would drop the test without the barrier. */
+		barrier_var(len);
+		if (len > COPY_CHUNK)
+			break;
+		if (bpf_probe_read_user(dst + done, len, (void *)(sp + done))) {
+			count(EMBER_STAT_STACK_COPY_FAULT);
+			break;
+		}
+		done += len;
+	}
+	return done;
+}
+
 SEC("perf_event")
 int on_sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, zero = 0;
+	__u32 tgid = id >> 32, cpu = bpf_get_smp_processor_id(), copied = 0;
+	struct sample_buf *buf;
 	struct ember_sample *s;
 	struct task_struct *task;
 	long n, nk = 0, nu = 0;
@@ -96,11 +179,12 @@ int on_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	s = bpf_map_lookup_elem(&scratch, &zero);
-	if (!s) {
+	buf = bpf_map_lookup_elem(&scratch, &cpu);
+	if (!buf) {
 		count(EMBER_STAT_ERROR);
 		return 0;
 	}
+	s = &buf->s;
 
 	s->type = EMBER_EVENT_SAMPLE;
 	s->time_ns = bpf_ktime_get_boot_ns();
@@ -108,7 +192,7 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	s->pid = tgid;
 	s->tid = (__u32)id;
 	s->uid = (__u32)bpf_get_current_uid_gid();
-	s->cpu = bpf_get_smp_processor_id();
+	s->cpu = cpu;
 	s->flags = 0;
 	s->stack_copy_size = 0;
 	bpf_get_current_comm(s->comm, sizeof(s->comm));
@@ -132,7 +216,11 @@ int on_sample(struct bpf_perf_event_data *ctx)
 	if (nk > EMBER_MAX_KERNEL_IPS) /* bound for the verifier */
 		nk = EMBER_MAX_KERNEL_IPS;
 
-	if (user_stacks && tgid && !(s->flags & EMBER_SAMPLE_KTHREAD)) {
+	if (user_stacks && stack_copy && tgid && !(s->flags & EMBER_SAMPLE_KTHREAD)) {
+		copied = copy_user_stack(s, (__u8 *)&s->ips[nk]);
+		if (copied)
+			s->flags |= EMBER_SAMPLE_STACK_COPY;
+	} else if (user_stacks && tgid && !(s->flags & EMBER_SAMPLE_KTHREAD)) {
 		n = bpf_get_stack(ctx, &s->ips[nk], EMBER_MAX_USER_IPS * sizeof(__u64),
 				  BPF_F_USER_STACK);
 		if (n < 0)
@@ -145,9 +233,10 @@ int on_sample(struct bpf_perf_event_data *ctx)
 
 	s->nr_kernel = nk;
 	s->nr_user = nu;
-	size = EMBER_SAMPLE_HEADER_SIZE + (nk + nu) * sizeof(__u64);
-	if (size > sizeof(*s))
-		size = sizeof(*s);
+	s->stack_copy_size = copied;
+	size = EMBER_SAMPLE_HEADER_SIZE + (nk + nu) * sizeof(__u64) + copied;
+	if (size > sizeof(*buf))
+		size = sizeof(*buf);
 
 	if (wakeup_bytes)
 		wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) + size >= wakeup_bytes

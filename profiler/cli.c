@@ -192,8 +192,6 @@ int cli_parse_size(const char *s, int64_t *out)
 		return -EINVAL;
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno)
-		return -EINVAL;
 	switch (*end) {
 	case 'k':
 	case 'K':
@@ -220,9 +218,24 @@ int cli_parse_size(const char *s, int64_t *out)
 		end += 2;
 	else if (!strcmp(end, "B"))
 		end++;
-	if (*end || !v || v > (unsigned long long)INT64_MAX >> shift)
+	if (*end || !v)
 		return -EINVAL;
+	if (errno || v > (unsigned long long)INT64_MAX >> shift)
+		return -ERANGE;
 	*out = (int64_t)(v << shift);
+	return 0;
+}
+
+int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	int64_t v;
+	int err = cli_parse_size(s, &v);
+
+	if (err)
+		return err;
+	if ((uint64_t)v < min || (uint64_t)v > max)
+		return -ERANGE;
+	*out = (unsigned long)v;
 	return 0;
 }
 

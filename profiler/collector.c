@@ -8,6 +8,7 @@
 
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,9 +23,11 @@
 #include "profiler/ingest.h"
 #include "profiler/log.h"
 #include "profiler/prefetch.h"
+#include "profiler/privs.h"
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
+#include "symbolizer/unwind.h"
 
 #define TICK_NS 200000000ll
 #define TICKS_PER_FLUSH 5
@@ -45,6 +48,7 @@ struct collector {
 	struct symbolizer *sym;
 	struct proctrack *pt;
 	struct prefetch *pf;
+	struct unwinder *uw;
 	struct ingest *ingest;
 	struct ring_buffer *rb;
 	struct storage_recording rec;
@@ -54,6 +58,11 @@ struct collector {
 	int last_write_err, last_maint_err;
 	uint64_t dropped_since_ok; /* samples dropped since writes last worked */
 	struct utsname uts;
+	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
+	struct collector_self self;  /* the last full minute */
+	unsigned int budget;	     /* records left in this consume(); 0: unlimited */
+	int64_t minute_wall, minute_cpu;
+	uint64_t minute_delivered, minute_dropped;
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -74,6 +83,13 @@ static int64_t boot_to_epoch(void)
 	return r - (b0 + (b1 - b0) / 2);
 }
 
+/*
+ * Records taken per ring_buffer__consume() in the loop. libbpf 1.1 consumes until the ring is
+ * empty, so a producer faster than us (a flood of samples) would keep the loop from ever seeing
+ * SIGTERM; a negative return from the callback stops it after the record (which is consumed).
+ */
+#define CONSUME_BUDGET 65536
+
 static int on_record(void *ctx, void *data, size_t size)
 {
 	struct collector *c = ctx;
@@ -87,7 +103,15 @@ static int on_record(void *ctx, void *data, size_t size)
 		ingest__proc_event(c->ingest, data, size, c->boot_to_epoch, c->now);
 	else
 		ingest__record(c->ingest, data, size, c->boot_to_epoch, c->now);
-	return 0;
+	return c->budget && !--c->budget ? -EAGAIN : 0;
+}
+
+/* Drains the ring, at most CONSUME_BUDGET records, so that signals and timers get their turn. */
+static void consume(struct collector *c)
+{
+	c->budget = CONSUME_BUDGET;
+	ring_buffer__consume(c->rb);
+	c->budget = 0;
 }
 
 static void update_counters(struct collector *c)
@@ -157,10 +181,235 @@ static void collector_free(struct collector *c)
 	prefetch__free(c->pf);
 	sampler__free(c->sampler);
 	ingest__free(c->ingest);
+	unwinder__free(c->uw);
 	proctrack__free(c->pt);
 	symbolizer__free(c->sym);
 	storage_writer__free(c->writer);
 	storage__close(c->db);
+}
+
+/* ---- running as a service: privileges and SIGHUP ---- */
+
+/* After the sampler is attached: keep only what symbolization needs (profiler/privs.h). */
+static int drop_privileges(void)
+{
+	char why[256], names[256];
+	bool bounds = false;
+	int err;
+
+	err = privs_drop(&bounds, why, sizeof(why));
+	if (err) {
+		log_error("%s", why);
+		return err;
+	}
+	log_debug("capabilities after start-up: %s%s",
+		  privs_names(privs_kept_mask(), names, sizeof(names)),
+		  bounds ? "" : " (bounding set unchanged: no CAP_SETPCAP)");
+	return 0;
+}
+
+/* Applies what a reload can change in a running collector; returns the options now in force. */
+static const struct collector_opts *reload(struct collector *c, const struct collector_opts *cur)
+{
+	const struct collector_opts *next = cur->reload(cur->reload_arg);
+	int err;
+
+	if (!next) {
+		log_error("SIGHUP: the new configuration is invalid; going on with the old one");
+		return cur;
+	}
+	if (next->sampler.freq != c->rec.hz) {
+		err = sampler__set_freq(c->sampler, next->sampler.freq);
+		if (err) {
+			log_error("SIGHUP: cannot change the frequency to %u Hz: %s",
+				  next->sampler.freq, strerror(-err));
+		} else {
+			log_info("SIGHUP: sampling at %u Hz (was %u Hz)", next->sampler.freq,
+				 c->rec.hz);
+			c->rec.hz = next->sampler.freq;
+		}
+	}
+	if (strcmp(next->db_path, cur->db_path))
+		log_warn("SIGHUP: db changed; it takes effect at the next start");
+	if (next->sampler.npids != cur->sampler.npids ||
+	    memcmp(next->sampler.pids, cur->sampler.pids,
+		   next->sampler.npids * sizeof(*next->sampler.pids)))
+		log_warn("SIGHUP: pid changed; it takes effect at the next start");
+	if (next->duration_s != cur->duration_s)
+		log_warn("SIGHUP: duration changed; it takes effect at the next start");
+	if (memcmp(&next->policy, &cur->policy, sizeof(next->policy)) ||
+	    next->max_pending != cur->max_pending)
+		log_info("SIGHUP: retention, size limit, rollups and max-pending apply from the "
+			 "next "
+			 "flush");
+	if (next->cmdline != cur->cmdline) {
+		ingest__set_cmdline(c->ingest, next->cmdline);
+		log_info("SIGHUP: command lines %s stored for new processes",
+			 next->cmdline ? "are" : "are no longer");
+	}
+	if (next->unwind != cur->unwind || next->sampler.stack_copy != cur->sampler.stack_copy)
+		log_warn("SIGHUP: unwind or stack-copy changed; it takes effect at the next start");
+	log_info("SIGHUP: configuration reloaded");
+	return next;
+}
+
+/*
+ * --max-cpu: every window, the collector's own CPU time (all its threads, exact ns) against the
+ * wall time; above the limit the sampling rate drops in proportion, with a margin, and says so.
+ * The BPF program's cost is charged to the interrupted tasks, not to us: this bounds user space.
+ */
+#define SELF_WINDOW_NS (5ll * 1000000000ll)
+
+static void check_own_cpu(struct collector *c, const struct collector_opts *opts)
+{
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	double pct;
+	unsigned int hz;
+
+	if (!c->self_wall || c->now - c->self_wall < SELF_WINDOW_NS) {
+		if (!c->self_wall) {
+			c->self_cpu = cpu;
+			c->self_wall = c->now;
+		}
+		return;
+	}
+	pct = 100.0 * (double)(cpu - c->self_cpu) / (double)(c->now - c->self_wall);
+	c->self_cpu = cpu;
+	c->self_wall = c->now;
+	if (opts->max_cpu <= 0 || pct <= opts->max_cpu || c->rec.hz <= SAMPLER_FREQ_MIN)
+		return;
+	hz = (unsigned int)((double)c->rec.hz * opts->max_cpu / pct * 0.9);
+	if (hz < SAMPLER_FREQ_MIN)
+		hz = SAMPLER_FREQ_MIN;
+	if (hz >= c->rec.hz)
+		hz = c->rec.hz - 1;
+	if (sampler__set_freq(c->sampler, hz))
+		return;
+	log_warn("ember's own CPU use is %.2f%% of a CPU, above --max-cpu %.2f%%: sampling at %u "
+		 "Hz (was %u Hz)",
+		 pct, opts->max_cpu, hz, c->rec.hz);
+	c->rec.hz = hz;
+}
+
+/* Resident memory of this process in KiB (/proc/self/statm), 0 when unreadable. */
+static uint64_t self_rss_kib(void)
+{
+	unsigned long long size, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (uint64_t)sysconf(_SC_PAGESIZE) / 1024;
+}
+
+/*
+ * Self-observability: once a minute, what the collector itself cost (CPU, memory) and what it
+ * carried (samples per second, drops). Logged at debug level; storing it in the database waits
+ * for storage's migrations (see docs/service.md).
+ */
+static void self_minute(struct collector *c)
+{
+	uint64_t dropped = c->rec.filtered + c->rec.ringbuf_full + c->rec.bpf_errors +
+			   c->rec.ingest_errors + c->rec.write_errors;
+	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall = c->now;
+	double secs;
+
+	if (!c->minute_wall) {
+		c->minute_wall = wall;
+		c->minute_cpu = cpu;
+		return;
+	}
+	if (wall - c->minute_wall < 60ll * 1000000000ll)
+		return;
+	/* Processes expire and the writer empties its caches in bulk: give the freed pages back,
+	 * so that the resident size follows what is in use instead of its high-water mark. */
+	malloc_trim(0);
+	secs = (double)(wall - c->minute_wall) / 1e9;
+	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
+	c->self.rss_kib = self_rss_kib();
+	{
+		struct mallinfo2 mi = mallinfo2();
+
+		c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
+	}
+	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
+	c->self.dropped = dropped - c->minute_dropped;
+	c->self.hz = c->rec.hz;
+	{
+		struct symbolizer_stats ss;
+
+		symbolizer__stats(c->sym, &ss);
+		log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
+			  "binaries parsed), %.1f samples/s, %llu dropped in the last minute",
+			  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
+			  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
+			  (unsigned long long)c->self.dropped);
+	}
+	c->minute_wall = wall;
+	c->minute_cpu = cpu;
+	c->minute_delivered = c->rec.delivered;
+	c->minute_dropped = dropped;
+}
+
+/* The unwinder is made before the symbolizer (which starts threads only after the privileges
+ * are dropped): it reaches the symbolizer through the collector. */
+static int open_mapped(void *ctx, int pid, const struct procmaps_entry *map)
+{
+	struct collector *c = ctx;
+
+	return symbolizer__open_mapped(c->sym, pid, map);
+}
+
+static void unwind_binary_error(void *ctx, const char *path, const char *why)
+{
+	log_warn("cannot unwind through %s: %s", path, why);
+}
+
+/*
+ * The unwinder and the sampler for the requested mode. Auto falls back to frame pointers, with a
+ * warning, when this build has no DWARF unwinder or the kernel refuses the stack copy; dwarf does
+ * not. Returns 0 or -errno (logged); *mode and *stack_copy say what runs.
+ */
+static int start_sampling(struct collector *c, const struct collector_opts *opts,
+			  enum unwind_mode *mode, uint32_t *stack_copy)
+{
+	struct unwinder_opts uo = { .mode = opts->unwind,
+				    .open_file = open_mapped,
+				    .binary_error = unwind_binary_error,
+				    .ctx = c,
+				    /* For tests: check every memo answer by unwinding again. */
+				    .verify_memo = getenv("EMBER_UNWIND_VERIFY") != NULL };
+	struct sampler_opts so = opts->sampler;
+	int err;
+
+	*mode = opts->unwind;
+	c->uw = unwinder__new(&uo);
+	if (!c->uw && *mode != UNWIND_MODE_FP) {
+		err = -errno;
+		if (*mode == UNWIND_MODE_DWARF || err != -ENOTSUP) {
+			log_error("cannot set up DWARF unwinding: %s", strerror(-err));
+			return err;
+		}
+		log_warn("this build has no DWARF unwinder: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+	}
+	so.stack_copy = *mode == UNWIND_MODE_FP ? 0 : opts->sampler.stack_copy;
+	c->sampler = sampler__open(&so);
+	/* The verifier's refusals (an older kernel without bpf_task_pt_regs, say): EACCES, EINVAL.
+	 */
+	if (!c->sampler && *mode == UNWIND_MODE_AUTO && (errno == EACCES || errno == EINVAL)) {
+		log_warn("the kernel refused the user stack copy: user stacks by frame pointers");
+		*mode = UNWIND_MODE_FP;
+		so.stack_copy = 0;
+		c->sampler = sampler__open(&so);
+	}
+	if (!c->sampler)
+		return -errno;
+	*stack_copy = so.stack_copy;
+	return 0;
 }
 
 static int add_fd(int epfd, int fd)
@@ -177,12 +426,17 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	int epfd = -1, tfd = -1, sfd = -1, rbfd, err = 0;
 	int64_t start_mono, end_mono = 0;
 	unsigned long ticks = 0;
+	enum unwind_mode mode;
+	uint32_t stack_copy = 0;
 	sigset_t mask, oldmask;
+	struct ingest_stats is;
 	bool running = true;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	if (opts->reload)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 
 	c.db = storage__open(opts->db_path, STORAGE_WRITE);
@@ -192,16 +446,28 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		goto out;
 	}
 	c.writer = storage_writer__new(c.db);
-	c.sym = symbolizer__new(&opts->symbolizer);
-	if (!c.writer || !c.sym) {
+	if (!c.writer) {
 		err = -errno;
 		log_error("cannot set up the collector: %s", strerror(-err));
 		goto out;
 	}
 
-	c.sampler = sampler__open(&opts->sampler);
-	if (!c.sampler) {
+	err = start_sampling(&c, opts, &mode, &stack_copy);
+	if (err)
+		goto out;
+	/* The run (and --duration) starts when sampling does: the set-up below may take a while
+	 * on a loaded host, and the samples it waits through are the run's. */
+	start_mono = clock_ns(CLOCK_MONOTONIC);
+	/* Loaded and attached: from here on the collector keeps only what symbolization needs.
+	 * Capabilities are per thread, so this comes before any thread starts (the symbolizer's
+	 * debuginfod worker, the prefetch thread). */
+	err = drop_privileges();
+	if (err)
+		goto out;
+	c.sym = symbolizer__new(&opts->symbolizer);
+	if (!c.sym) {
 		err = -errno;
+		log_error("cannot set up the symbolizer: %s", strerror(-err));
 		goto out;
 	}
 	/* Records wait in the ring buffers until the loop below starts. */
@@ -217,6 +483,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		err = -ENOMEM;
 		goto out;
 	}
+	ingest__set_unwinder(c.ingest, c.uw);
 	c.rb = ring_buffer__new(sampler__ringbuf_fd(c.sampler), on_record, &c, NULL);
 	if (!c.rb) {
 		err = -errno;
@@ -250,7 +517,6 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	if (err)
 		goto out;
 
-	start_mono = clock_ns(CLOCK_MONOTONIC);
 	if (opts->duration_s > 0)
 		end_mono = start_mono + (int64_t)(opts->duration_s * 1e9);
 	log_debug("sampling at %u Hz on %u CPUs with %s", opts->sampler.freq, c.rec.ncpus,
@@ -268,23 +534,29 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			break;
 		}
 		c.now = clock_ns(CLOCK_MONOTONIC);
+		if (c.uw)
+			unwinder__touch(c.uw, c.now);
 		for (int i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
 			if (fd == rbfd) {
-				ring_buffer__consume(c.rb);
+				consume(&c);
 			} else if (fd == tfd) {
 				uint64_t exp;
 
 				if (read(tfd, &exp, sizeof(exp)) < 0)
 					continue;
-				ring_buffer__consume(c.rb);
+				consume(&c);
 				ticks += exp;
 				if (ticks >= TICKS_PER_FLUSH) {
 					ticks = 0;
 					flush(&c, false);
+					check_own_cpu(&c, opts);
+					self_minute(&c);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
+					if (c.uw)
+						unwinder__expire(c.uw, c.now - PROC_EXPIRE_NS);
 					/* New modules or BPF programs: new kernel text. */
 					if (symbolizer__kernel_refresh(c.sym) > 0)
 						ingest__clear_cache(c.ingest);
@@ -294,10 +566,15 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			} else if (fd == sfd) {
 				struct signalfd_siginfo si;
 
-				if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
-					log_debug("signal %u: stopping", si.ssi_signo);
-					running = false;
+				if (read(sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGHUP) {
+					opts = reload(&c, opts);
+					c.opts = opts;
+					continue;
 				}
+				log_debug("signal %u: stopping", si.ssi_signo);
+				running = false;
 			}
 		}
 	}
@@ -336,6 +613,26 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sum->seconds = (double)(c.now - start_mono) / 1e9;
 		sum->ncpus = c.rec.ncpus;
 		sum->event = c.rec.event;
+		sum->freq = c.rec.hz;
+		sum->self = c.self;
+		sum->unwind = mode;
+		sum->stack_copy = stack_copy;
+		ingest__stats(c.ingest, &is);
+		memcpy(sum->stack_status, is.stack_status, sizeof(sum->stack_status));
+		if (c.uw) {
+			struct unwinder_stats us;
+
+			unwinder__stats(c.uw, &us);
+			sum->unwound = us.samples;
+			sum->unwind_memo_hits = us.memo_hits;
+			sum->unwind_memo_mismatches = us.memo_mismatches;
+			log_debug("unwinder: %llu stacks unwound, %llu with callers from the memo "
+				  "(%llu contradicted); %lu address spaces, %lu binaries, %lu "
+				  "unusable",
+				  (unsigned long long)us.samples, (unsigned long long)us.memo_hits,
+				  (unsigned long long)us.memo_mismatches, us.processes, us.binaries,
+				  us.binary_errors);
+		}
 	}
 	err = 0;
 out:

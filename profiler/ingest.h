@@ -14,6 +14,8 @@
 #include "profiler/proctrack.h"
 #include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
+#include "storage/storage.h"
+#include "symbolizer/unwind.h"
 
 struct ingest_stats {
 	uint64_t received;  /* records taken from the ring buffer */
@@ -21,6 +23,8 @@ struct ingest_stats {
 	uint64_t errors;    /* records dropped for lack of memory or a database error */
 	uint64_t stack_cache_hits;
 	uint64_t proc_events; /* exec and exit records */
+	/* Samples, by the status of their stack (enum storage_stack_status). */
+	uint64_t stack_status[STORAGE_STACK_NO_USER + 1];
 };
 
 struct ingest;
@@ -30,6 +34,13 @@ struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, str
 
 /* Whether to store each new process's command line (off by default: they can hold secrets). */
 void ingest__set_cmdline(struct ingest *in, bool on);
+
+/*
+ * Borrows the unwinder (it must outlive the ingest): records with a stack copy are unwound with it,
+ * frame-pointer stacks are classified by it, and each stack is stored with its status. Without one
+ * (the default) copies are ignored and stacks stored unclassified.
+ */
+void ingest__set_unwinder(struct ingest *in, struct unwinder *uw);
 
 /*
  * Ingests one record of `size` bytes. `boot_to_epoch_ns` converts CLOCK_BOOTTIME to the epoch.

@@ -6,6 +6,8 @@
 #ifndef EMBER_LOG_H
 #define EMBER_LOG_H
 
+#include <stdbool.h>
+
 enum log_level {
 	LOG_LVL_ERROR,
 	LOG_LVL_WARN,
@@ -15,6 +17,9 @@ enum log_level {
 
 /* Messages above this level are dropped. Default LOG_LVL_INFO. */
 void log_set_level(enum log_level level);
+
+/* Whether stderr is connected to the systemd journal (JOURNAL_STREAM names it). */
+bool log_to_journal(void);
 
 /* Routes libbpf's messages through log_msg. */
 void log_setup_libbpf(void);

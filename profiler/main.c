@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
 	{ "db", cmd_db, "the database: info, check, prune" },
 	{ "symbolize", cmd_symbolize, "resolve addresses of an ELF file (as addr2line)" },
+	{ "doctor", cmd_doctor, "check what this machine allows, and the fallbacks" },
+	{ "help", cmd_help, "show the manual page of ember or of a command" },
 };
 
 static void usage(FILE *f)
@@ -26,7 +28,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: ember <command> [options]\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'ember <command> --help' describes each one.\n");
+	fprintf(f, "\n'ember <command> --help' lists its options; 'ember help <command>' shows its "
+		   "manual.\n");
 }
 
 int main(int argc, char **argv)
@@ -35,7 +38,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return 0;
 	}

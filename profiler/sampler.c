@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,7 +44,7 @@ struct sampler {
 	const char *event;
 };
 
-static int read_cap_eff(uint64_t *caps)
+int sampler_caps(uint64_t *caps)
 {
 	char line[256];
 	FILE *f = fopen("/proc/self/status", "re");
@@ -62,13 +63,24 @@ static int read_cap_eff(uint64_t *caps)
 	return err;
 }
 
-int sampler_preflight(char *why, size_t len)
+const char *sampler_btf_path(void)
 {
 	const char *btf = getenv("EMBER_BTF_PATH");
+
+	return btf && *btf ? btf : "/sys/kernel/btf/vmlinux";
+}
+
+bool sampler_caps_can_load(uint64_t caps)
+{
+	return (caps & (1ull << CAP_SYS_ADMIN_BIT)) ||
+	       ((caps & (1ull << CAP_BPF_BIT)) && (caps & (1ull << CAP_PERFMON_BIT)));
+}
+
+int sampler_preflight(char *why, size_t len)
+{
+	const char *btf = sampler_btf_path();
 	uint64_t caps = 0;
 
-	if (!btf || !*btf)
-		btf = "/sys/kernel/btf/vmlinux";
 	if (access(btf, R_OK)) {
 		snprintf(why, len,
 			 "this kernel has no BTF type information (%s is missing): ember needs a "
@@ -76,13 +88,12 @@ int sampler_preflight(char *why, size_t len)
 			 btf);
 		return -ENOTSUP;
 	}
-	if (read_cap_eff(&caps)) {
+	if (sampler_caps(&caps)) {
 		snprintf(why, len,
 			 "cannot read this process's capabilities from /proc/self/status");
 		return -EPERM;
 	}
-	if (!(caps & (1ull << CAP_SYS_ADMIN_BIT)) &&
-	    (!(caps & (1ull << CAP_BPF_BIT)) || !(caps & (1ull << CAP_PERFMON_BIT)))) {
+	if (!sampler_caps_can_load(caps)) {
 		bool bpf = caps & (1ull << CAP_BPF_BIT), perfmon = caps & (1ull << CAP_PERFMON_BIT);
 
 		snprintf(why, len,
@@ -153,6 +164,21 @@ static size_t round_pow2(size_t v)
 	return p;
 }
 
+size_t sampler_ringbuf_size(unsigned int freq, unsigned int ncpus, uint32_t stack_copy)
+{
+	/* Without a copy: the largest record (kernel and user IPs). With one: kernel IPs (user IPs
+	 * are not taken) and a full copy, since most stacks have more than the copy size mapped. */
+	size_t rec = stack_copy ? EMBER_SAMPLE_HEADER_SIZE + EMBER_MAX_KERNEL_IPS * 8 + stack_copy
+				: sizeof(struct ember_sample);
+	/* Seconds of samples the ring holds while the collector is busy elsewhere: a flush, or the
+	 * first look at a large binary, takes it away from the ring for up to a few hundred ms.
+	 * With a copy the records are 10 times larger and unwinding adds to the collector's work,
+	 * so it gets a second; without, a quarter second as before. */
+	double seconds = stack_copy ? 1.0 : 0.25;
+
+	return (size_t)((double)freq * ncpus * rec * seconds);
+}
+
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	struct sampler *s;
@@ -194,13 +220,22 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	s->skel->rodata->filter_pids = opts->npids > 0;
 	s->skel->rodata->kernel_stacks = !opts->no_kernel_stacks;
 	s->skel->rodata->user_stacks = !opts->no_user_stacks;
-	/* Room for a quarter second of the largest records on every CPU, within [1, 256] MiB. */
+	if (opts->stack_copy > EMBER_STACK_COPY_MAX) {
+		err = -EINVAL;
+		log_error("a stack copy of %u bytes is above the limit of %u", opts->stack_copy,
+			  EMBER_STACK_COPY_MAX);
+		goto fail;
+	}
+	s->skel->rodata->stack_copy = opts->stack_copy;
 	rb = opts->ringbuf_bytes;
 	if (!rb)
-		rb = (size_t)opts->freq * (size_t)ncpu_online * sizeof(struct ember_sample) / 4;
+		rb = sampler_ringbuf_size(opts->freq, (unsigned int)ncpu_online, opts->stack_copy);
 	rb = round_pow2(rb < (1u << 20) ? 1u << 20 : rb > (256u << 20) ? 256u << 20 : rb);
 	s->skel->rodata->wakeup_bytes = rb / 4;
-	err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
+	/* One scratch record per possible CPU (the program indexes it by CPU). */
+	err = bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)s->nr_cpus);
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
 	if (!err && opts->npids)
 		err = bpf_map__set_max_entries(s->skel->maps.pids, (__u32)opts->npids);
 	if (err) {
@@ -319,6 +354,22 @@ int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX])
 			out[i] += vals[c];
 	}
 	free(vals);
+	return 0;
+}
+
+int sampler__set_freq(struct sampler *s, unsigned int freq)
+{
+	/*
+	 * For hardware events opened with attr.freq the kernel takes the argument as the new
+	 * sample_freq. The cpu-clock event is an hrtimer: at creation the kernel turns the
+	 * frequency into a fixed period in ns and clears attr.freq, so it takes the argument as a
+	 * period; 200 meant as Hz would be a sample every 200 ns.
+	 */
+	uint64_t f = strcmp(s->event, "cycles") ? 1000000000ull / freq : freq;
+
+	for (int cpu = 0; cpu < s->nr_cpus; cpu++)
+		if (s->fds[cpu] >= 0 && ioctl(s->fds[cpu], PERF_EVENT_IOC_PERIOD, &f))
+			return -errno;
 	return 0;
 }
 

@@ -23,7 +23,10 @@ struct sampler_opts {
 	const uint32_t *pids; /* NULL: every process */
 	size_t npids;
 	bool no_kernel_stacks, no_user_stacks;
-	size_t ringbuf_bytes; /* 0: sized from freq and CPUs */
+	/* Bytes of user stack copied per sample for DWARF unwinding, up to EMBER_STACK_COPY_MAX;
+	 * 0: frame-pointer IPs from the kernel instead. */
+	uint32_t stack_copy;
+	size_t ringbuf_bytes; /* 0: sized from freq, CPUs and record size */
 };
 
 struct sampler;
@@ -34,6 +37,21 @@ struct sampler;
  * The BTF path is /sys/kernel/btf/vmlinux unless EMBER_BTF_PATH names another (for tests).
  */
 int sampler_preflight(char *why, size_t len);
+
+/* The kernel BTF file: EMBER_BTF_PATH when set (tests), else /sys/kernel/btf/vmlinux. */
+const char *sampler_btf_path(void);
+
+/* This process's effective capabilities as a bit mask (from /proc/self/status). 0 or -errno. */
+int sampler_caps(uint64_t *caps);
+
+/* Whether `caps` allow loading the sampler: CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN. */
+bool sampler_caps_can_load(uint64_t caps);
+/*
+ * The ring buffer size sampler__open picks when opts->ringbuf_bytes is 0, before rounding to a
+ * power of two within [1, 256] MiB: enough for the records of `freq` Hz on `ncpus` CPUs with a
+ * `stack_copy`-byte stack copy (0: none) while the collector is busy.
+ */
+size_t sampler_ringbuf_size(unsigned int freq, unsigned int ncpus, uint32_t stack_copy);
 
 /* Loads, opens the perf events and attaches. NULL with errno; the reason is logged. */
 struct sampler *sampler__open(const struct sampler_opts *opts);
@@ -53,6 +71,12 @@ unsigned int sampler__ncpus(const struct sampler *s);
 
 /* Sums the per-CPU counters of enum ember_stat into out. 0 or -errno. */
 int sampler__read_stats(const struct sampler *s, uint64_t out[EMBER_STAT__MAX]);
+
+/*
+ * Changes the sampling frequency of every attached event (PERF_EVENT_IOC_PERIOD, which needs no
+ * capability on an fd we hold). 0, or -errno (-EINVAL above kernel.perf_event_max_sample_rate).
+ */
+int sampler__set_freq(struct sampler *s, unsigned int freq);
 
 /* Detaches the program from every CPU: no sample is taken after this returns, while the maps
  * (ring buffer, counters) stay readable. Idempotent. */

@@ -9,15 +9,18 @@ set -eu
 # (golang-github-google-pprof-dev) compiled by protoc-c.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
-	libxxhash-dev uthash-dev libiberty-dev libdebuginfod-dev
+	libxxhash-dev uthash-dev libiberty-dev libdebuginfod-dev libinih-dev libcap-ng-dev groff-base
 	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev"
 # Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv and unshare;
 # jq, xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
 # script) read the exports back; libc6-dbg (libc with full debug info), elfutils (eu-addr2line,
 # the reference for symbol accuracy), libclang-rt-14-dev (libFuzzer), time (peak memory in the
-# symbolizer benchmark).
+# symbolizer benchmark); strace checks the service's system call filter; dpkg-dev, man-db and
+# systemd(-analyze) serve the package, man page and unit tests; Debian's own frame-pointer-less
+# programs for the unwinding tests (/usr/bin/python3 from python3, xz-utils; gzip and perl are
+# essential).
 TEST="sqlite3 tmux util-linux procps jq libxml2-utils golang-go python3 nodejs libc6-dbg elfutils
-	libclang-rt-14-dev time"
+	libclang-rt-14-dev time strace dpkg-dev man-db systemd xz-utils"
 
 missing=""
 for p in $BUILD $TEST; do

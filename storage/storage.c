@@ -383,8 +383,11 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 		/* Before anything writes the first page (switching to WAL does): auto_vacuum and
 		 * the page size are fixed once the file has content. */
 		if (empty)
-			err = storage_exec(s, "PRAGMA page_size=" STR(
-						 STORAGE_PAGE_SIZE) "; PRAGMA auto_vacuum=INCREMENTAL");
+			err = storage_exec(s, "PRAGMA page_size=" STR(STORAGE_PAGE_SIZE) "; PRAGMA "
+											 "auto_"
+											 "vacuum="
+											 "INCREMENT"
+											 "AL");
 		if (!err)
 			err = storage_exec(s, "PRAGMA journal_mode=WAL");
 		if (!err)

@@ -20,7 +20,10 @@
 struct storage_writer;
 
 /* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure
- * (ENOMEM, EBADMSG for a dictionary that does not decode, or another database error). */
+ * (ENOMEM, EBADMSG for a dictionary that does not decode, or another database error).
+ * Between two flushes the writer keeps one read transaction open on `db` for its lookups
+ * (storage_writer__flush and storage_writer__free end it): nothing else may begin a transaction
+ * on the same connection meanwhile. */
 struct storage_writer *storage_writer__new(struct storage *db);
 
 /* Ids > 0, or -errno (ENOMEM, EINVAL for a stack deeper than 4096 frames). */

@@ -38,11 +38,11 @@ expect_stderr "not an ember database"
 
 if [ "$(id -u)" = 0 ]; then
 	# No BTF.
-	EMBER_BTF_PATH=/nonexistent/vmlinux expect_exit 1 "$EMBER" record --db "$WORK/x.db" -d 1
+	EMBER_BTF_PATH=/nonexistent/vmlinux expect_exit 1 "$EMBER" record --no-config --db "$WORK/x.db" -d 1
 	expect_stderr "no BTF type information"
 	# Not root: run as nobody.
 	expect_exit 1 setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all \
-		"$EMBER" record --db /tmp/ember-nobody.db -d 1
+		"$EMBER" record --no-config --db /tmp/ember-nobody.db -d 1
 	expect_stderr "needs root, or the capabilities CAP_BPF and CAP_PERFMON"
 	# Unwritable database paths.
 	expect_exit 1 "$EMBER" record --db /proc/ember.db -d 1
@@ -50,6 +50,29 @@ if [ "$(id -u)" = 0 ]; then
 	touch "$WORK/file"
 	expect_exit 1 "$EMBER" record --db "$WORK/file/sub/e.db" -d 1
 	expect_stderr "cannot open the database .*: Not a directory"
+	# Another collector already writes the database: the second refuses, exit 1.
+	start_bg "$EMBER" record --no-config --db "$WORK/busy.db" -q 2>"$WORK/busy.log"
+	FIRST=$BG_PID
+	for _ in $(seq 100); do
+		[ -s "$WORK/busy.db" ] && break
+		sleep 0.1
+	done
+	expect_exit 1 "$EMBER" record --no-config --db "$WORK/busy.db" -d 1
+	expect_stderr "cannot open the database .*busy.db: another ember collector is writing to this database"
+	kill -INT "$FIRST"
+	wait "$FIRST" || fail "the first collector exited $? after the second one was refused"
+	# A database the user may not write: an unprivileged user with the recording capabilities.
+	mkdir -m 755 "$WORK/ro" && touch "$WORK/ro/e.db" && chmod 644 "$WORK/ro/e.db"
+	chmod 755 "$WORK"
+	expect_exit 1 setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		--inh-caps=-all,+bpf,+perfmon --ambient-caps=-all,+bpf,+perfmon \
+		"$EMBER" record --no-config --db "$WORK/ro/e.db" -d 1
+	expect_stderr "cannot open the database .*ro/e.db: Permission denied"
+	# An invalid config file (tests/e2e/config.sh checks every kind): exit 2, nothing recorded.
+	printf '[record]\nfreq = fast\n' >"$WORK/bad.conf"
+	expect_exit 2 "$EMBER" record --config "$WORK/bad.conf" --db "$WORK/bad.db" -d 1
+	expect_stderr "bad.conf:2: freq: 'fast' is not a frequency"
+	[ -e "$WORK/bad.db" ] && fail "a bad config still created the database"
 	# An empty range in a real recording: a message, exit 1, no output file left behind.
 	expect_exit 0 "$EMBER" record --db "$WORK/e.db" -d 1
 	expect_exit 1 "$EMBER" export --db "$WORK/e.db" --from 2000-01-01 --to 2000-01-02 -o "$WORK/out.folded"

@@ -36,14 +36,10 @@ need_root() {
 }
 
 # Starts a background program with SIGINT at its default (non-interactive shells ignore it).
-# As root it runs at nice -10: tests count a workload's samples, and on a shared machine busy
-# neighbours (builds, other tests) would otherwise starve it. `nice` execs, so $! is the workload.
+# (Not niced up: a workload above ember's priority starves the collector, which then meets the
+# workload's maps only after it exited.)
 start_bg() {
-	if [ "$(id -u)" = 0 ]; then
-		nice -n -10 env --default-signal=INT "$@" &
-	else
-		env --default-signal=INT "$@" &
-	fi
+	env --default-signal=INT "$@" &
 	PIDS_TO_KILL="$PIDS_TO_KILL $!"
 	BG_PID=$!
 }
@@ -65,4 +61,23 @@ expect_stderr() {
 # Sum of the counts of folded lines matching a regex.
 folded_count() {
 	awk -v re="$1" '$0 ~ re { n += $NF } END { print n + 0 }' "$2"
+}
+
+# record_user_stacks DB PID SECONDS [record options...]: records one process at 499 Hz into DB and
+# sets US_TOTAL, US_COMPLETE, US_TRUNCATED, US_NOINFO and US_BAD from the summary's user-stack line.
+record_user_stacks() {
+	local db=$1 pid=$2 secs=$3 line
+	shift 3
+	expect_exit 0 "$EMBER" record --db "$db" -F 499 --duration "$secs" --pid "$pid" "$@"
+	line=$(grep -E '^ember: [0-9]+ user stacks' "$WORK/stderr") ||
+		fail "no user-stack summary: $(cat "$WORK/stderr")"
+	echo "$line"
+	read -r US_TOTAL US_COMPLETE US_TRUNCATED US_NOINFO US_BAD < <(echo "$line" |
+		sed -E 's/^ember: ([0-9]+) user stacks \([^)]*\): ([0-9]+) complete[^,]*, ([0-9]+) truncated[^,]*, ([0-9]+) no unwind info[^,]*, ([0-9]+) bad frame.*/\1 \2 \3 \4 \5/')
+	[ -n "$US_BAD" ] || fail "cannot parse '$line'"
+}
+
+# at_least PART WHOLE PERCENT WHAT: fails unless PART >= PERCENT % of WHOLE.
+at_least() {
+	[ "$(($1 * 100))" -ge "$(($2 * $3))" ] || fail "$4: $1 of $2, below $3 %"
 }

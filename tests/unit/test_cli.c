@@ -64,6 +64,17 @@ static enum test_result test_numbers(void)
 	    !ASSERT_EQ(cli_parse_uint("", 1, 1000, &v), -EINVAL, "empty") ||
 	    !ASSERT_EQ(cli_parse_uint("99999999999999999999999", 0, ~0ul, &v), -ERANGE, "overflow"))
 		return TEST_FAIL;
+	if (!ASSERT_OK(cli_parse_bytes("16384", 64, 65536, &v), "16384") ||
+	    !ASSERT_EQ(v, 16384, "bytes") ||
+	    !ASSERT_OK(cli_parse_bytes("16k", 64, 65536, &v), "16k") ||
+	    !ASSERT_EQ(v, 16384, "16k") ||
+	    !ASSERT_OK(cli_parse_bytes("64KiB", 64, 65536, &v), "KiB") ||
+	    !ASSERT_EQ(v, 65536, "64KiB") ||
+	    !ASSERT_EQ(cli_parse_bytes("65k", 64, 65536, &v), -ERANGE, "above max") ||
+	    !ASSERT_EQ(cli_parse_bytes("16kb", 64, 65536, &v), -EINVAL, "unknown unit") ||
+	    !ASSERT_EQ(cli_parse_bytes("k", 64, 65536, &v), -EINVAL, "no number") ||
+	    !ASSERT_EQ(cli_parse_bytes("99999999999999999999M", 0, ~0ul, &v), -ERANGE, "overflow"))
+		return TEST_FAIL;
 	if (!ASSERT_OK(cli_parse_seconds("2.5", &d), "2.5") || !ASSERT_TRUE(d == 2.5, "2.5 s") ||
 	    !ASSERT_OK(cli_parse_seconds("3m", &d), "3m") || !ASSERT_TRUE(d == 180, "180 s") ||
 	    !ASSERT_EQ(cli_parse_seconds("0", &d), -EINVAL, "zero") ||

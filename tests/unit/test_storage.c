@@ -469,6 +469,99 @@ out:
 	return res;
 }
 
+/* Process churn: the writer's caches are emptied past their limits, and a thread, process,
+ * frame or stack seen again after that keeps its row (no duplicate, same id). */
+static enum test_result test_churn_caches(void)
+{
+	struct storage_recording rec = {
+		.started_ns = 1733550000000000000ll, .hz = 19, .ncpus = 1, .event = "x"
+	};
+	struct storage_writer *w = NULL;
+	struct storage *db;
+	enum test_result res = TEST_FAIL;
+	int64_t first = 0, again, first_frame = 0, first_stack = 0;
+	sqlite3 *raw = NULL;
+	sqlite3_stmt *st = NULL;
+
+	fresh_path("churn.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	for (uint32_t pid = 1; pid <= 40000; pid++) {
+		int64_t id = storage_writer__thread(w, pid, pid, pid * 10, "churn");
+
+		if (!ASSERT_GT(id, 0, "thread") ||
+		    !ASSERT_OK(storage_writer__process(w, pid, pid * 10, pid, 0, "churn", NULL, 1),
+			       "process"))
+			goto out;
+		if (pid == 1)
+			first = id;
+		if (pid % 5000 == 0 && !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+			goto out;
+	}
+	/* Frames and stacks of code seen once (unnamed, by offset), past their caches' limits. */
+	for (uint64_t off = 1; off <= 140000; off++) {
+		struct storage_frame fr = { .kind = STORAGE_FRAME_USER,
+					    .module = "churn.so",
+					    .offset = off };
+		int64_t fid = storage_writer__frame(w, &fr), sid;
+
+		if (!ASSERT_GT(fid, 0, "frame"))
+			goto out;
+		sid = storage_writer__stack(w, &fid, 1, STORAGE_STACK_COMPLETE);
+		if (!ASSERT_GT(sid, 0, "stack"))
+			goto out;
+		if (off == 1) {
+			first_frame = fid;
+			first_stack = sid;
+		}
+		if (off % 20000 == 0 && !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flus"
+											    "h"))
+			goto out;
+	}
+	{
+		struct storage_frame fr = { .kind = STORAGE_FRAME_USER,
+					    .module = "churn.so",
+					    .offset = 1 };
+		int64_t fid = storage_writer__frame(w, &fr);
+
+		if (!ASSERT_EQ(fid, first_frame,
+			       "the first frame's id after the caches were emptied") ||
+		    !ASSERT_EQ(storage_writer__stack(w, &fid, 1, STORAGE_STACK_COMPLETE),
+			       first_stack, "the first stack's id after the caches were emptied"))
+			goto out;
+	}
+	again = storage_writer__thread(w, 1, 1, 10, "churn");
+	if (!ASSERT_EQ(again, first, "the first thread's id after the caches were emptied") ||
+	    !ASSERT_OK(storage_writer__process(w, 1, 10, 1, 0, "churn", NULL, 1), "process "
+										  "again") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "last flush"))
+		goto out;
+	if (!ASSERT_EQ(sqlite3_open_v2(path, &raw, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
+		       "open") ||
+	    !ASSERT_EQ(sqlite3_prepare_v2(raw,
+					  "SELECT (SELECT count(*) FROM threads),"
+					  " (SELECT count(*) FROM processes),"
+					  " (SELECT count(*) FROM frames), (SELECT count(*) FROM "
+					  "stacks)",
+					  -1, &st, NULL),
+		       SQLITE_OK, "prepare") ||
+	    !ASSERT_EQ(sqlite3_step(st), SQLITE_ROW, "step") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 0), 40000, "thread rows") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 1), 40000, "process rows") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 2), 140000, "frame rows") ||
+	    !ASSERT_EQ(sqlite3_column_int64(st, 3), 140000, "stack rows"))
+		goto out;
+	res = TEST_PASS;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(raw);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 /* Recordings overlapping a range, and per-function totals over a subset of stack counts. */
 static enum test_result test_recordings_functions_of(void)
 {
@@ -568,7 +661,8 @@ int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
 		TEST(test_roundtrip),	  TEST(test_refusals), TEST(test_aggregates),
-		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of)
+		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of),
+		TEST(test_churn_caches)
 	};
 	char cmd[300];
 	int r;
