@@ -127,6 +127,14 @@ static int db_info(struct storage *db, const char *path)
 		       (unsigned long long)in.chunks[k], a,
 		       per_sample(in.chunk_bytes[k], in.samples));
 	}
+	printf("user stacks  %llu complete, %llu truncated, %llu no unwind info, %llu bad frame, "
+	       "%llu by frame pointers, %llu kernel only (distinct stacks)\n",
+	       (unsigned long long)in.stack_status[STORAGE_STACK_COMPLETE],
+	       (unsigned long long)in.stack_status[STORAGE_STACK_TRUNCATED],
+	       (unsigned long long)in.stack_status[STORAGE_STACK_NO_UNWIND_INFO],
+	       (unsigned long long)in.stack_status[STORAGE_STACK_BAD_FRAME],
+	       (unsigned long long)in.stack_status[STORAGE_STACK_UNCLASSIFIED],
+	       (unsigned long long)in.stack_status[STORAGE_STACK_NO_USER]);
 	printf("recordings   %llu\n", (unsigned long long)in.recordings);
 	return 0;
 }

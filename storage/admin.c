@@ -40,6 +40,18 @@ static int rollup_samples(const void *data, size_t len, int64_t t_start, int64_t
 	return err;
 }
 
+static int count_status(enum dict_kind kind, const void *row, void *ctx)
+{
+	const struct dict_stack *k = row;
+	struct storage_info *out = ctx;
+
+	(void)kind;
+	if (k->status > STORAGE_STACK_NO_USER)
+		return -EBADMSG;
+	out->stack_status[k->status]++;
+	return 0;
+}
+
 int storage__info(struct storage *s, struct storage_info *out)
 {
 	sqlite3_stmt *st = NULL;
@@ -110,6 +122,8 @@ int storage__info(struct storage *s, struct storage_info *out)
 		}
 		sqlite3_finalize(st);
 	}
+	if (!err)
+		err = dict_load_all(s, DICT_STACK, count_status, out);
 	if (!err)
 		err = storage_query_int(s, "SELECT count(*) FROM recordings", &v);
 	out->recordings = (uint64_t)v;

@@ -25,6 +25,8 @@ struct storage_info {
 	uint64_t block_samples[3]; /* samples they stand for */
 	uint64_t block_bytes[3];   /* their compressed size */
 	uint64_t rows[STORAGE_NDICTS], chunks[STORAGE_NDICTS], chunk_bytes[STORAGE_NDICTS];
+	/* Stack rows by enum storage_stack_status: how the user stacks were unwound. */
+	uint64_t stack_status[STORAGE_STACK_NO_USER + 1];
 	uint64_t recordings;
 	int64_t page_size;
 	int64_t file_bytes; /* the database file, free pages included */
