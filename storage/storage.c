@@ -244,21 +244,48 @@ static int check_file(struct storage *s, bool *empty)
 	return 0;
 }
 
-/* Creates the schema in an empty database, or checks (and, for a writer, migrates) one. */
-static int check_or_create_schema(struct storage *s)
+/*
+ * Whose the file is, by reading only: 0 for an ember database of a schema this ember knows, or
+ * for an SQLite file with nothing in it (*fresh: a database to create); -EBADMSG for anything
+ * else (another program's database), -EPROTONOSUPPORT for a newer ember's. *version is the
+ * schema version found.
+ */
+static int identify(struct storage *s, int64_t *version, bool *fresh)
 {
-	int64_t app_id, version, tables;
+	int64_t app_id, tables;
 	int err;
 
 	err = storage_query_int(s, "PRAGMA application_id", &app_id);
 	if (!err)
-		err = storage_query_int(s, "PRAGMA user_version", &version);
+		err = storage_query_int(s, "PRAGMA user_version", version);
 	if (!err)
 		err = storage_query_int(s, "SELECT count(*) FROM sqlite_schema", &tables);
 	if (err)
 		return err;
+	*fresh = app_id == 0 && *version == 0 && tables == 0;
+	if (*fresh)
+		return 0;
+	if (app_id != STORAGE_APPLICATION_ID)
+		return -EBADMSG;
+	if (*version > STORAGE_SCHEMA_VERSION)
+		return -EPROTONOSUPPORT;
+	if (*version < 1)
+		return -EBADMSG;
+	return 0;
+}
+
+/* Creates the schema in an empty database, or checks (and, for a writer, migrates) one. */
+static int check_or_create_schema(struct storage *s)
+{
+	int64_t version;
+	bool fresh;
+	int err;
+
+	err = identify(s, &version, &fresh);
+	if (err)
+		return err;
 	s->schema_from = (int)version;
-	if (app_id == 0 && version == 0 && tables == 0) {
+	if (fresh) {
 		if (s->mode == STORAGE_READ)
 			return -EBADMSG; /* an empty file: nothing ever recorded into it */
 		s->schema_from = STORAGE_SCHEMA_VERSION;
@@ -279,12 +306,6 @@ static int check_or_create_schema(struct storage *s)
 		}
 		return storage_exec(s, "COMMIT");
 	}
-	if (app_id != STORAGE_APPLICATION_ID)
-		return -EBADMSG;
-	if (version > STORAGE_SCHEMA_VERSION)
-		return -EPROTONOSUPPORT;
-	if (version < 1)
-		return -EBADMSG;
 	if (version < STORAGE_SCHEMA_VERSION)
 		return s->mode == STORAGE_WRITE ? storage_migrate(s, (int)version) : -EPROTO;
 	return 0;
@@ -314,10 +335,20 @@ static int open_lock_fd(struct storage *s, const char *path)
 	    fchown(s->lock_fd, (uid_t)-1, dst.st_gid) == 0)
 		st.st_gid = dst.st_gid;
 	free(copy);
-	/* Whatever made it world-accessible, it is not shared with everyone. */
-	if ((st.st_mode & 0007) && fchmod(s->lock_fd, st.st_mode & 0770))
-		err = -errno;
 	return err;
+}
+
+/* Whatever made the writer's file world-accessible, it is not shared with everyone. Done once
+ * the file is known to be ember's: another program's file is left as it was. */
+static int make_private(struct storage *s)
+{
+	struct stat st;
+
+	if (fstat(s->lock_fd, &st))
+		return -errno;
+	if ((st.st_mode & 0007) && fchmod(s->lock_fd, st.st_mode & 0770))
+		return -errno;
+	return 0;
 }
 
 struct storage *storage__open(const char *path, enum storage_mode mode)
@@ -379,7 +410,16 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 		storage_exec(s, "PRAGMA mmap_size=1073741824");
 	if (mode == STORAGE_WRITE) {
 		int persist = 1;
+		int64_t version;
+		bool fresh;
 
+		/* Whose the file is, before anything below writes to it (switching to WAL does):
+		 * another program's database, or a newer ember's, is refused untouched. */
+		if (!empty) {
+			err = identify(s, &version, &fresh);
+			if (err)
+				goto fail;
+		}
 		/* Before anything writes the first page (switching to WAL does): auto_vacuum and
 		 * the page size are fixed once the file has content. */
 		if (empty)
@@ -405,6 +445,8 @@ struct storage *storage__open(const char *path, enum storage_mode mode)
 	err = check_or_create_schema(s);
 	if (err == -EROFS && mode == STORAGE_READ)
 		err = -EROFS; /* -shm missing and not creatable: storage_strerror says what to do */
+	if (!err && mode == STORAGE_WRITE)
+		err = make_private(s);
 	if (err)
 		goto fail;
 	return s;

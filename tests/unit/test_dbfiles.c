@@ -238,10 +238,87 @@ static enum test_result test_modes(void)
 	return TEST_PASS;
 }
 
+/* The bytes, size and mode of a file, to see that nothing touched it. */
+struct snapshot {
+	char data[65536];
+	ssize_t len;
+	mode_t mode;
+};
+
+static int snap(const char *path, struct snapshot *out)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	out->len = read(fd, out->data, sizeof(out->data));
+	close(fd);
+	if (out->len < 0 || stat(path, &st))
+		return -1;
+	out->mode = st.st_mode;
+	return 0;
+}
+
+/*
+ * A writer given a file that is not its own (another program's SQLite database, a database of a
+ * newer ember) refuses it and leaves it exactly as it was: no switch to WAL, no -wal or -shm
+ * beside it, no change of mode. (ember record once switched such a file to WAL and made it 0640
+ * before it looked at whose it was.)
+ */
+static enum test_result test_foreign_untouched(void)
+{
+	const char *good = good_db(), *foreign = th_path("foreign.db"),
+		   *newer = th_path("newer.db");
+	static struct snapshot before, after;
+	const char *files[] = { foreign, newer };
+	const int expect[] = { EBADMSG, EPROTONOSUPPORT };
+	struct storage *db;
+	sqlite3 *s = NULL;
+	char side[600];
+
+	if (!ASSERT_NONNULL(good, "a database") ||
+	    !ASSERT_EQ(sqlite3_open(foreign, &s), SQLITE_OK, "create a foreign database") ||
+	    !ASSERT_EQ(sqlite3_exec(s, "CREATE TABLE t(x); INSERT INTO t VALUES(1);", NULL, NULL,
+				    NULL),
+		       SQLITE_OK, "fill it"))
+		return TEST_FAIL;
+	sqlite3_close(s);
+	/* A newer ember's database: this one's, with a higher schema version, rollback journal. */
+	if (!ASSERT_OK(copy_file(good, newer, -1), "copy") ||
+	    !ASSERT_EQ(sqlite3_open(newer, &s), SQLITE_OK, "open the copy") ||
+	    !ASSERT_EQ(sqlite3_exec(s, "PRAGMA journal_mode=DELETE; PRAGMA user_version=99", NULL,
+				    NULL, NULL),
+		       SQLITE_OK, "make it newer"))
+		return TEST_FAIL;
+	sqlite3_close(s);
+	for (size_t i = 0; i < 2; i++) {
+		chmod(files[i], 0644);
+		if (!ASSERT_OK(snap(files[i], &before), "read the file"))
+			return TEST_FAIL;
+		db = storage__open(files[i], STORAGE_WRITE);
+		if (!ASSERT_NULL(db, files[i]) || !ASSERT_EQ(errno, expect[i], "the error"))
+			return TEST_FAIL;
+		if (!ASSERT_OK(snap(files[i], &after), "read it again") ||
+		    !ASSERT_EQ(after.len, before.len, "same size") ||
+		    !ASSERT_OK(memcmp(after.data, before.data, (size_t)before.len), "same bytes") ||
+		    !ASSERT_EQ(after.mode, before.mode, "same mode"))
+			return TEST_FAIL;
+		snprintf(side, sizeof(side), "%s-wal", files[i]);
+		if (!ASSERT_NEQ(access(side, F_OK), 0, "no -wal made"))
+			return TEST_FAIL;
+		snprintf(side, sizeof(side), "%s-shm", files[i]);
+		if (!ASSERT_NEQ(access(side, F_OK), 0, "no -shm made"))
+			return TEST_FAIL;
+	}
+	return TEST_PASS;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = { TEST(test_truncated), TEST(test_flipped_bytes),
-						  TEST(test_odd_files), TEST(test_modes) };
+						  TEST(test_odd_files), TEST(test_modes),
+						  TEST(test_foreign_untouched) };
 	int r;
 
 	if (th_setup())
