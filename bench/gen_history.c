@@ -9,6 +9,12 @@
  * on its CPU and to repeat the stacks of its current phase; idle CPUs sit in a handful of idle
  * stacks; services live long, compiler jobs come and go; syscalls and interrupts add kernel
  * frames. Everything derives from --seed: the same arguments give the same database contents.
+ *
+ * With --replay it measures the writer alone (the ingest target): it generates the history into a
+ * scratch database while logging every call made to the writer, then replays the log into --db on
+ * a fresh writer and reports the CPU time of that replay only (the process's, so the maintenance
+ * worker thread counts), per sample; --peer replays the same samples into a plain SQLite table
+ * (one row per sample, one transaction per flush) in the same run, for comparison.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -21,6 +27,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "profiler/cli.h"
 #include "storage/storage.h"
@@ -71,6 +80,10 @@ static const char usage[] =
     "  --realtime         pace the writes at the simulated rate (for tests with live readers)\n"
     "  --ack              print 'ack FLUSH SAMPLES' on stdout after every committed flush\n"
     "  --stats            print the distinct stacks, frames and threads at the end\n"
+    "  --replay           generate first, then time the writer alone replaying the calls into\n"
+    "                     --db (which must not exist); CPU time of the replay per sample\n"
+    "  --peer PATH        with --replay: also replay the samples into a plain SQLite table\n"
+    "                     at PATH (must not exist), one row per sample, and time that\n"
     "  -q, --quiet        no summary\n"
     "  -h, --help         this text\n"
     "\n"
@@ -310,6 +323,132 @@ static void wire_module(uint32_t m, const uint32_t *libs, uint32_t nlibs, double
 	}
 }
 
+/* ---- The log of writer calls, for --replay. ---- */
+
+enum call { CALL_FRAME, CALL_STACK, CALL_THREAD, CALL_PROCESS, CALL_SAMPLE, CALL_FLUSH };
+
+struct call_entry {
+	uint32_t call;
+	uint32_t n; /* CALL_STACK: frames at log_frames[off]; CALL_STACK status in pid */
+	int64_t id; /* what the writer returned */
+	union {
+		struct storage_frame frame;
+		struct storage_sample sample;
+		struct {
+			uint32_t pid, tid, uid;
+			int64_t start, started, seen;
+			size_t off;
+			const char *comm, *exe;
+			char tcomm[16];
+		} t;
+		struct {
+			int64_t now, ended;
+			uint64_t delivered;
+		} flush;
+	} u;
+};
+
+static bool logging;
+static struct call_entry *log_calls;
+static size_t nlog, cap_log;
+static int64_t *log_frames;
+static size_t nlog_frames, cap_log_frames;
+
+static struct call_entry *log_add(enum call c, int64_t id)
+{
+	struct call_entry *e;
+
+	if (nlog == cap_log) {
+		cap_log = cap_log ? cap_log * 2 : 1 << 20;
+		log_calls = realloc(log_calls, cap_log * sizeof(*log_calls));
+		if (!log_calls) {
+			fprintf(stderr, "gen-history: out of memory for the log of calls\n");
+			exit(1);
+		}
+	}
+	e = &log_calls[nlog++];
+	memset(e, 0, sizeof(*e));
+	e->call = c;
+	e->id = id;
+	return e;
+}
+
+static int64_t w_frame(struct storage_writer *w, const struct storage_frame *f)
+{
+	int64_t id = storage_writer__frame(w, f);
+
+	if (logging)
+		log_add(CALL_FRAME, id)->u.frame = *f;
+	return id;
+}
+
+static int64_t w_stack(struct storage_writer *w, const int64_t *frames, size_t n,
+		       enum storage_stack_status status)
+{
+	int64_t id = storage_writer__stack(w, frames, n, status);
+
+	if (logging) {
+		struct call_entry *e = log_add(CALL_STACK, id);
+
+		if (nlog_frames + n > cap_log_frames) {
+			cap_log_frames = (nlog_frames + n) * 2;
+			log_frames = realloc(log_frames, cap_log_frames * sizeof(*log_frames));
+			if (!log_frames)
+				abort();
+		}
+		memcpy(log_frames + nlog_frames, frames, n * sizeof(*frames));
+		e->u.t.off = nlog_frames;
+		e->n = (uint32_t)n;
+		e->u.t.pid = status;
+		nlog_frames += n;
+	}
+	return id;
+}
+
+static int64_t w_thread(struct storage_writer *w, uint32_t pid, uint32_t tid, int64_t start,
+			const char *comm)
+{
+	int64_t id = storage_writer__thread(w, pid, tid, start, comm);
+
+	if (logging) {
+		struct call_entry *e = log_add(CALL_THREAD, id);
+
+		e->u.t.pid = pid;
+		e->u.t.tid = tid;
+		e->u.t.start = start;
+		snprintf(e->u.t.tcomm, sizeof(e->u.t.tcomm), "%s", comm);
+	}
+	return id;
+}
+
+static int w_process(struct storage_writer *w, uint32_t pid, int64_t start, int64_t started,
+		     uint32_t uid, const char *comm, const char *exe, int64_t seen)
+{
+	int err = storage_writer__process(w, pid, start, started, uid, comm, exe, seen);
+
+	if (logging) {
+		struct call_entry *e = log_add(CALL_PROCESS, err);
+
+		e->u.t.pid = pid;
+		e->u.t.uid = uid;
+		e->u.t.start = start;
+		e->u.t.started = started;
+		e->u.t.seen = seen;
+		e->u.t.comm = comm; /* the programs' and modules' strings live to the end */
+		e->u.t.exe = exe;
+	}
+	return err;
+}
+
+static int w_sample(struct storage_writer *w, const struct storage_sample *s)
+{
+	if (logging) {
+		log_add(CALL_SAMPLE, 0)->u.sample = *s;
+		return 0; /* the scratch database needs no samples: only the ids matter */
+	}
+	return storage_writer__sample(w, s);
+}
+
 static int64_t frame_of(struct storage_writer *w, uint32_t fi, uint32_t line)
 {
 	const struct func *f = &funcs[fi];
@@ -322,7 +461,7 @@ static int64_t frame_of(struct storage_writer *w, uint32_t fi, uint32_t line)
 		.line = f->file ? line : 0,
 		.build_id = m->kind == STORAGE_FRAME_USER ? m->build_id : NULL,
 	};
-	int64_t id = storage_writer__frame(w, &sf);
+	int64_t id = w_frame(w, &sf);
 
 	if (id > max_frame)
 		max_frame = id;
@@ -577,7 +716,7 @@ static int64_t stack_of(struct storage_writer *w, struct thread *th)
 	if (th->nrecent && rndf() < GEN_PHASE_REUSE)
 		return th->recent[rndn(th->nrecent)];
 	n = make_stack(w, th, frames);
-	id = storage_writer__stack(w, frames, n, STORAGE_STACK_COMPLETE);
+	id = w_stack(w, frames, n, STORAGE_STACK_COMPLETE);
 	if (id < 0) {
 		fprintf(stderr, "gen-history: interning a stack: %s\n", storage_strerror((int)id));
 		exit(1);
@@ -609,8 +748,168 @@ static int64_t idle_stack(struct storage_writer *w, uint32_t cpu, uint32_t varia
 	for (uint32_t i = 1; i < 5; i++)
 		frames[i] = frame_of(w, k0 + 10 + i, 50 + i);
 	frames[5] = frame_of(w, k0 + (boot ? 21 : 20), 60);
-	cache[boot][variant] = storage_writer__stack(w, frames, 6, STORAGE_STACK_NO_USER);
+	cache[boot][variant] = w_stack(w, frames, 6, STORAGE_STACK_NO_USER);
 	return cache[boot][variant];
+}
+
+static double cpu_now(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static off_t file_bytes(const char *path, const char *suffix)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", path, suffix);
+	return stat(p, &st) ? 0 : st.st_size;
+}
+
+/*
+ * Replays the logged calls into a fresh database at `path` and reports the CPU time they took:
+ * the whole process's (the maintenance worker thread included), the flushes' and maintenance's
+ * on the calling thread. Every id the writer hands out must be the one logged. 0 or 1.
+ */
+static int replay(const char *path, const struct storage_policy *policy, bool maintain,
+		  struct storage_recording rec)
+{
+	struct storage *db = storage__open(path, STORAGE_WRITE);
+	struct storage_writer *w = db ? storage_writer__new(db) : NULL;
+	double c0, c1, tc0, tc1, t, flush_s = 0, maint_s = 0;
+	uint64_t samples = 0, stacks = 0, frames = 0;
+	int err = 0;
+
+	if (!w) {
+		fprintf(stderr, "gen-history: cannot write %s: %s\n", path,
+			db ? storage__errmsg(db) : storage_strerror(errno));
+		storage__close(db);
+		return 1;
+	}
+	c0 = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
+	tc0 = cpu_now(CLOCK_THREAD_CPUTIME_ID);
+	for (size_t i = 0; i < nlog && !err; i++) {
+		const struct call_entry *e = &log_calls[i];
+		int64_t id = 0;
+
+		switch (e->call) {
+		case CALL_FRAME:
+			id = storage_writer__frame(w, &e->u.frame);
+			frames++;
+			break;
+		case CALL_STACK:
+			id = storage_writer__stack(w, log_frames + e->u.t.off, e->n,
+						   (enum storage_stack_status)e->u.t.pid);
+			stacks++;
+			break;
+		case CALL_THREAD:
+			id = storage_writer__thread(w, e->u.t.pid, e->u.t.tid, e->u.t.start,
+						    e->u.t.tcomm);
+			break;
+		case CALL_PROCESS:
+			id = storage_writer__process(w, e->u.t.pid, e->u.t.start, e->u.t.started,
+						     e->u.t.uid, e->u.t.comm, e->u.t.exe,
+						     e->u.t.seen);
+			break;
+		case CALL_SAMPLE:
+			err = storage_writer__sample(w, &e->u.sample);
+			samples++;
+			continue;
+		case CALL_FLUSH:
+			rec.delivered = e->u.flush.delivered;
+			rec.ended_ns = e->u.flush.ended;
+			t = cpu_now(CLOCK_THREAD_CPUTIME_ID);
+			err = storage_writer__flush(w, &rec, 1u << 30, NULL);
+			flush_s += cpu_now(CLOCK_THREAD_CPUTIME_ID) - t;
+			if (!err && maintain && !rec.ended_ns) {
+				t = cpu_now(CLOCK_THREAD_CPUTIME_ID);
+				err = storage_writer__maintain(w, policy, e->u.flush.now, 0, NULL);
+				maint_s += cpu_now(CLOCK_THREAD_CPUTIME_ID) - t;
+			}
+			continue;
+		}
+		if (id != e->id) {
+			fprintf(stderr, "gen-history: replay: call %zu gave id %lld, logged %lld\n",
+				i, (long long)id, (long long)e->id);
+			err = -EPROTO;
+		}
+	}
+	storage_writer__free(w);
+	storage__close(db);
+	c1 = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
+	tc1 = cpu_now(CLOCK_THREAD_CPUTIME_ID);
+	if (err) {
+		fprintf(stderr, "gen-history: replay: %s\n", storage_strerror(err));
+		return 1;
+	}
+	printf("writer: %llu samples (%llu stack and %llu frame interning calls) in %.2f CPU s: "
+	       "%.0f samples per CPU second; flushes %.2f s, maintenance %.2f s on the writer's "
+	       "thread, %.2f s elsewhere (worker thread, closing); %.3f bytes per sample\n",
+	       (unsigned long long)samples, (unsigned long long)stacks, (unsigned long long)frames,
+	       c1 - c0, (double)samples / (c1 - c0), flush_s, maint_s, (c1 - c0) - (tc1 - tc0),
+	       (double)(file_bytes(path, "") + file_bytes(path, "-wal")) / (double)samples);
+	return 0;
+}
+
+/*
+ * The peer: the same samples as rows of a plain SQLite table (time, cpu, thread, stack, cgroup;
+ * no index, no dictionaries: it favours the peer), one transaction per flush, WAL and
+ * synchronous=NORMAL as ember's. 0 or 1.
+ */
+static int replay_peer(const char *path)
+{
+	double c0, c1;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *ins = NULL;
+	uint64_t samples = 0;
+	int rc;
+
+	c0 = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
+	rc = sqlite3_open(path, &db);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db,
+				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+				  "CREATE TABLE samples(time INTEGER NOT NULL, cpu INTEGER NOT "
+				  "NULL,"
+				  " thread INTEGER NOT NULL, stack INTEGER NOT NULL,"
+				  " cgroup INTEGER NOT NULL); BEGIN",
+				  NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "INSERT INTO samples VALUES(?, ?, ?, ?, ?)", -1, &ins,
+					NULL);
+	for (size_t i = 0; i < nlog && rc == SQLITE_OK; i++) {
+		const struct call_entry *e = &log_calls[i];
+
+		if (e->call == CALL_SAMPLE) {
+			sqlite3_bind_int64(ins, 1, e->u.sample.time_ns);
+			sqlite3_bind_int(ins, 2, (int)e->u.sample.cpu);
+			sqlite3_bind_int64(ins, 3, e->u.sample.thread);
+			sqlite3_bind_int64(ins, 4, e->u.sample.stack);
+			sqlite3_bind_int64(ins, 5, (int64_t)e->u.sample.cgroup);
+			rc = sqlite3_step(ins);
+			rc = rc == SQLITE_DONE ? sqlite3_reset(ins) : rc;
+			samples++;
+		} else if (e->call == CALL_FLUSH) {
+			rc = sqlite3_exec(db, "COMMIT; BEGIN", NULL, NULL, NULL);
+		}
+	}
+	if (rc == SQLITE_OK)
+		rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		fprintf(stderr, "gen-history: peer: %s\n", sqlite3_errmsg(db));
+	sqlite3_finalize(ins);
+	sqlite3_close(db);
+	c1 = cpu_now(CLOCK_PROCESS_CPUTIME_ID);
+	if (rc != SQLITE_OK)
+		return 1;
+	printf("peer (plain SQLite rows): %llu samples in %.2f CPU s: %.0f samples per CPU second; "
+	       "%.3f bytes per sample\n",
+	       (unsigned long long)samples, c1 - c0, (double)samples / (c1 - c0),
+	       (double)(file_bytes(path, "") + file_bytes(path, "-wal")) / (double)samples);
+	return 0;
 }
 
 struct cpu_state {
@@ -638,14 +937,18 @@ int main(int argc, char **argv)
 		{ "realtime", no_argument, NULL, 'r' },
 		{ "ack", no_argument, NULL, 'a' },
 		{ "stats", no_argument, NULL, 't' },
+		{ "replay", no_argument, NULL, 'P' },
+		{ "peer", required_argument, NULL, 'E' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *db_path = NULL;
+	const char *db_path = NULL, *peer_path = NULL;
+	char scratch[PATH_MAX];
 	double duration = 3600, busy = 0.5;
 	unsigned long ncpus = 64, hz = 19, seed = 1, max_samples = 0;
 	bool realtime = false, ack = false, stats = false, quiet = false, maintain = true;
+	bool replaying = false;
 	struct storage_policy policy = { 0 };
 	struct storage_maint_stats ms;
 	double secs;
@@ -728,6 +1031,12 @@ int main(int argc, char **argv)
 		case 't':
 			stats = true;
 			break;
+		case 'P':
+			replaying = true;
+			break;
+		case 'E':
+			peer_path = optarg;
+			break;
 		case 'q':
 			quiet = true;
 			break;
@@ -741,6 +1050,13 @@ int main(int argc, char **argv)
 	}
 	if (!db_path || optind < argc)
 		return cli_usage_error("gen-history", "--db PATH is required, and nothing else");
+	if (replaying &&
+	    (realtime || ack || !access(db_path, F_OK) || (peer_path && !access(peer_path, F_OK))))
+		return cli_usage_error("gen-history", "--replay writes new databases (--db, "
+						      "--peer), "
+						      "and takes neither --realtime nor --ack");
+	if (peer_path && !replaying)
+		return cli_usage_error("gen-history", "--peer goes with --replay");
 	if (!start_ns)
 		start_ns = realtime ? now_ns : now_ns - (int64_t)(duration * NS);
 	end_ns = start_ns + (int64_t)(duration * NS);
@@ -748,7 +1064,11 @@ int main(int argc, char **argv)
 	boot_epoch_ns = start_ns - 86400 * NS;
 	period = NS / (int64_t)hz;
 
-	db = storage__open(db_path, STORAGE_WRITE);
+	/* --replay: generate into a scratch database (rows only, no samples, no maintenance),
+	 * logging the calls; the replay into --db comes after. */
+	snprintf(scratch, sizeof(scratch), "%s.scratch", db_path);
+	logging = replaying;
+	db = storage__open(replaying ? scratch : db_path, STORAGE_WRITE);
 	if (!db) {
 		fprintf(stderr, "gen-history: cannot open %s: %s\n", db_path,
 			storage_strerror(errno));
@@ -798,8 +1118,7 @@ int main(int argc, char **argv)
 						char comm[16];
 
 						snprintf(comm, sizeof(comm), "swapper/%u", cpu);
-						swapper[cpu] =
-						    storage_writer__thread(w, 0, 0, 0, comm);
+						swapper[cpu] = w_thread(w, 0, 0, 0, comm);
 						swapper_ids++;
 					}
 					if (rndf() < 0.05)
@@ -821,15 +1140,15 @@ int main(int argc, char **argv)
 						const struct program *pr = &programs[th->program];
 
 						if (!pr->kthread)
-							storage_writer__process(
-							    w, th->pid, th->proc_start,
-							    th->proc_start + boot_epoch_ns, 1000,
-							    pr->comm, modules[pr->module].path,
-							    s.time_ns);
+							w_process(w, th->pid, th->proc_start,
+								  th->proc_start + boot_epoch_ns,
+								  1000, pr->comm,
+								  modules[pr->module].path,
+								  s.time_ns);
 						th->registered = true;
 					}
-					s.thread = storage_writer__thread(w, th->pid, th->tid,
-									  th->proc_start, th->comm);
+					s.thread =
+					    w_thread(w, th->pid, th->tid, th->proc_start, th->comm);
 					s.stack = stack_of(w, th);
 					s.cgroup = programs[th->program].cgroup;
 				}
@@ -837,7 +1156,7 @@ int main(int argc, char **argv)
 					fprintf(stderr, "gen-history: interning failed\n");
 					return 1;
 				}
-				err = storage_writer__sample(w, &s);
+				err = w_sample(w, &s);
 				if (err) {
 					fprintf(stderr, "gen-history: %s\n", strerror(-err));
 					return 1;
@@ -853,6 +1172,12 @@ int main(int argc, char **argv)
 			clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &until, NULL);
 		}
 		rec.delivered = total;
+		if (logging) {
+			struct call_entry *e = log_add(CALL_FLUSH, 0);
+
+			e->u.flush.now = t + NS;
+			e->u.flush.delivered = total;
+		}
 		err = storage_writer__flush(w, &rec, 1u << 30, NULL);
 		if (err) {
 			fprintf(stderr, "gen-history: flush: %s (%s)\n", storage_strerror(err),
@@ -862,7 +1187,7 @@ int main(int argc, char **argv)
 			continue;
 		}
 		flushes++;
-		if (maintain) {
+		if (maintain && !logging) {
 			struct timespec m0, m1;
 			int64_t took;
 
@@ -886,6 +1211,13 @@ int main(int argc, char **argv)
 		}
 	}
 	rec.ended_ns = t;
+	if (logging) {
+		struct call_entry *e = log_add(CALL_FLUSH, 0);
+
+		e->u.flush.now = t;
+		e->u.flush.ended = t;
+		e->u.flush.delivered = total;
+	}
 	err = storage_writer__flush(w, &rec, 0, NULL);
 	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
 	if (err)
@@ -899,7 +1231,7 @@ int main(int argc, char **argv)
 			"%llu flushes, %.2f CPU s (%.0f samples/s)\n",
 			(unsigned long long)total, (double)(t - start_ns) / 1e9, ncpus, hz,
 			(unsigned long long)flushes, cpu_s, cpu_s > 0 ? (double)total / cpu_s : 0);
-		if (maintain)
+		if (maintain && !logging)
 			fprintf(stderr,
 				"gen-history: maintenance took %.2f s in all (wall clock), %.0f ms "
 				"at most in one call\n",
@@ -916,5 +1248,26 @@ int main(int argc, char **argv)
 	storage__close(db);
 	free(cpus);
 	free(swapper);
+	if (replaying) {
+		struct storage_recording r0 = { .event = rec.event,
+						.hostname = rec.hostname,
+						.started_ns = rec.started_ns,
+						.hz = rec.hz,
+						.ncpus = rec.ncpus };
+		static const char *const sides[] = { "", "-wal", "-shm" };
+
+		for (size_t i = 0; i < 3; i++) {
+			char p[PATH_MAX + 8];
+
+			snprintf(p, sizeof(p), "%s%s", scratch, sides[i]);
+			unlink(p);
+		}
+		if (err)
+			return 1;
+		logging = false;
+		err = replay(db_path, &policy, maintain, r0);
+		if (!err && peer_path)
+			err = replay_peer(peer_path);
+	}
 	return err ? 1 : 0;
 }
