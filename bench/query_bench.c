@@ -3,9 +3,10 @@
  * query-bench: times the query API (storage/query.h) on a database, as `ember export`, `report`
  * and `top` use it: the aggregated stacks of the whole history, of one process for each hour, the
  * per-function and per-process totals, histograms. Every query runs on a fresh reader (nothing
- * cached, as a new `ember export` would), and is repeated: the report gives the CPU time of the
- * process (CLOCK_PROCESS_CPUTIME_ID, which a loaded machine disturbs far less than wall time),
- * the wall time, and the samples matched.
+ * cached, as a new `ember export` would), and the aggregated stacks are resolved as an export
+ * resolves them (every thread, stack and frame the counts name is looked up), and is repeated: the
+ * report gives the CPU time of the process (CLOCK_PROCESS_CPUTIME_ID, which a loaded machine
+ * disturbs far less than wall time), the wall time, and the samples matched.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -57,6 +58,19 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 		struct storage_stack_count *v = NULL;
 
 		err = storage_reader__stack_counts(r, f, &v, &n, &total);
+		/* What a consumer needs next: the threads, stacks and frames named. */
+		for (size_t i = 0; !err && i < n; i++) {
+			const int64_t *frames;
+			size_t depth;
+
+			if (!storage_reader__thread(r, v[i].thread))
+				err = -errno;
+			else if (!(err =
+				       storage_reader__stack(r, v[i].stack, &frames, &depth, NULL)))
+				for (size_t d = 0; !err && d < depth; d++)
+					if (!storage_reader__frame(r, frames[d]))
+						err = -errno;
+		}
 		free(v);
 		break;
 	}
@@ -139,6 +153,7 @@ int main(int argc, char **argv)
 	const char *path = NULL;
 	int repeat = 3, c;
 	uint32_t pid = 0;
+	char comm[64] = "?";
 	int64_t first, last, hours;
 	struct storage_filter all = { 0 }, f;
 	struct storage_reader *r;
@@ -183,14 +198,17 @@ int main(int argc, char **argv)
 
 		if (!storage_reader__tasks(r, &h1, false, &t, &n, NULL) && n) {
 			/* The busiest process that is not the idle one. */
-			for (size_t i = 0; i < n && !pid; i++)
+			for (size_t i = 0; i < n && !pid; i++) {
 				pid = t[i].pid;
+				if (pid && t[i].comm)
+					snprintf(comm, sizeof(comm), "%s", t[i].comm);
+			}
 		}
 		free(t);
 	}
 	storage_reader__free(r);
-	printf("%s: %.1f hours of history; process %u\n", path, (double)(last - first) / 3600e9,
-	       pid);
+	printf("%s: %.1f hours of history; process %u (%s)\n", path,
+	       (double)(last - first) / 3600e9, pid, comm);
 	if (bench(db, "stack counts, everything", Q_STACKS, &all, repeat))
 		return 1;
 	for (int64_t h = 0; h < (hours ? hours : 1); h++) {
@@ -209,6 +227,9 @@ int main(int argc, char **argv)
 			worst = (now(CLOCK_PROCESS_CPUTIME_ID) - c0) / repeat;
 	}
 	printf("%-44s cpu %.3f s (the mean of the slowest hour)\n", "slowest process-hour", worst);
+	f = (struct storage_filter){ .pids = &pid, .npids = 1 };
+	if (bench(db, "stack counts, process, everything", Q_STACKS, &f, repeat))
+		return 1;
 	if (bench(db, "functions, everything", Q_FUNCTIONS, &all, repeat) ||
 	    bench(db, "processes, everything", Q_TASKS, &all, repeat))
 		return 1;
