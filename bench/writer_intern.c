@@ -4,7 +4,11 @@
  * stack, as when a busy host runs many short-lived programs (compilers) whose stacks ember has
  * never seen. Builds NSTACKS stacks of DEPTH frames, every frame new, flushing every FLUSH
  * stacks (the collector flushes once a second), first into a fresh database, then again into
- * the same database reopened (the rows exist: the writer must find and reuse them).
+ * the same database reopened (the rows exist: the writer must find and reuse them). Written
+ * when the writer looked rows up in SQLite; since schema 2 it holds every row in memory (loaded
+ * at open, outside the timing), so "fresh" is interning plus the dictionary chunks each flush
+ * writes, and "reopened" is hash-table hits. gen-history --replay measures the whole writer on
+ * realistic reuse; this is the case where nothing is reused.
  * Prints CPU nanoseconds per frame for both; deterministic enough to run under
  * `valgrind --tool=callgrind`.
  *
