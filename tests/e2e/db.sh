@@ -76,8 +76,25 @@ for f in truncated foreign text empty newer dir; do
 		grep -qi 'segmentation\|assert\|abort' "$WORK/stderr" && fail "$cmd on $f crashed"
 	done
 done
-expect_exit 1 "$EMBER" db prune --db foreign.db
-expect_stderr "not an ember database"
+# The writers too (db prune, and ember record as root): the same sentence, and the file is left
+# exactly as it was (ember record once switched a foreign database to WAL and made it 0640).
+writers=("db prune")
+[ "$(id -u)" = 0 ] && writers+=("record --no-config -d 1")
+for f in truncated foreign text newer; do
+	for cmd in "${writers[@]}"; do
+		cp -p "$f.db" "w-$f.db"
+		chmod 0644 "w-$f.db"
+		# shellcheck disable=SC2086
+		expect_exit 1 "$EMBER" $cmd --db "w-$f.db"
+		case $f in
+		newer) expect_stderr "newer version of ember" ;;
+		*) expect_stderr "not an ember database, or it is corrupt" ;;
+		esac
+		cmp -s "$f.db" "w-$f.db" || fail "$cmd changed $f.db"
+		[ "$(stat -c %a "w-$f.db")" = 644 ] || fail "$cmd changed the mode of $f.db"
+		rm -f "w-$f.db" "w-$f.db-wal" "w-$f.db-shm"
+	done
+done
 expect_exit 1 "$EMBER" db info --db missing.db
 expect_stderr "No such file"
 exit 0
