@@ -9,9 +9,12 @@
 #    per its own samples.
 #
 #   bench/storage_size.sh DB [PERF.DATA]           the report, on databases that exist
-#   bench/storage_size.sh record DIR [T] [HZ]      ember record and perf record -a -g side by side
+#   bench/storage_size.sh record DIR [T] [HZ] [PIDS]
+#                                                  ember record and perf record -a -g side by side
 #                                                  for T (default 1h) at HZ (default 499), into
-#                                                  DIR/real.db and DIR/perf.data; then the report
+#                                                  DIR/real.db and DIR/perf.data; then the report.
+#                                                  PIDS (comma-separated): only those processes
+#                                                  (ember record --pid, perf record -g -p)
 #   bench/storage_size.sh gen DIR [T]              gen-history (64 CPUs at 19 Hz, T of history,
 #                                                  default 1h) into DIR/gen.db; then the report
 #
@@ -25,17 +28,25 @@ if [ "${1:-}" = record ]; then
 	DIR=$2
 	T=${3:-1h}
 	HZ=${4:-499}
+	PIDS=${5:-}
 	mkdir -p "$DIR"
 	rm -f "$DIR/real.db" "$DIR/real.db-wal" "$DIR/real.db-shm" "$DIR/perf.data"
 	secs=$(awk -v t="$T" 'BEGIN { n = t + 0; u = substr(t, length(t));
 		print (u == "h") ? n * 3600 : (u == "m") ? n * 60 : n }')
-	echo "$(date -u +%FT%TZ) recording $secs s at $HZ Hz: ember and perf record -a -g"
+	if [ -n "$PIDS" ]; then
+		perf_who=(-p "$PIDS")
+		ember_who=(--pid "$PIDS")
+	else
+		perf_who=(-a)
+		ember_who=()
+	fi
+	echo "$(date -u +%FT%TZ) recording $secs s at $HZ Hz: ember and perf record -g ${perf_who[*]}"
 	# Non-interactive shells start background jobs with SIGINT ignored (pitfalls.md).
-	env --default-signal=INT perf record -a -g -F "$HZ" -q -o "$DIR/perf.data" \
+	env --default-signal=INT perf record "${perf_who[@]}" -g -F "$HZ" -q -o "$DIR/perf.data" \
 		-- sleep "$secs" 2>"$DIR/perf.log" &
 	perf_pid=$!
 	"$EMBER" record --no-config --db "$DIR/real.db" -F "$HZ" --duration "$secs" \
-		2>"$DIR/ember.log"
+		"${ember_who[@]}" 2>"$DIR/ember.log"
 	wait "$perf_pid"
 	echo "$(date -u +%FT%TZ) done"
 	cat "$DIR/ember.log"
