@@ -12,8 +12,8 @@
 #         seconds), every fifth 0.05 to 1.5 s after it starts (while it opens or creates the
 #         database and loads its BPF program).
 # gen:    bench/gen-history writing simulated time as fast as it can (flushes, window merges,
-#         chunk merges, rollups, all in a few ms each), killed 0.05 to 1.5 s after it starts;
-#         acknowledged by its "ack FLUSH SAMPLES" lines.
+#         chunk merges, rollups, all in a few ms each); acknowledged by its "ack FLUSH SAMPLES"
+#         lines. Four runs in five are killed 0 to 1.5 s after its first acknowledged flush.
 # Environment: EMBER, GEN_HISTORY (default: build/ember, build/bench/gen-history), DB (default:
 # a temporary file), SEED (for the kill times).
 set -u
@@ -45,25 +45,27 @@ for run in $(seq "$RUNS"); do
 	if [ "$MODE" = record ]; then
 		"$EMBER" record --db "$DB" -F 499 -v -q 2>"$log" &
 		pid=$!
-		if [ $((run % 5)) = 0 ]; then
-			delay_ms=$((50 + RANDOM % 1450))
-			when="after its start"
-		else
-			for _ in $(seq 300); do
-				grep -q 'flushed: ' "$log" && break
-				kill -0 "$pid" 2>/dev/null || break
-				sleep 0.1
-			done
-			delay_ms=$((RANDOM % 2500))
-			when="after its first flush"
-		fi
+		acked_re='flushed: '
+		max_ms=2500
 	else
-		delay_ms=$((50 + RANDOM % 1450))
 		# Simulated time goes on from run to run: each run starts 2 hours after the last.
 		"$GEN_HISTORY" --db "$DB" --duration 2h --cpus 16 -F 99 --rollup-after 30m \
 			--start "@$((start_s + run * 7200))" --seed "$run" --ack -q >"$log" 2>&1 &
 		pid=$!
+		acked_re='^ack '
+		max_ms=1500
+	fi
+	if [ $((run % 5)) = 0 ]; then
+		delay_ms=$((50 + RANDOM % 1450))
 		when="after its start"
+	else
+		for _ in $(seq 300); do
+			grep -q "$acked_re" "$log" && break
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		delay_ms=$((RANDOM % max_ms))
+		when="after its first flush"
 	fi
 	sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
 	kill -KILL "$pid" 2>/dev/null
