@@ -9,6 +9,7 @@
 #include "storage/admin.h"
 #include "storage/query.h"
 #include "storage/storage.h"
+#include "storage/storage_internal.h"
 #include "storage/writer.h"
 #include "tests/harness.h"
 
@@ -649,12 +650,135 @@ out:
 	return res;
 }
 
+#define FULL_NS 1000000000ll
+#define FULL_EPOCH 1733550000000000000ll
+
+static void count_problem(const char *problem, void *ctx)
+{
+	fprintf(stderr, "problem: %s\n", problem);
+	(*(int *)ctx)++;
+}
+
+/* Buffers `n` samples of one thread, each on a stack of new frames (so a flush needs pages). */
+static int add_new_stacks(struct storage_writer *w, int64_t thread, int64_t t, int second, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct storage_frame f = { .kind = STORAGE_FRAME_USER, .module = "/usr/bin/full" };
+		struct storage_sample smp = { .time_ns = t + i * 1000000ll, .thread = thread };
+		char name[64];
+		int64_t frames[2];
+
+		snprintf(name, sizeof(name), "function_number_%d_of_second_%d", i, second);
+		f.name = name;
+		frames[0] = storage_writer__frame(w, &f);
+		f.name = "main";
+		frames[1] = storage_writer__frame(w, &f);
+		smp.stack = storage_writer__stack(w, frames, 2, STORAGE_STACK_COMPLETE);
+		if (frames[0] < 0 || smp.stack < 0)
+			return -ENOMEM;
+		if (storage_writer__sample(w, &smp))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * A full disk at the storage level, without root (PRAGMA max_page_count stands in for the file
+ * system: SQLite reports both as SQLITE_FULL): a flush fails with -ENOSPC and keeps its samples
+ * up to max_pending, dropping and counting the rest; maintenance fails without harm; once space
+ * returns the next flush writes everything kept, and the database passes storage__check. The
+ * collector's side (its message, retries, summary) is e2e_diskfull.
+ */
+static enum test_result test_disk_full(void)
+{
+	struct storage_recording rec = {
+		.started_ns = FULL_EPOCH, .hz = 99, .ncpus = 1, .event = "cpu-clock"
+	};
+	const size_t max_pending = 1500;
+	struct storage_filter all = { 0 };
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	struct storage *db;
+	enum test_result res = TEST_FAIL;
+	uint64_t dropped = 0, added = 0, problems = 0, total = 0;
+	struct storage_stack_count *counts = NULL;
+	int64_t pages, thread, t = FULL_EPOCH;
+	size_t n;
+	int err, full = 0, nproblems = 0, second = 0;
+	char sql[64];
+
+	fresh_path("full.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	thread = storage_writer__thread(w, 42, 42, 1000, "full");
+	if (!ASSERT_GT(thread, 0, "thread"))
+		goto out;
+	/* Ten seconds that fit. */
+	for (; second < 10; second++, t += FULL_NS) {
+		if (!ASSERT_OK(add_new_stacks(w, thread, t, second, 200), "samples") ||
+		    !ASSERT_OK(storage_writer__flush(w, &rec, max_pending, &dropped), "flush"))
+			goto out;
+		added += 200;
+	}
+	/* The disk is full: not one page more. */
+	if (!ASSERT_OK(storage_query_int(db, "PRAGMA page_count", &pages), "page_count"))
+		goto out;
+	snprintf(sql, sizeof(sql), "PRAGMA max_page_count=%lld", (long long)pages);
+	if (!ASSERT_OK(storage_exec(db, sql), "cap the file"))
+		goto out;
+	for (; second < 20; second++, t += FULL_NS) {
+		if (!ASSERT_OK(add_new_stacks(w, thread, t, second, 500), "samples"))
+			goto out;
+		added += 500;
+		err = storage_writer__flush(w, &rec, max_pending, &dropped);
+		if (err && !ASSERT_EQ(err, -ENOSPC, "a full disk is ENOSPC"))
+			goto out;
+		full += err == -ENOSPC;
+		if (!ASSERT_LE(storage_writer__pending(w), max_pending, "pending within the bound"))
+			goto out;
+		err = storage_writer__maintain(w, NULL, t + FULL_NS, 0, NULL);
+		if (err && !ASSERT_EQ(err, -ENOSPC, "maintenance on a full disk"))
+			goto out;
+	}
+	if (!ASSERT_EQ(full, 10, "every flush failed while full") ||
+	    !ASSERT_GT(dropped, 0, "samples beyond max_pending dropped") ||
+	    !ASSERT_EQ(added, rec.stored + dropped + storage_writer__pending(w),
+		       "every sample stored, pending or counted as dropped"))
+		goto out;
+	/* Space returns: the next flush writes what was kept. */
+	if (!ASSERT_OK(storage_exec(db, "PRAGMA max_page_count=1073741823"), "uncap") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, max_pending, &dropped), "flush after") ||
+	    !ASSERT_EQ(storage_writer__pending(w), 0, "nothing pending") ||
+	    !ASSERT_EQ(added, rec.stored + dropped, "stored and dropped") ||
+	    !ASSERT_OK(storage_writer__maintain(w, NULL, t + FULL_NS, 0, NULL), "maintenance "
+										"after"))
+		goto out;
+	storage_writer__free(w);
+	w = NULL;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader") ||
+	    !ASSERT_OK(storage_reader__stack_counts(r, &all, &counts, &n, &total), "query") ||
+	    !ASSERT_EQ(total, rec.stored, "the samples are there") ||
+	    !ASSERT_OK(storage__check(db, count_problem, &nproblems, &problems), "check") ||
+	    !ASSERT_EQ(problems, 0, "no problems"))
+		goto out;
+	res = TEST_PASS;
+out:
+	free(counts);
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
 		TEST(test_roundtrip),	  TEST(test_refusals), TEST(test_aggregates),
 		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of),
-		TEST(test_churn_caches)
+		TEST(test_churn_caches),  TEST(test_disk_full)
 	};
 	char cmd[300];
 	int r;
