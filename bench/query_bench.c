@@ -20,12 +20,13 @@
 
 #define NS 1000000000ll
 
-static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID]\n"
+static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID] [--hour H]\n"
 			    "\n"
 			    "Times storage queries on the database: whole history, one process per "
 			    "hour, functions,\n"
 			    "tasks and histograms. --pid picks the process (default: the busiest "
-			    "of the first hour).\n";
+			    "of the first hour); --hour H times only that process's hour H "
+			    "(from 0).\n";
 
 struct timing {
 	double cpu, wall;
@@ -144,15 +145,14 @@ static int bench(struct storage *db, const char *name, enum query q, const struc
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'D' },
-		{ "repeat", required_argument, NULL, 'r' },
-		{ "pid", required_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+		{ "db", required_argument, NULL, 'D' },	 { "repeat", required_argument, NULL, 'r' },
+		{ "pid", required_argument, NULL, 'p' }, { "hour", required_argument, NULL, 'H' },
+		{ "help", no_argument, NULL, 'h' },	 { 0 },
 	};
 	const char *path = NULL;
 	int repeat = 3, c;
 	uint32_t pid = 0;
+	int64_t only_hour = -1;
 	char comm[64] = "?";
 	int64_t first, last, hours;
 	struct storage_filter all = { 0 }, f;
@@ -170,6 +170,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			pid = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'H':
+			only_hour = strtoll(optarg, NULL, 10);
 			break;
 		default:
 			fputs(usage, c == 'h' ? stdout : stderr);
@@ -190,7 +193,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "query-bench: %s: no history\n", path);
 		return 1;
 	}
-	hours = (last - first) / (3600 * NS);
+	/* The hour of the last sample counts too. */
+	hours = (last - first) / (3600 * NS) + 1;
 	if (!pid) {
 		struct storage_filter h1 = { .from_ns = first, .to_ns = first + 3600 * NS };
 		struct storage_task_count *t = NULL;
@@ -209,9 +213,10 @@ int main(int argc, char **argv)
 	storage_reader__free(r);
 	printf("%s: %.1f hours of history; process %u (%s)\n", path,
 	       (double)(last - first) / 3600e9, pid, comm);
-	if (bench(db, "stack counts, everything", Q_STACKS, &all, repeat))
+	if (only_hour < 0 && bench(db, "stack counts, everything", Q_STACKS, &all, repeat))
 		return 1;
-	for (int64_t h = 0; h < (hours ? hours : 1); h++) {
+	for (int64_t h = only_hour >= 0 ? only_hour : 0;
+	     h < (only_hour >= 0 ? only_hour + 1 : hours); h++) {
 		double c0 = now(CLOCK_PROCESS_CPUTIME_ID);
 		char name[64];
 
@@ -227,6 +232,8 @@ int main(int argc, char **argv)
 			worst = (now(CLOCK_PROCESS_CPUTIME_ID) - c0) / repeat;
 	}
 	printf("%-44s cpu %.3f s (the mean of the slowest hour)\n", "slowest process-hour", worst);
+	if (only_hour >= 0)
+		goto done;
 	f = (struct storage_filter){ .pids = &pid, .npids = 1 };
 	if (bench(db, "stack counts, process, everything", Q_STACKS, &f, repeat))
 		return 1;
@@ -236,6 +243,7 @@ int main(int argc, char **argv)
 	f = (struct storage_filter){ .from_ns = first, .to_ns = last + 1 };
 	if (bench(db, "histogram by minute, everything", Q_HISTOGRAM, &f, repeat))
 		return 1;
+done:
 	storage__close(db);
 	return 0;
 }
