@@ -24,7 +24,7 @@ trap 'rm -rf "$TMP"' EXIT
 pid=$("$EMBER" report --db "$DB" --by-process --processes 5 -n 1 --json |
 	jq -r '[.processes[] | select(.pid != 0)][0].pid')
 samples=$("$EMBER" db info --db "$DB" | awk '/^samples/ { sub(":", "", $2); print $2 }')
-psamples=$(perf report -i "$PERF" --stats 2>/dev/null | awk '/SAMPLE events:/ { print $3 }')
+psamples=$(perf report -i "$PERF" --stats 2>/dev/null | awk '/SAMPLE events:/ { print $3; exit }')
 echo "$(date -u +%FT%TZ) $samples samples in $DB, $psamples in $PERF; process $pid; $ROUNDS rounds"
 
 # cpu NAME CMD...: appends "user+sys" of one run to $TMP/NAME.

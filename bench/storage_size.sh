@@ -99,8 +99,8 @@ printf '%-40s %14d %10s %10s\n' "folded, per minute and thread, gzip -9" "$mgz" 
 	"$(ratio "$mgz")"
 if [ -n "$PERF" ]; then
 	perf_bytes=$(stat -c %s "$PERF")
-	zst=$(zstd -19 -T1 -c "$PERF" 2>/dev/null | wc -c)
-	psamples=$(perf report -i "$PERF" --stats 2>/dev/null | awk '/SAMPLE events:/ { print $3 }')
+	zst=$(zstd -19 -T0 -c "$PERF" 2>/dev/null | wc -c)
+	psamples=$(perf report -i "$PERF" --stats 2>/dev/null | awk '/SAMPLE events:/ { print $3; exit }')
 	pper() { awk -v b="$1" -v n="${psamples:-0}" 'BEGIN { if (n) printf "%.1f", b / n; else print "?" }'; }
 	# Per sample against per sample: perf's samples are not exactly ember's.
 	pratio() {
