@@ -39,10 +39,20 @@ struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf)
 
 static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 {
-	struct procmaps *m = procmaps__read((int)p->pid);
+	struct procmaps *m = procmaps__read((int)p->pid), *named;
 	struct prefetched *snap;
 
 	p->maps_read_ns = now_ns;
+	/* Empty maps: the process is exiting or a zombie (its address space is gone, the pid not
+	 * yet). Not a snapshot to keep: it would replace everything we knew with nothing. */
+	if (m && !procmaps__count(m)) {
+		procmaps__free(m);
+		m = NULL;
+	}
+	/* Gone: its exit-time maps were sent before its address space went away, so they wait in
+	 * the notices ring if the prefetch thread has not handled them yet. */
+	if (!m)
+		prefetch__sync(pt->pf);
 	/* A snapshot the prefetch thread took since our last maps; unused when we can read live. */
 	snap = prefetch__take(pt->pf, p->pid, p->start_ns, p->maps_taken_ns);
 	if (m) {
@@ -59,6 +69,11 @@ static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 	}
 	if (!snap)
 		return; /* exited, or unreadable: keep what we had */
+	/* Exit-time maps know some files by device and inode only: the maps we had name them. */
+	if (snap->final && (named = procmaps__named(snap->maps, p->maps))) {
+		procmaps__free(snap->maps);
+		snap->maps = named;
+	}
 	procmaps__free(p->maps);
 	p->maps = snap->maps;
 	p->maps_taken_ns = snap->taken_ns;

@@ -575,7 +575,7 @@ static void proc_build(struct unwinder *u, struct uproc *p, const struct unwind_
 
 		if (!strcmp(m->path, "[vdso]"))
 			b = vdso_get(u);
-		else if (m->inode && m->path[0] == '/')
+		else if (procmaps_entry_is_file(m))
 			b = binary_get(u, (int)s->pid, m);
 		if (!b || binary_bias(b, m, &bias))
 			continue;
