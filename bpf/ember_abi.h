@@ -112,13 +112,16 @@ struct ember_maps_event {
 	__u32 pid;  /* tgid */
 	__u64 time_ns;
 	__u64 proc_start_ns; /* identity with pid, as in struct ember_sample */
+	__u64 exec_ns;	     /* time of the exec that made this image; 0: before the sampler
+				started. Samples older than that belong to another image. */
+	__u64 vdso;	     /* start of the [vdso] text: the one entry with inode 0 */
 	__u32 nr;	     /* entries of maps[] that follow */
 	__u32 flags;	     /* EMBER_MAPS_* */
 	struct ember_map maps[EMBER_MAX_EXIT_MAPS];
 };
 
 #define EMBER_MAP_SIZE 40
-#define EMBER_MAPS_EVENT_HEADER_SIZE 32 /* offsetof(struct ember_maps_event, maps) */
+#define EMBER_MAPS_EVENT_HEADER_SIZE 48 /* offsetof(struct ember_maps_event, maps) */
 
 /* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
  * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so

@@ -77,6 +77,14 @@ struct {
 	__type(value, __u8);
 } fresh SEC(".maps");
 
+/* When each process last exec'd (for the exit-time maps: the image they describe). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_times SEC(".maps");
+
 /* The exit-time maps under construction: 10 KiB, too large for the BPF stack. Tracepoint programs
  * of one CPU do not nest with each other (bpf_prog_active), so one slot per CPU suffices. */
 struct {
@@ -312,6 +320,7 @@ static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
 static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 *exec_ns = bpf_map_lookup_elem(&exec_times, &tgid);
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct ember_maps_event *e;
@@ -325,6 +334,8 @@ static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 	e->pid = tgid;
 	e->time_ns = bpf_ktime_get_boot_ns();
 	e->proc_start_ns = start_ns;
+	e->exec_ns = exec_ns ? *exec_ns : 0;
+	e->vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
 	e->flags = 0;
 	/* A try-lock of the address space: -EBUSY while someone holds it (a maps reader). The
 	 * iterator must be destroyed whatever new returned. */
@@ -346,7 +357,7 @@ static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 		__u32 n = e->nr;
 
 		f = vma->vm_file;
-		if (!(vma->vm_flags & VM_EXEC) || !f)
+		if (!(vma->vm_flags & VM_EXEC) || (!f && vma->vm_start != e->vdso))
 			continue;
 		if (n >= EMBER_MAX_EXIT_MAPS) {
 			e->flags |= EMBER_MAPS_TRUNCATED;
@@ -356,6 +367,12 @@ static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 		m->start = vma->vm_start;
 		m->end = vma->vm_end;
 		m->offset = (__u64)vma->vm_pgoff << 12; /* PAGE_SHIFT on x86-64 */
+		if (!f) {				/* the vdso */
+			m->inode = 0;
+			m->dev_major = m->dev_minor = 0;
+			e->nr = n + 1;
+			continue;
+		}
 		if (BPF_CORE_READ(f, f_mode) & FMODE_BACKING)
 			ino = BPF_CORE_READ((struct backing_file *)f, user_path.dentry, d_inode);
 		else
@@ -387,6 +404,11 @@ int on_exec(void *ctx)
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
 		return 0;
 	bpf_map_update_elem(&fresh, &tgid, &one, BPF_ANY);
+	if (exit_maps) {
+		__u64 now = bpf_ktime_get_boot_ns();
+
+		bpf_map_update_elem(&exec_times, &tgid, &now, BPF_ANY);
+	}
 	return proc_event(EMBER_EVENT_EXEC, tgid, 0);
 }
 
@@ -405,7 +427,9 @@ int on_exit(void *ctx)
 		return 0;
 	bpf_map_delete_elem(&fresh, &tgid);
 	/* Before the exit event: whoever reads that the process is gone finds its maps waiting. */
-	if (exit_maps)
+	if (exit_maps) {
 		send_maps(tgid, BPF_CORE_READ(task, group_leader, start_boottime));
+		bpf_map_delete_elem(&exec_times, &tgid);
+	}
 	return proc_event(EMBER_EVENT_EXIT, tgid, 0);
 }

@@ -214,7 +214,7 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 	for (uint32_t i = 0; i < e->nr; i++) {
 		const struct ember_map *m = &e->maps[i];
 
-		if (m->end <= m->start)
+		if (m->end <= m->start || (!m->inode && m->start != e->vdso))
 			continue;
 		v[n++] = (struct procmaps_entry){ .start = m->start,
 						  .end = m->end,
@@ -222,7 +222,7 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 						  .inode = m->inode,
 						  .dev_major = m->dev_major,
 						  .dev_minor = m->dev_minor,
-						  .path = "" };
+						  .path = m->inode ? "" : "[vdso]" };
 	}
 	old = take_any(pf, e->pid, e->proc_start_ns);
 	raw = procmaps__new(v, n);
@@ -231,6 +231,7 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 		goto fail;
 	snap->taken_ns = mono_ns();
 	snap->final = true;
+	snap->image_ns = e->exec_ns;
 	snap->maps = procmaps__named(raw, old ? old->maps : NULL);
 	n = procmaps__count(snap->maps);
 	snap->fds = n ? malloc(n * sizeof(*snap->fds)) : NULL;
@@ -290,6 +291,8 @@ static int on_notice(void *ctx, void *data, size_t size)
 		pthread_mutex_unlock(&pf->lock);
 		return 0;
 	}
+	/* After an exec the image is the exec's; at a first sample it is the one sampled. */
+	snap->image_ns = e->type == EMBER_EVENT_EXEC ? e->time_ns : 0;
 	pthread_mutex_lock(&pf->lock);
 	pf->taken++;
 	pthread_mutex_unlock(&pf->lock);
@@ -369,7 +372,7 @@ fail:
 }
 
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
-				  int64_t after_ns)
+				  int64_t after_ns, uint64_t at_ns)
 {
 	struct prefetched *snap = NULL;
 	struct entry *en, key;
@@ -381,6 +384,8 @@ struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t st
 	key.key.start_ns = start_ns;
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en && en->snap->image_ns > at_ns)
+		en = NULL; /* the maps of a later image: not for this record */
 	if (en) {
 		HASH_DEL(pf->entries, en);
 		if (en->snap->taken_ns > after_ns)

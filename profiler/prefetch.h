@@ -26,10 +26,12 @@
 /* One snapshot: the executable mappings and, per entry, an fd on its file (-1 when none). */
 struct prefetched {
 	struct procmaps *maps;
-	int *fds;	  /* procmaps__count(maps) entries; owned */
-	int64_t taken_ns; /* CLOCK_MONOTONIC */
-	bool final;	  /* from the exit-time maps: files may be known by device and inode only
-			     (an empty path; see procmaps_entry_is_file) */
+	int *fds;	   /* procmaps__count(maps) entries; owned */
+	int64_t taken_ns;  /* CLOCK_MONOTONIC */
+	bool final;	   /* from the exit-time maps: files may be known by device and inode only
+			      (an empty path; see procmaps_entry_is_file) */
+	uint64_t image_ns; /* CLOCK_BOOTTIME of the exec that made the image these maps are of;
+			      0: unknown. Records older than that belong to the image before. */
 };
 
 struct prefetch;
@@ -42,10 +44,12 @@ struct prefetch *prefetch__new(int notices_fd);
 
 /*
  * Takes the newest snapshot of (pid, start_ns) taken after `after_ns` (CLOCK_MONOTONIC), or NULL.
- * The caller owns it (prefetched__free).
+ * A snapshot of an image made after `at_ns` (CLOCK_BOOTTIME: the time of the record being
+ * handled, a sample before the exec, say) stays for a later caller. The caller owns it
+ * (prefetched__free).
  */
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
-				  int64_t after_ns);
+				  int64_t after_ns, uint64_t at_ns);
 
 /*
  * Handles every notice waiting in the ring now, on the caller's thread (the thread's own consume
