@@ -182,29 +182,60 @@ int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned
 	return 0;
 }
 
-int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+int cli_parse_size(const char *s, int64_t *out)
 {
-	unsigned long v, shift = 0;
+	unsigned long long v;
+	int shift = 0;
 	char *end;
 
 	if (!s || !isdigit((unsigned char)*s))
 		return -EINVAL;
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end == 'k' || *end == 'K')
+	v = strtoull(s, &end, 10);
+	switch (*end) {
+	case 'k':
+	case 'K':
 		shift = 10;
-	else if (*end == 'm' || *end == 'M')
+		break;
+	case 'm':
+	case 'M':
 		shift = 20;
-	if (shift && (!strcmp(end + 1, "") || !strcmp(end + 1, "iB")))
-		end += strlen(end);
-	if (*end)
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		break;
+	}
+	if (shift)
+		end++;
+	if (shift && !strcmp(end, "iB"))
+		end += 2;
+	else if (!strcmp(end, "B"))
+		end++;
+	if (*end || !v)
 		return -EINVAL;
-	if (errno || v > (~0ul >> shift))
+	if (errno || v > (unsigned long long)INT64_MAX >> shift)
 		return -ERANGE;
-	v <<= shift;
-	if (v < min || v > max)
+	*out = (int64_t)(v << shift);
+	return 0;
+}
+
+int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out)
+{
+	int64_t v;
+	int err = cli_parse_size(s, &v);
+
+	if (err)
+		return err;
+	if ((uint64_t)v < min || (uint64_t)v > max)
 		return -ERANGE;
-	*out = v;
+	*out = (unsigned long)v;
 	return 0;
 }
 

@@ -29,12 +29,15 @@ int cli_parse_time(const char *s, int64_t now_ns, int64_t *out_ns);
 /* Parses a whole unsigned decimal in [min, max]. 0 or -EINVAL / -ERANGE. */
 int cli_parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
-/* Parses a size in bytes in [min, max]: "16384", or with a binary unit "16k", "16K", "16KiB",
- * "1m", "1M", "1MiB". 0, -EINVAL or -ERANGE. */
+/* cli_parse_size within [min, max]: "16384", "16k", "16KiB", "1M". 0, -EINVAL or -ERANGE. */
 int cli_parse_bytes(const char *s, unsigned long min, unsigned long max, unsigned long *out);
 
 /* Parses a positive duration in seconds ("5", "2.5", "10s", "3m", "1h"). 0 or -EINVAL. */
 int cli_parse_seconds(const char *s, double *out);
+
+/* Parses a size in bytes: a whole number with an optional K, M, G or T suffix (powers of 1024,
+ * an optional trailing "B" or "iB"). 0, -EINVAL (not a size) or -ERANGE (too large). */
+int cli_parse_size(const char *s, int64_t *out);
 
 /* Prints "ember <cmd>: <msg>" and a pointer to --help on stderr; returns EXIT_USAGE. */
 __attribute__((format(printf, 2, 3))) int cli_usage_error(const char *cmd, const char *fmt, ...);

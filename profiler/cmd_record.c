@@ -169,6 +169,60 @@ static int set_stack_copy(void *ctx, const char *v, char *why, size_t len)
 	return 0;
 }
 
+static int set_retention(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	double secs;
+
+	if (cli_parse_seconds(v, &secs)) {
+		snprintf(why, len, "'%s' is not a duration", v);
+		return -EINVAL;
+	}
+	c->opts.policy.retention_ns = (int64_t)(secs * 1e9);
+	return 0;
+}
+
+static int set_max_db_size(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+
+	if (cli_parse_size(v, &c->opts.policy.max_bytes)) {
+		snprintf(why, len, "'%s' is not a size", v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int set_rollup_after(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	double secs;
+
+	if (!strcmp(v, "0")) {
+		c->opts.policy.rollup_after_ns = -1;
+		return 0;
+	}
+	if (cli_parse_seconds(v, &secs)) {
+		snprintf(why, len, "'%s' is not a duration", v);
+		return -EINVAL;
+	}
+	c->opts.policy.rollup_after_ns = (int64_t)(secs * 1e9);
+	return 0;
+}
+
+static int set_max_pending(void *ctx, const char *v, char *why, size_t len)
+{
+	struct record_config *c = ctx;
+	unsigned long n;
+
+	if (cli_parse_uint(v, 1, 1ul << 32, &n)) {
+		snprintf(why, len, "'%s' is not a count", v);
+		return -EINVAL;
+	}
+	c->opts.max_pending = n;
+	return 0;
+}
+
 static int set_debuginfod(void *ctx, const char *v, char *why, size_t len);
 
 static int set_bool(bool *b, const char *v, char *why, size_t len)
@@ -188,6 +242,11 @@ static int set_quiet(void *ctx, const char *v, char *why, size_t len)
 static int set_verbose(void *ctx, const char *v, char *why, size_t len)
 {
 	return set_bool(&((struct record_config *)ctx)->verbose, v, why, len);
+}
+
+static int set_cmdline(void *ctx, const char *v, char *why, size_t len)
+{
+	return set_bool(&((struct record_config *)ctx)->opts.cmdline, v, why, len);
 }
 
 static int set_debuginfod(void *ctx, const char *v, char *why, size_t len)
@@ -215,6 +274,19 @@ static const struct option_spec record_options[] = {
 	  "bytes of user stack copied per sample for dwarf and auto, 64 to\n65536, with a unit if "
 	  "you like (16k; default 16384). Deeper stacks\nare cut where the copy ends, and reported "
 	  "as truncated" },
+	{ "retention", 0, "T", 0, set_retention,
+	  "delete history older than T (30m, 12h, 7d; default: keep it all)" },
+	{ "max-db-size", 0, "N", 0, set_max_db_size,
+	  "keep the database under N bytes (K, M, G: 500M, 2G), deleting the\noldest history "
+	  "first" },
+	{ "rollup-after", 0, "T", 0, set_rollup_after,
+	  "keep history older than T as per-minute counts (default 1d, 0: never)" },
+	{ "cmdline", 0, NULL, 0, set_cmdline,
+	  "store each process's command line (off by default: command lines\ncan hold secrets, and "
+	  "the database is readable by its group)" },
+	{ "max-pending", 0, "N", 0, set_max_pending,
+	  "samples kept in memory while the database refuses writes (a full\ndisk), beyond which "
+	  "they are dropped and counted (default 2000000)" },
 	{ "max-cpu", 0, "PERCENT", 0, set_max_cpu,
 	  "lower the sampling rate when ember's own CPU time exceeds\nPERCENT of one CPU" },
 	{ "symbol-cache-mb", 0, "N", 0, set_symbol_cache_mb,

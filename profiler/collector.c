@@ -34,8 +34,12 @@
 /* Processes not sampled for this long are forgotten (their samples are already resolved). */
 #define PROC_EXPIRE_NS (120ll * 1000000000ll)
 /* Samples kept for retry while the database refuses writes (e.g. disk full): about a minute at
- * 1000 Hz on 64 CPUs is too much; cap by count. */
+ * 1000 Hz on 64 CPUs is too much; cap by count (80 MB of them). */
 #define MAX_PENDING_SAMPLES 2000000
+/* Maintenance (merges, retention, pruning) gets this much time after each flush, and this much
+ * at exit; its heavy work runs in the storage worker thread meanwhile. */
+#define MAINT_BUDGET_NS 20000000ll
+#define MAINT_FINAL_BUDGET_NS 2000000000ll
 
 struct collector {
 	struct sampler *sampler;
@@ -50,7 +54,9 @@ struct collector {
 	struct storage_recording rec;
 	int64_t boot_to_epoch;
 	int64_t now; /* CLOCK_MONOTONIC at the current tick */
-	int last_write_err;
+	const struct collector_opts *opts;
+	int last_write_err, last_maint_err;
+	uint64_t dropped_since_ok; /* samples dropped since writes last worked */
 	struct utsname uts;
 	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
 	struct collector_self self;  /* the last full minute */
@@ -126,21 +132,47 @@ static void update_counters(struct collector *c)
 
 static void flush(struct collector *c, bool final)
 {
+	size_t max_pending = c->opts->max_pending ? c->opts->max_pending : MAX_PENDING_SAMPLES;
 	uint64_t dropped = 0;
 	int err;
 
 	update_counters(c);
 	if (final)
 		c->rec.ended_ns = clock_ns(CLOCK_REALTIME);
-	err = storage_writer__flush(c->writer, &c->rec, final ? 0 : MAX_PENDING_SAMPLES, &dropped);
+	err = storage_writer__flush(c->writer, &c->rec, final ? 0 : max_pending, &dropped);
 	c->rec.write_errors += dropped;
+	c->dropped_since_ok += dropped;
 	if (err && err != c->last_write_err)
-		log_error("cannot write to the database %s: %s (%s); samples are kept and retried",
-			  storage__path(c->db), storage_strerror(err), storage__errmsg(c->db));
-	else if (!err && c->last_write_err)
-		log_info("writing to the database works again");
+		log_error("cannot write to the database %s: %s (%s); samples are kept and retried "
+			  "(up to %zu, then dropped and counted)",
+			  storage__path(c->db), storage_strerror(err), storage__errmsg(c->db),
+			  max_pending);
+	if (dropped)
+		log_error("dropped %llu samples the database could not take",
+			  (unsigned long long)dropped);
+	if (!err)
+		log_debug("flushed: %llu samples stored", (unsigned long long)c->rec.stored);
+	if (!err && c->last_write_err) {
+		log_info("writing to the database works again (%llu samples were dropped "
+			 "meanwhile)",
+			 (unsigned long long)c->dropped_since_ok);
+		c->dropped_since_ok = 0;
+	}
 	c->last_write_err = err;
 	c->boot_to_epoch = boot_to_epoch();
+	/* Merges, retention and pruning, a slice at a time; they retry after errors (a full disk
+	 * frees up when retention deletes). */
+	if (!err) {
+		int merr =
+		    storage_writer__maintain(c->writer, &c->opts->policy, clock_ns(CLOCK_REALTIME),
+					     final ? MAINT_FINAL_BUDGET_NS : MAINT_BUDGET_NS, NULL);
+
+		if (merr && merr != c->last_maint_err)
+			log_error("database maintenance of %s failed: %s (%s); retried later",
+				  storage__path(c->db), storage_strerror(merr),
+				  storage__errmsg(c->db));
+		c->last_maint_err = merr;
+	}
 }
 
 static void collector_free(struct collector *c)
@@ -205,6 +237,16 @@ static const struct collector_opts *reload(struct collector *c, const struct col
 		log_warn("SIGHUP: pid changed; it takes effect at the next start");
 	if (next->duration_s != cur->duration_s)
 		log_warn("SIGHUP: duration changed; it takes effect at the next start");
+	if (memcmp(&next->policy, &cur->policy, sizeof(next->policy)) ||
+	    next->max_pending != cur->max_pending)
+		log_info("SIGHUP: retention, size limit, rollups and max-pending apply from the "
+			 "next "
+			 "flush");
+	if (next->cmdline != cur->cmdline) {
+		ingest__set_cmdline(c->ingest, next->cmdline);
+		log_info("SIGHUP: command lines %s stored for new processes",
+			 next->cmdline ? "are" : "are no longer");
+	}
 	if (next->unwind != cur->unwind || next->sampler.stack_copy != cur->sampler.stack_copy)
 		log_warn("SIGHUP: unwind or stack-copy changed; it takes effect at the next start");
 	log_info("SIGHUP: configuration reloaded");
@@ -379,7 +421,7 @@ static int add_fd(int epfd, int fd)
 
 int collector_run(const struct collector_opts *opts, struct collector_summary *sum)
 {
-	struct collector c = { 0 };
+	struct collector c = { .opts = opts };
 	struct itimerspec its = { .it_interval = { 0, TICK_NS }, .it_value = { 0, TICK_NS } };
 	int epfd = -1, tfd = -1, sfd = -1, rbfd, err = 0;
 	int64_t start_mono, end_mono = 0;
@@ -435,6 +477,8 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 			 strerror(errno));
 	c.pt = proctrack__new(c.sym, c.pf);
 	c.ingest = c.pt ? ingest__new(c.writer, c.sym, c.pt) : NULL;
+	if (c.ingest)
+		ingest__set_cmdline(c.ingest, opts->cmdline);
 	if (!c.ingest) {
 		err = -ENOMEM;
 		goto out;
@@ -526,6 +570,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					continue;
 				if (si.ssi_signo == SIGHUP) {
 					opts = reload(&c, opts);
+					c.opts = opts;
 					continue;
 				}
 				log_debug("signal %u: stopping", si.ssi_signo);

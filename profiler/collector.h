@@ -15,6 +15,7 @@
 
 #include "profiler/sampler.h"
 #include "storage/storage.h"
+#include "storage/writer.h"
 #include "symbolizer/symbolizer.h"
 #include "symbolizer/unwind.h"
 
@@ -23,9 +24,12 @@ struct collector_opts {
 	struct sampler_opts sampler; /* sampler.stack_copy: bytes copied in the DWARF modes */
 	enum unwind_mode unwind;
 	struct symbolizer_opts symbolizer;
-	double duration_s; /* 0: until a signal */
-	bool quiet;	   /* no summary at exit */
-	double max_cpu;	   /* percent of one CPU for the collector itself; 0: no limit */
+	double duration_s;	      /* 0: until a signal */
+	bool quiet;		      /* no summary at exit */
+	double max_cpu;		      /* percent of one CPU for the collector itself; 0: no limit */
+	struct storage_policy policy; /* retention, size limit, rollups: applied after flushes */
+	bool cmdline;		      /* store command lines (they can hold secrets) */
+	size_t max_pending; /* samples kept while the database refuses writes; 0: default */
 	/*
 	 * SIGHUP: returns the new options (valid until the next call or the end of the run), or
 	 * NULL when the new configuration is invalid (the reason logged; the run goes on as it

@@ -12,9 +12,12 @@
 #include "profiler/ingest.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 #define XXH_STATIC_LINKING_ONLY /* the state types, for hashing in parts on the stack */
 #include <xxhash.h>
@@ -52,6 +55,7 @@ struct ingest {
 	struct raw_stack *cache;
 	unsigned long ncache;
 	struct ingest_stats stats;
+	bool cmdline;
 };
 
 struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, struct proctrack *pt)
@@ -64,6 +68,38 @@ struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, str
 	in->sym = sym;
 	in->pt = pt;
 	return in;
+}
+
+void ingest__set_cmdline(struct ingest *in, bool on)
+{
+	in->cmdline = on;
+}
+
+/*
+ * Reads /proc/PID/cmdline (arguments separated by NULs) into buf as one line, arguments joined by
+ * spaces, control bytes replaced. Empty for kernel threads and processes already gone.
+ */
+static void read_cmdline(uint32_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	while (n > 0 && buf[n - 1] == '\0')
+		n--;
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = buf[i] ? '?' : ' ';
+	buf[n] = '\0';
 }
 
 void ingest__set_unwinder(struct ingest *in, struct unwinder *uw)
@@ -327,6 +363,14 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 						      (int64_t)s->time_ns + boot_to_epoch_ns);
 			if (err)
 				goto fail;
+			if (in->cmdline) {
+				char cmdline[STORAGE_CMDLINE_MAX + 1];
+
+				read_cmdline(s->pid, cmdline, sizeof(cmdline));
+				if (cmdline[0])
+					storage_writer__process_cmdline(
+					    in->w, s->pid, (int64_t)s->proc_start_ns, cmdline);
+			}
 		}
 	}
 	out.thread = storage_writer__thread(in->w, s->pid, s->tid, (int64_t)s->proc_start_ns, comm);

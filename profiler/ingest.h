@@ -7,6 +7,7 @@
 #ifndef EMBER_INGEST_H
 #define EMBER_INGEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ struct ingest;
 
 /* Borrows all three; they must outlive the ingest. NULL with errno ENOMEM. */
 struct ingest *ingest__new(struct storage_writer *w, struct symbolizer *sym, struct proctrack *pt);
+
+/* Whether to store each new process's command line (off by default: they can hold secrets). */
+void ingest__set_cmdline(struct ingest *in, bool on);
 
 /*
  * Borrows the unwinder (it must outlive the ingest): records with a stack copy are unwound with it,

@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "write a slice of history as a profile (folded, pprof, svg...)" },
 	{ "report", cmd_report, "the top functions of a slice, or how two slices differ" },
 	{ "top", cmd_top, "the interactive view: processes, functions, flame graph, heatmap" },
+	{ "db", cmd_db, "the database: info, check, prune" },
 	{ "symbolize", cmd_symbolize, "resolve addresses of an ELF file (as addr2line)" },
 	{ "doctor", cmd_doctor, "check what this machine allows, and the fallbacks" },
 	{ "help", cmd_help, "show the manual page of ember or of a command" },

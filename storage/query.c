@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Reader: walks sample blocks overlapping a time range, filters samples by time, process and
- * command, and resolves ids to threads, stacks and frames through caches filled on demand.
+ * Reader: walks the sample blocks overlapping a time range, filters them, aggregates, and
+ * resolves ids to threads, stacks and frames through caches filled a dictionary chunk at a time.
+ *
+ * Filters apply to a block's dictionaries first: a thread matches or not once per block (and per
+ * query, through a generation number), so the per-sample work is a table lookup, and a block
+ * none of whose threads or cgroups match is not decompressed at all. Only the columns a query
+ * needs are decompressed: aggregating a block the range covers whole never looks at its times.
+ * Per-(thread, stack) counts are gathered per block in a small table over dictionary indices,
+ * then merged into the query's table by id.
  */
 #include "storage/query.h"
 
@@ -10,52 +17,153 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <uthash.h>
 
+#include "storage/dict.h"
 #include "storage/storage_internal.h"
+
+/* Blocks span at most this long (a window of an hour, plus samples arriving a flush late): a
+ * range query looks for blocks starting this much before it. */
+#define READER_MAX_SPAN_NS (2 * 3600ll * 1000000000ll)
+
+/* Rows by id: ids are dense (the writer hands them out one by one), so a table indexed by id
+ * finds a row without hashing; the rows themselves live in the reader's arena. */
+struct idtab {
+	void **v;
+	size_t n;
+};
+
+/* Ids beyond this are not ember's (a damaged chunk): refused rather than indexed. */
+#define READER_MAX_ID (1ll << 32)
+
+static void *idtab_get(const struct idtab *t, int64_t id)
+{
+	return id > 0 && (uint64_t)id < t->n ? t->v[id] : NULL;
+}
+
+static int idtab_put(struct idtab *t, int64_t id, void *p)
+{
+	if (id <= 0 || id >= READER_MAX_ID)
+		return -EBADMSG;
+	if ((uint64_t)id >= t->n) {
+		size_t n = t->n ? t->n : 1024;
+		void **nv;
+
+		while (n <= (uint64_t)id)
+			n *= 2;
+		nv = realloc(t->v, n * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		memset(nv + t->n, 0, (n - t->n) * sizeof(*nv));
+		t->v = nv;
+		t->n = n;
+	}
+	t->v[id] = p;
+	return 0;
+}
+
+/* A bump allocator: rows are never freed one by one, only all at once with the reader. */
+struct arena {
+	char *cur;
+	size_t left;
+	void **blocks;
+	size_t nblocks;
+};
+
+#define ARENA_BLOCK (1u << 20)
+
+static void *arena_alloc(struct arena *a, size_t size)
+{
+	void *p;
+
+	size = (size + 15) & ~(size_t)15;
+	if (size > a->left) {
+		size_t bs = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+		void **nb = realloc(a->blocks, (a->nblocks + 1) * sizeof(*nb));
+
+		if (!nb)
+			return NULL;
+		a->blocks = nb;
+		a->cur = malloc(bs);
+		if (!a->cur) {
+			a->left = 0;
+			return NULL;
+		}
+		a->blocks[a->nblocks++] = a->cur;
+		a->left = bs;
+	}
+	p = a->cur;
+	a->cur += size;
+	a->left -= size;
+	return p;
+}
+
+static void arena_free(struct arena *a)
+{
+	for (size_t i = 0; i < a->nblocks; i++)
+		free(a->blocks[i]);
+	free(a->blocks);
+	memset(a, 0, sizeof(*a));
+}
+
+struct rstring {
+	char str[1];
+};
+
+struct rprocess {
+	struct dict_process row;
+};
 
 struct rthread {
 	int64_t id;
+	struct dict_thread row;
 	struct storage_thread t;
-	char comm[32];
-	char *exe;
+	bool resolved;
 	unsigned int match_gen; /* the query generation `matches` was computed for */
 	bool matches;
-	UT_hash_handle hh;
 };
 
 struct rstack {
-	int64_t id;
 	size_t n;
 	enum storage_stack_status status;
-	UT_hash_handle hh;
 	int64_t frames[];
-};
-
-struct rstring {
-	int64_t id;
-	UT_hash_handle hh;
-	char str[];
 };
 
 struct rframe {
 	int64_t id;
-	int64_t name_id, module_id;
+	struct dict_frame row;
 	struct storage_frame f;
-	UT_hash_handle hh;
+	bool resolved;
 };
 
 struct storage_reader {
 	struct storage *db;
-	struct rthread *threads;
-	struct rstack *stacks;
-	struct rstring *strings;
-	struct rframe *frames;
-	sqlite3_stmt *blocks, *thread, *stack, *frame, *string, *span;
-	unsigned int gen; /* bumped by every query, for the per-thread filter cache */
-	const struct storage_filter *filter; /* of the running query */
+	struct idtab tab[DICT__MAX]; /* rows by id, per dictionary */
+	struct arena arena;
+	void *chunk_stmt[DICT__MAX];
+	sqlite3_stmt *blocks, *span;
+	unsigned int gen;   /* bumped by every query, for the per-thread filter cache */
+	int snapshot_depth; /* nested query calls share one read transaction */
 };
+
+/* ---- Snapshots. ---- */
+
+/* Opens the read transaction of a query (or joins the one already open). */
+static void snapshot_begin(struct storage_reader *r)
+{
+	if (!r->snapshot_depth++)
+		sqlite3_exec(r->db->db, "BEGIN", NULL, NULL, NULL);
+}
+
+static void snapshot_end(struct storage_reader *r)
+{
+	if (!--r->snapshot_depth)
+		sqlite3_exec(r->db->db, "COMMIT", NULL, NULL, NULL);
+}
 
 struct storage_reader *storage_reader__new(struct storage *db)
 {
@@ -66,31 +174,14 @@ struct storage_reader *storage_reader__new(struct storage *db)
 		return NULL;
 	r->db = db;
 	err = storage_prepare(db,
-			      "SELECT t_start, nsamples, encoding, data FROM blocks"
-			      " WHERE t_start < ?2 AND t_end >= ?1 ORDER BY t_start",
+			      "SELECT t_start, t_end, nsamples, level, data FROM blocks"
+			      " WHERE t_start >= ?1 AND t_start < ?2 AND t_end >= ?3"
+			      " ORDER BY t_start, id",
 			      &r->blocks);
-	if (!err)
-		err = storage_prepare(db,
-				      "SELECT t.pid, t.tid, t.proc_start, t.comm, p.exe, p.uid"
-				      " FROM threads t LEFT JOIN processes p"
-				      " ON p.pid = t.pid AND p.proc_start = t.proc_start WHERE "
-				      "t.id = ?",
-				      &r->thread);
-	if (!err)
-		err = storage_prepare(db, "SELECT frames, depth, status FROM stacks WHERE id = ?",
-				      &r->stack);
-	if (!err)
-		err = storage_prepare(db,
-				      "SELECT kind, name, module, offset, file, line, inlined, "
-				      "build_id"
-				      " FROM frames WHERE id = ?",
-				      &r->frame);
-	if (!err)
-		err = storage_prepare(db, "SELECT str FROM strings WHERE id = ?", &r->string);
 	if (!err)
 		/* max(t_end) over all blocks would scan the table (t_end has no index): 170 ms per
 		 * call on a day of history, and `ember top` asks at every refresh. Blocks are
-		 * flushes written in time order, so the latest end is among the latest starts. */
+		 * written in time order, so the latest end is among the latest starts. */
 		err = storage_prepare(db,
 				      "SELECT (SELECT min(t_start) FROM blocks),"
 				      " (SELECT max(t_end) FROM"
@@ -104,96 +195,173 @@ struct storage_reader *storage_reader__new(struct storage *db)
 	return r;
 }
 
-const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id)
+/* ---- Dictionary caches. ---- */
+
+static int cache_row(enum dict_kind kind, const void *row, void *ctx)
+{
+	struct storage_reader *r = ctx;
+	int64_t id = dict_row_id(kind, row);
+	void *e;
+
+	if (idtab_get(&r->tab[kind], id))
+		return 0;
+	switch (kind) {
+	case DICT_STRING: {
+		const struct dict_string *s = row;
+		struct rstring *rs = arena_alloc(&r->arena, s->len + 1);
+
+		if (rs) {
+			memcpy(rs->str, s->str, s->len);
+			rs->str[s->len] = '\0';
+		}
+		e = rs;
+		break;
+	}
+	case DICT_PROCESS: {
+		struct rprocess *p = arena_alloc(&r->arena, sizeof(*p));
+
+		if (p)
+			p->row = *(const struct dict_process *)row;
+		e = p;
+		break;
+	}
+	case DICT_THREAD: {
+		struct rthread *t = arena_alloc(&r->arena, sizeof(*t));
+
+		if (t) {
+			memset(t, 0, sizeof(*t));
+			t->id = id;
+			t->row = *(const struct dict_thread *)row;
+		}
+		e = t;
+		break;
+	}
+	case DICT_STACK: {
+		const struct dict_stack *k = row;
+		struct rstack *rs =
+		    arena_alloc(&r->arena, sizeof(*rs) + k->depth * sizeof(int64_t));
+
+		if (rs) {
+			rs->n = k->depth;
+			rs->status = (enum storage_stack_status)k->status;
+			memcpy(rs->frames, k->frames, k->depth * sizeof(int64_t));
+		}
+		e = rs;
+		break;
+	}
+	case DICT_FRAME: {
+		struct rframe *f = arena_alloc(&r->arena, sizeof(*f));
+
+		if (f) {
+			memset(f, 0, sizeof(*f));
+			f->id = id;
+			f->row = *(const struct dict_frame *)row;
+		}
+		e = f;
+		break;
+	}
+	default:
+		return -EINVAL;
+	}
+	return e ? idtab_put(&r->tab[kind], id, e) : -ENOMEM;
+}
+
+/* Loads the chunk holding `id` into the caches. 0, -ENOENT or -errno. */
+static int load_chunk(struct storage_reader *r, enum dict_kind kind, int64_t id)
+{
+	int err;
+
+	if (id <= 0)
+		return -ENOENT;
+	snapshot_begin(r);
+	err = dict_load_chunk_of(r->db, kind, id, &r->chunk_stmt[kind], cache_row, r);
+	snapshot_end(r);
+	return err;
+}
+
+#define CACHE_GET(kind, idp, out) ((out) = idtab_get(&r->tab[kind], *(idp)))
+
+static const char *lookup_string(struct storage_reader *r, int64_t id)
+{
+	struct rstring *s;
+
+	if (!id)
+		return NULL;
+	CACHE_GET(DICT_STRING, &id, s);
+	if (!s && !load_chunk(r, DICT_STRING, id))
+		CACHE_GET(DICT_STRING, &id, s);
+	return s ? s->str : "[missing string]";
+}
+
+static struct rprocess *lookup_process(struct storage_reader *r, int64_t id)
+{
+	struct rprocess *p;
+
+	CACHE_GET(DICT_PROCESS, &id, p);
+	if (!p && !load_chunk(r, DICT_PROCESS, id))
+		CACHE_GET(DICT_PROCESS, &id, p);
+	return p;
+}
+
+static struct rthread *lookup_thread(struct storage_reader *r, int64_t id)
 {
 	struct rthread *t;
-	const unsigned char *comm;
-	int rc;
+	struct rprocess *p;
+	int err = 0;
 
-	HASH_FIND(hh, r->threads, &id, sizeof(id), t);
-	if (t)
-		return &t->t;
-	sqlite3_bind_int64(r->thread, 1, id);
-	rc = sqlite3_step(r->thread);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(r->thread);
-		errno = rc == SQLITE_DONE ? ENOENT : -storage_errno(rc);
-		return NULL;
-	}
-	t = calloc(1, sizeof(*t));
+	CACHE_GET(DICT_THREAD, &id, t);
 	if (!t) {
-		sqlite3_reset(r->thread);
-		errno = ENOMEM;
-		return NULL;
+		err = load_chunk(r, DICT_THREAD, id);
+		if (!err)
+			CACHE_GET(DICT_THREAD, &id, t);
+		if (!t) {
+			errno = err && err != -ENOENT ? -err : ENOENT;
+			return NULL;
+		}
 	}
-	t->id = id;
-	t->t.pid = (uint32_t)sqlite3_column_int64(r->thread, 0);
-	t->t.tid = (uint32_t)sqlite3_column_int64(r->thread, 1);
-	t->t.proc_start = sqlite3_column_int64(r->thread, 2);
-	comm = sqlite3_column_text(r->thread, 3);
-	snprintf(t->comm, sizeof(t->comm), "%s", comm ? (const char *)comm : "");
-	t->t.comm = t->comm;
-	if (sqlite3_column_type(r->thread, 4) == SQLITE_TEXT) {
-		t->exe = strdup((const char *)sqlite3_column_text(r->thread, 4));
-		t->t.exe = t->exe;
+	if (t->resolved)
+		return t;
+	p = lookup_process(r, t->row.process);
+	t->t.tid = t->row.tid;
+	t->t.comm = lookup_string(r, t->row.comm);
+	if (!t->t.comm)
+		t->t.comm = "";
+	if (p) {
+		t->t.pid = p->row.pid;
+		t->t.proc_start = p->row.proc_start;
+		t->t.exe = lookup_string(r, p->row.exe);
+		t->t.cmdline = lookup_string(r, p->row.cmdline);
+		t->t.uid = p->row.uid;
+		t->t.started_ns = p->row.uid == UINT32_MAX && !p->row.exe ? 0 : p->row.started_ns;
+	} else {
+		t->t.uid = UINT32_MAX;
 	}
-	t->t.uid = sqlite3_column_type(r->thread, 5) == SQLITE_NULL
-		       ? UINT32_MAX
-		       : (uint32_t)sqlite3_column_int64(r->thread, 5);
-	sqlite3_reset(r->thread);
-	HASH_ADD(hh, r->threads, id, sizeof(id), t);
-	return &t->t;
+	t->resolved = true;
+	return t;
+}
+
+const struct storage_thread *storage_reader__thread(struct storage_reader *r, int64_t id)
+{
+	struct rthread *t = lookup_thread(r, id);
+
+	return t ? &t->t : NULL;
 }
 
 int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n,
 			  enum storage_stack_status *status)
 {
-	const uint8_t *p, *end;
 	struct rstack *s;
-	int64_t depth;
-	int rc, len;
+	int err;
 
-	HASH_FIND(hh, r->stacks, &id, sizeof(id), s);
-	if (s)
-		goto found;
-	sqlite3_bind_int64(r->stack, 1, id);
-	rc = sqlite3_step(r->stack);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(r->stack);
-		return rc == SQLITE_DONE ? -ENOENT : storage_errno(rc);
-	}
-	p = sqlite3_column_blob(r->stack, 0);
-	len = sqlite3_column_bytes(r->stack, 0);
-	depth = sqlite3_column_int64(r->stack, 1);
-	/* Each frame id takes at least one byte: a larger depth is a lie. */
-	if (depth < 0 || depth > len) {
-		sqlite3_reset(r->stack);
-		return -EBADMSG;
-	}
-	s = malloc(sizeof(*s) + (size_t)depth * sizeof(int64_t));
+	CACHE_GET(DICT_STACK, &id, s);
 	if (!s) {
-		sqlite3_reset(r->stack);
-		return -ENOMEM;
+		err = load_chunk(r, DICT_STACK, id);
+		if (err)
+			return err;
+		CACHE_GET(DICT_STACK, &id, s);
+		if (!s)
+			return -ENOENT;
 	}
-	s->id = id;
-	s->n = (size_t)depth;
-	s->status = (enum storage_stack_status)sqlite3_column_int(r->stack, 2);
-	end = p + len;
-	for (size_t i = 0; i < s->n; i++) {
-		uint64_t v;
-		size_t used = codec_get_varint(p, end, &v);
-
-		if (!used) {
-			free(s);
-			sqlite3_reset(r->stack);
-			return -EBADMSG;
-		}
-		s->frames[i] = (int64_t)v;
-		p += used;
-	}
-	sqlite3_reset(r->stack);
-	HASH_ADD(hh, r->stacks, id, sizeof(id), s);
-found:
 	*frames = s->frames;
 	*n = s->n;
 	if (status)
@@ -201,81 +369,43 @@ found:
 	return 0;
 }
 
-static const char *lookup_string(struct storage_reader *r, int64_t id)
+static struct rframe *lookup_frame(struct storage_reader *r, int64_t id)
 {
-	const unsigned char *text;
-	struct rstring *s;
-	size_t len;
+	struct rframe *f;
+	int err = 0;
 
-	if (!id)
-		return NULL;
-	HASH_FIND(hh, r->strings, &id, sizeof(id), s);
-	if (s)
-		return s->str;
-	sqlite3_bind_int64(r->string, 1, id);
-	if (sqlite3_step(r->string) != SQLITE_ROW) {
-		sqlite3_reset(r->string);
-		return "[missing string]";
+	CACHE_GET(DICT_FRAME, &id, f);
+	if (!f) {
+		err = load_chunk(r, DICT_FRAME, id);
+		if (!err)
+			CACHE_GET(DICT_FRAME, &id, f);
+		if (!f) {
+			errno = err && err != -ENOENT ? -err : ENOENT;
+			return NULL;
+		}
 	}
-	text = sqlite3_column_text(r->string, 0);
-	len = (size_t)sqlite3_column_bytes(r->string, 0);
-	s = malloc(sizeof(*s) + len + 1);
-	if (!s) {
-		sqlite3_reset(r->string);
-		return "[out of memory]";
+	if (!f->resolved) {
+		f->f.kind = (enum storage_frame_kind)f->row.kind;
+		f->f.name = lookup_string(r, f->row.name);
+		f->f.module = lookup_string(r, f->row.module);
+		f->f.offset = f->row.offset;
+		f->f.file = lookup_string(r, f->row.file);
+		f->f.line = f->row.line;
+		f->f.inlined = f->row.inlined;
+		f->f.build_id = lookup_string(r, f->row.build_id);
+		f->resolved = true;
 	}
-	s->id = id;
-	memcpy(s->str, text ? (const char *)text : "", len);
-	s->str[len] = '\0';
-	sqlite3_reset(r->string);
-	HASH_ADD(hh, r->strings, id, sizeof(id), s);
-	return s->str;
+	return f;
 }
 
 const struct storage_frame *storage_reader__frame(struct storage_reader *r, int64_t id)
 {
-	struct rframe *f;
-	int64_t name, module, file, build_id;
-	int rc, kind;
+	struct rframe *f = lookup_frame(r, id);
 
-	HASH_FIND(hh, r->frames, &id, sizeof(id), f);
-	if (f)
-		return &f->f;
-	sqlite3_bind_int64(r->frame, 1, id);
-	rc = sqlite3_step(r->frame);
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(r->frame);
-		errno = rc == SQLITE_DONE ? ENOENT : -storage_errno(rc);
-		return NULL;
-	}
-	f = calloc(1, sizeof(*f));
-	if (!f) {
-		sqlite3_reset(r->frame);
-		errno = ENOMEM;
-		return NULL;
-	}
-	f->id = id;
-	kind = sqlite3_column_int(r->frame, 0);
-	f->f.kind = kind == STORAGE_FRAME_KERNEL ? STORAGE_FRAME_KERNEL
-		    : kind == STORAGE_FRAME_JIT	 ? STORAGE_FRAME_JIT
-						 : STORAGE_FRAME_USER;
-	name = sqlite3_column_int64(r->frame, 1);
-	module = sqlite3_column_int64(r->frame, 2);
-	f->name_id = name;
-	f->module_id = module;
-	f->f.offset = (uint64_t)sqlite3_column_int64(r->frame, 3);
-	file = sqlite3_column_int64(r->frame, 4);
-	f->f.line = (uint32_t)sqlite3_column_int64(r->frame, 5);
-	f->f.inlined = sqlite3_column_int(r->frame, 6) != 0;
-	build_id = sqlite3_column_int64(r->frame, 7);
-	sqlite3_reset(r->frame);
-	f->f.name = lookup_string(r, name);
-	f->f.module = lookup_string(r, module);
-	f->f.file = lookup_string(r, file);
-	f->f.build_id = lookup_string(r, build_id);
-	HASH_ADD(hh, r->frames, id, sizeof(id), f);
-	return &f->f;
+	return f ? &f->f : NULL;
 }
+
+/* ---- Filters. ---- */
 
 static bool in_list32(const uint32_t *v, size_t n, uint32_t x)
 {
@@ -285,20 +415,26 @@ static bool in_list32(const uint32_t *v, size_t n, uint32_t x)
 	return false;
 }
 
+static bool filter_on_threads(const struct storage_filter *f)
+{
+	return f->npids || f->ntids || f->comm || f->binary;
+}
+
+/* Whether thread `id` passes the filter; a thread the database lacks does not. */
 static bool thread_matches(struct storage_reader *r, const struct storage_filter *f, int64_t id)
 {
-	const struct storage_thread *t;
 	struct rthread *rt;
+	const struct storage_thread *t;
 	bool ok;
 
-	if (!f->npids && !f->ntids && !f->comm && !f->binary)
+	if (!filter_on_threads(f))
 		return true;
-	t = storage_reader__thread(r, id);
-	if (!t)
+	rt = lookup_thread(r, id);
+	if (!rt)
 		return false;
-	rt = (struct rthread *)((char *)t - offsetof(struct rthread, t));
 	if (rt->match_gen == r->gen)
 		return rt->matches;
+	t = &rt->t;
 	ok = (!f->npids || in_list32(f->pids, f->npids, t->pid)) &&
 	     (!f->ntids || in_list32(f->tids, f->ntids, t->tid)) &&
 	     (!f->comm || !strcmp(f->comm, t->comm));
@@ -313,128 +449,735 @@ static bool thread_matches(struct storage_reader *r, const struct storage_filter
 	return ok;
 }
 
-static bool cgroup_matches(const struct storage_filter *f, uint64_t cgroup)
+static bool cgroup_in(const struct storage_filter *f, uint64_t cgroup)
 {
 	for (size_t i = 0; i < f->ncgroups; i++)
 		if (f->cgroups[i] == cgroup)
 			return true;
-	return !f->ncgroups;
+	return false;
+}
+
+/* ---- Walking blocks. ---- */
+
+/*
+ * One block of a walk, with everything decoded that the filter needs: `keep` says per sample
+ * whether it matches (NULL: all do), the other columns are NULL unless asked for.
+ */
+struct wblk {
+	struct codec_block *b;
+	size_t n;
+	const int64_t *threads, *stacks;
+	const uint64_t *cgroups;
+	const uint32_t *tidx, *sidx, *cidx, *cpu, *count;
+	const int64_t *time;
+	uint8_t *keep;
+	int level;
+};
+
+enum {
+	NEED_STACK = 1,
+	NEED_TIME = 2,
+	NEED_ALL = 4, /* every column (the sample walk) */
+};
+
+typedef int (*block_fn)(struct storage_reader *r, struct wblk *wb, void *ctx);
+
+/*
+ * Calls fn for each block overlapping the filter's range with at least one thread and cgroup
+ * that match, in one read transaction. 0, what fn returned, or -errno.
+ */
+static int walk_blocks(struct storage_reader *r, const struct storage_filter *f, int need,
+		       block_fn fn, void *ctx)
+{
+	int64_t from = f->from_ns, to = f->to_ns ? f->to_ns : INT64_MAX;
+	uint8_t *tmatch = NULL, *cmatch = NULL;
+	size_t tcap = 0, ccap = 0;
+	int rc = SQLITE_DONE, err = 0;
+
+	r->gen++;
+	snapshot_begin(r);
+	sqlite3_bind_int64(r->blocks, 1,
+			   from > INT64_MIN + READER_MAX_SPAN_NS ? from - READER_MAX_SPAN_NS
+								 : INT64_MIN);
+	sqlite3_bind_int64(r->blocks, 2, to);
+	sqlite3_bind_int64(r->blocks, 3, from);
+	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
+		int64_t t_start = sqlite3_column_int64(r->blocks, 0);
+		int64_t t_end = sqlite3_column_int64(r->blocks, 1);
+		int64_t n = sqlite3_column_int64(r->blocks, 2);
+		struct wblk wb = { .level = sqlite3_column_int(r->blocks, 3) };
+		bool whole = t_start >= from && t_end < to, any = false, filter_cg = f->ncgroups;
+		size_t k, m, c;
+
+		if (n < 0 || n > CODEC_MAX_SAMPLES || wb.level < STORAGE_LEVEL_FLUSH ||
+		    wb.level > STORAGE_LEVEL_ROLLUP) {
+			err = -EBADMSG;
+			break;
+		}
+		wb.b = codec_block__open(sqlite3_column_blob(r->blocks, 4),
+					 (size_t)sqlite3_column_bytes(r->blocks, 4), t_start,
+					 (size_t)n);
+		if (!wb.b) {
+			err = -errno;
+			break;
+		}
+		wb.n = (size_t)n;
+		wb.threads = codec_block__threads(wb.b, &k);
+		wb.stacks = codec_block__stacks(wb.b, &m);
+		wb.cgroups = codec_block__cgroups(wb.b, &c);
+		/* Dictionaries are sorted: their last ids are the largest. */
+		if ((k && wb.threads[k - 1] >= READER_MAX_ID) ||
+		    (m && wb.stacks[m - 1] >= READER_MAX_ID)) {
+			codec_block__free(wb.b);
+			err = -EBADMSG;
+			break;
+		}
+		if (k > tcap || c > ccap) {
+			uint8_t *nt = realloc(tmatch, k + 1), *nc;
+
+			if (nt)
+				tmatch = nt;
+			nc = realloc(cmatch, c + 1);
+			if (nc)
+				cmatch = nc;
+			if (!nt || !nc) {
+				err = -ENOMEM;
+				codec_block__free(wb.b);
+				break;
+			}
+			tcap = k > tcap ? k : tcap;
+			ccap = c > ccap ? c : ccap;
+		}
+		for (size_t i = 0; i < k; i++)
+			any |= (tmatch[i] = thread_matches(r, f, wb.threads[i]));
+		if (any && filter_cg) {
+			any = false;
+			for (size_t i = 0; i < c; i++)
+				any |= (cmatch[i] = cgroup_in(f, wb.cgroups[i]));
+		}
+		if (!any) {
+			codec_block__free(wb.b);
+			continue;
+		}
+		err = codec_block__thread_col(wb.b, &wb.tidx);
+		if (!err && (need & (NEED_STACK | NEED_ALL)))
+			err = codec_block__stack_col(wb.b, &wb.sidx);
+		if (!err && (!whole || (need & (NEED_TIME | NEED_ALL))))
+			err = codec_block__time_col(wb.b, &wb.time);
+		if (!err && (filter_cg || (need & NEED_ALL)))
+			err = codec_block__cgroup_col(wb.b, &wb.cidx);
+		if (!err && (need & NEED_ALL))
+			err = codec_block__cpu_col(wb.b, &wb.cpu);
+		if (!err)
+			err = codec_block__count_col(wb.b, &wb.count);
+		if (!err && (filter_on_threads(f) || filter_cg || !whole)) {
+			wb.keep = malloc(wb.n + 1);
+			if (!wb.keep)
+				err = -ENOMEM;
+			for (size_t i = 0; !err && i < wb.n; i++)
+				wb.keep[i] = tmatch[wb.tidx[i]] &&
+					     (!filter_cg || cmatch[wb.cidx[i]]) &&
+					     (whole || (wb.time[i] >= from && wb.time[i] < to));
+		}
+		if (!err)
+			err = fn(r, &wb, ctx);
+		free(wb.keep);
+		codec_block__free(wb.b);
+	}
+	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_reset(r->blocks);
+	snapshot_end(r);
+	free(tmatch);
+	free(cmatch);
+	return err;
+}
+
+/* ---- Samples. ---- */
+
+struct sample_walk {
+	storage_sample_fn fn;
+	void *ctx;
+	uint32_t *order;
+	size_t cap;
+};
+
+static const int64_t *sort_time;
+
+static int cmp_by_time(const void *a, const void *b)
+{
+	int64_t x = sort_time[*(const uint32_t *)a], y = sort_time[*(const uint32_t *)b];
+
+	if (x != y)
+		return x < y ? -1 : 1;
+	return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
+}
+
+static int sample_block(struct storage_reader *r, struct wblk *wb, void *ctx)
+{
+	struct sample_walk *sw = ctx;
+	size_t n = 0;
+	int err = 0;
+
+	if (wb->n > sw->cap) {
+		uint32_t *no = realloc(sw->order, wb->n * sizeof(*no));
+
+		if (!no)
+			return -ENOMEM;
+		sw->order = no;
+		sw->cap = wb->n;
+	}
+	for (size_t i = 0; i < wb->n; i++)
+		if (!wb->keep || wb->keep[i])
+			sw->order[n++] = (uint32_t)i;
+	/* The block is in (cpu, time) order; a walk is in time order. */
+	sort_time = wb->time;
+	qsort(sw->order, n, sizeof(*sw->order), cmp_by_time);
+	for (size_t j = 0; j < n && !err; j++) {
+		uint32_t i = sw->order[j];
+		struct storage_sample s = {
+			.time_ns = wb->time[i],
+			.thread = wb->threads[wb->tidx[i]],
+			.stack = wb->stacks[wb->sidx[i]],
+			.cgroup = wb->cgroups[wb->cidx[i]],
+			.cpu = wb->cpu[i],
+		};
+		uint32_t times = wb->count ? wb->count[i] : 1;
+
+		while (times-- && !err)
+			err = sw->fn(&s, sw->ctx);
+	}
+	return err;
 }
 
 int storage_reader__samples(struct storage_reader *r, const struct storage_filter *f,
 			    storage_sample_fn fn, void *ctx)
 {
-	int64_t from = f->from_ns, to = f->to_ns ? f->to_ns : INT64_MAX;
-	int rc, err = 0;
+	struct sample_walk sw = { .fn = fn, .ctx = ctx };
+	int err = walk_blocks(r, f, NEED_ALL, sample_block, &sw);
 
-	r->gen++;
-	sqlite3_bind_int64(r->blocks, 1, from);
-	sqlite3_bind_int64(r->blocks, 2, to);
-	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
-		int64_t t_start = sqlite3_column_int64(r->blocks, 0);
-		int64_t n = sqlite3_column_int64(r->blocks, 1);
-		struct storage_sample *v;
-
-		if (sqlite3_column_int(r->blocks, 2) != CODEC_ENCODING_V1 || n < 0) {
-			err = -EBADMSG;
-			break;
-		}
-		err = codec_decode(sqlite3_column_blob(r->blocks, 3),
-				   (size_t)sqlite3_column_bytes(r->blocks, 3), t_start, (size_t)n,
-				   &v);
-		if (err)
-			break;
-		for (int64_t i = 0; i < n && !err; i++) {
-			if (v[i].time_ns < from || v[i].time_ns >= to ||
-			    !cgroup_matches(f, v[i].cgroup) || !thread_matches(r, f, v[i].thread))
-				continue;
-			err = fn(&v[i], ctx);
-		}
-		free(v);
-	}
-	if (!err && rc != SQLITE_DONE)
-		err = storage_errno(rc);
-	sqlite3_reset(r->blocks);
+	free(sw.order);
 	return err;
 }
 
-struct agg_entry {
-	struct {
-		int64_t thread, stack;
-	} key;
-	uint64_t count;
-	UT_hash_handle hh;
+/* ---- Aggregation per (thread, stack). ---- */
+
+/*
+ * An open-addressing table of counts keyed by two ids below 2^32 packed into one word (a key of
+ * 0 marks an empty slot, so the first id is never 0): 16 bytes a slot, Fibonacci hashing.
+ */
+struct agg_slot {
+	uint64_t key, count;
 };
 
 struct agg {
-	struct agg_entry *map;
+	struct agg_slot *slots;
+	size_t mask, used;
+	unsigned int shift; /* 64 - log2(slots) */
 	uint64_t total;
+	uint32_t *filled; /* with `track`, the slots in use, so a reset clears only those */
+	bool track;
 };
 
-static int agg_add(const struct storage_sample *s, void *ctx)
+static inline uint64_t agg_key(uint64_t a, uint64_t b)
 {
-	struct agg *a = ctx;
-	struct agg_entry *e, key;
+	return a << 32 | b;
+}
 
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.thread = s->thread;
-	key.key.stack = s->stack;
-	HASH_FIND(hh, a->map, &key.key, sizeof(key.key), e);
-	if (!e) {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->key = key.key;
-		HASH_ADD(hh, a->map, key, sizeof(e->key), e);
+static inline size_t agg_slot_of(const struct agg *g, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> g->shift);
+}
+
+static int agg_grow(struct agg *g)
+{
+	size_t ncap = g->slots ? (g->mask + 1) * 2 : 1024, k = 0;
+	struct agg_slot *ns = calloc(ncap, sizeof(*ns)), *old = g->slots;
+	uint32_t *nf = g->track ? malloc(ncap / 2 * sizeof(*nf)) : NULL;
+	size_t omask = g->mask;
+
+	if (!ns || (g->track && !nf)) {
+		free(ns);
+		free(nf);
+		return -ENOMEM;
 	}
-	e->count++;
-	a->total++;
+	g->slots = ns;
+	g->mask = ncap - 1;
+	g->shift = 64;
+	for (size_t c = ncap; c > 1; c >>= 1)
+		g->shift--;
+	for (size_t i = 0; old && i <= omask; i++) {
+		size_t j;
+
+		if (!old[i].key)
+			continue;
+		for (j = agg_slot_of(g, old[i].key); ns[j].key; j = (j + 1) & g->mask)
+			;
+		ns[j] = old[i];
+		if (nf)
+			nf[k++] = (uint32_t)j;
+	}
+	free(old);
+	free(g->filled);
+	g->filled = nf;
 	return 0;
 }
 
-static int cmp_count(const void *x, const void *y)
+/* Adds `count` to the entry (a, b); a in [1, 2^32), b below 2^32. */
+static inline int agg_add(struct agg *g, uint64_t a, uint64_t b, uint64_t count)
 {
-	const struct storage_stack_count *a = x, *b = y;
+	uint64_t key = agg_key(a, b);
+	size_t j;
 
-	if (a->thread != b->thread)
-		return a->thread < b->thread ? -1 : 1;
-	return a->stack < b->stack ? -1 : a->stack > b->stack;
+	if ((g->used + 1) * 2 > g->mask + 1 && agg_grow(g))
+		return -ENOMEM;
+	for (j = agg_slot_of(g, key); g->slots[j].key; j = (j + 1) & g->mask)
+		if (g->slots[j].key == key) {
+			g->slots[j].count += count;
+			g->total += count;
+			return 0;
+		}
+	g->slots[j] = (struct agg_slot){ key, count };
+	if (g->track)
+		g->filled[g->used] = (uint32_t)j;
+	g->used++;
+	g->total += count;
+	return 0;
+}
+
+/* Empties the table, keeping its memory: only the slots in use are cleared (a block's table is
+ * reset for every block, and may have grown far larger than the next block needs). */
+static void agg_reset(struct agg *g)
+{
+	if (g->track)
+		for (size_t i = 0; i < g->used; i++)
+			g->slots[g->filled[i]].key = 0;
+	else if (g->slots)
+		memset(g->slots, 0, (g->mask + 1) * sizeof(*g->slots));
+	g->used = 0;
+	g->total = 0;
+}
+
+static void agg_free(struct agg *g)
+{
+	free(g->slots);
+	free(g->filled);
+	memset(g, 0, sizeof(*g));
+}
+
+/*
+ * Sorts n slots by key: least significant digit first, 16 bits at a time over the bits that
+ * are used (ids below 2^32 each). A comparison sort of a day's (thread, stack) pairs spent more
+ * time moving 24-byte entries than the rest of the query.
+ */
+static int sort_slots(struct agg_slot *v, size_t n)
+{
+	struct agg_slot *tmp, *src = v, *dst;
+	uint64_t all = 0;
+	size_t *count;
+
+	for (size_t i = 0; i < n; i++)
+		all |= v[i].key;
+	tmp = malloc((n + 1) * sizeof(*tmp));
+	count = malloc(65536 * sizeof(*count));
+	if (!tmp || !count) {
+		free(tmp);
+		free(count);
+		return -ENOMEM;
+	}
+	dst = tmp;
+	for (unsigned int shift = 0; shift < 64 && (all >> shift); shift += 16) {
+		size_t sum = 0;
+
+		memset(count, 0, 65536 * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(src[i].key >> shift) & 0xffff]++;
+		for (size_t d = 0; d < 65536; d++) {
+			size_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i].key >> shift) & 0xffff]++] = src[i];
+		dst = src;
+		src = src == v ? tmp : v;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(tmp);
+	free(count);
+	return 0;
+}
+
+/* Resolves the threads and stacks of counts in the current snapshot (see query.h). */
+static int prefetch(struct storage_reader *r, const struct storage_stack_count *v, size_t n)
+{
+	const int64_t *frames;
+	size_t depth;
+
+	for (size_t i = 0; i < n; i++) {
+		if ((!i || v[i].thread != v[i - 1].thread) && !lookup_thread(r, v[i].thread) &&
+		    errno != ENOENT)
+			return -errno;
+		if (storage_reader__stack(r, v[i].stack, &frames, &depth, NULL) == -ENOMEM)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* ---- Counting in parallel. ---- */
+
+/*
+ * Aggregating a day of samples is mostly decoding the thread and stack columns of every block:
+ * work that is independent per block. The caller's thread reads the blocks (SQLite, the filter's
+ * thread matches, which may look rows up) and hands each to decoder threads, one per CPU (at most
+ * READER_MAX_WORKERS); each decodes its block and counts it into a table of its own, and the
+ * caller merges the tables. Blobs are copied out of SQLite, so the read transaction's snapshot
+ * is what every decoder sees.
+ */
+#define READER_MAX_WORKERS 4
+
+struct cjob {
+	void *blob;
+	struct codec_block *b;
+	size_t n;
+	uint8_t *tmatch, *cmatch; /* per dictionary entry, owned */
+	int64_t from, to;
+	bool whole, filter;
+	/* the result: keys thread << 32 | stack, with counts */
+	struct agg_slot *out;
+	size_t nout;
+	uint64_t total;
+	int err;
+	struct cjob *next;
+};
+
+struct cpool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv_todo, cv_done;
+	struct cjob *todo, **todo_tail, *done;
+	size_t inflight;
+	bool stop;
+};
+
+static void cjob_free(struct cjob *j)
+{
+	if (!j)
+		return;
+	codec_block__free(j->b);
+	free(j->blob);
+	free(j->tmatch);
+	free(j->cmatch);
+	free(j->out);
+	free(j);
+}
+
+/* Decodes and counts one block, into j->out. */
+static void cjob_run(struct cjob *j, struct agg *local)
+{
+	const uint32_t *tidx = NULL, *sidx = NULL, *cidx = NULL, *count = NULL;
+	const int64_t *time = NULL, *threads, *stacks;
+	uint32_t run_t = UINT32_MAX, run_s = 0;
+	uint64_t run = 0;
+	size_t k, m;
+	int err;
+
+	threads = codec_block__threads(j->b, &k);
+	stacks = codec_block__stacks(j->b, &m);
+	err = codec_block__thread_col(j->b, &tidx);
+	if (!err)
+		err = codec_block__stack_col(j->b, &sidx);
+	if (!err && !j->whole)
+		err = codec_block__time_col(j->b, &time);
+	if (!err && j->cmatch)
+		err = codec_block__cgroup_col(j->b, &cidx);
+	if (!err)
+		err = codec_block__count_col(j->b, &count);
+	agg_reset(local);
+	local->track = true;
+	/* Runs of one thread in one stack are counted first (see count_block). */
+	for (size_t i = 0; !err && i < j->n; i++) {
+		if (j->filter && (!j->tmatch[tidx[i]] || (cidx && !j->cmatch[cidx[i]]) ||
+				  (time && (time[i] < j->from || time[i] >= j->to))))
+			continue;
+		if (tidx[i] != run_t || sidx[i] != run_s) {
+			if (run)
+				err = agg_add(local, 1 + (uint64_t)run_t, run_s, run);
+			run_t = tidx[i];
+			run_s = sidx[i];
+			run = 0;
+		}
+		run += count ? count[i] : 1;
+	}
+	if (!err && run)
+		err = agg_add(local, 1 + (uint64_t)run_t, run_s, run);
+	if (!err && local->used) {
+		j->out = malloc(local->used * sizeof(*j->out));
+		if (!j->out)
+			err = -ENOMEM;
+	}
+	for (size_t i = 0; !err && i < local->used; i++) {
+		const struct agg_slot *sl = &local->slots[local->filled[i]];
+
+		j->out[i].key = agg_key((uint64_t)threads[(sl->key >> 32) - 1],
+					(uint64_t)stacks[(uint32_t)sl->key]);
+		j->out[i].count = sl->count;
+	}
+	j->nout = err ? 0 : local->used;
+	j->total = err ? 0 : local->total;
+	j->err = err;
+	/* The columns are not needed any more: free them here, in parallel too. */
+	codec_block__free(j->b);
+	j->b = NULL;
+	free(j->blob);
+	j->blob = NULL;
+}
+
+static void *cpool_worker(void *arg)
+{
+	struct cpool *p = arg;
+	struct agg local;
+
+	memset(&local, 0, sizeof(local));
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct cjob *j;
+
+		while (!p->todo && !p->stop)
+			pthread_cond_wait(&p->cv_todo, &p->mu);
+		if (!p->todo)
+			break;
+		j = p->todo;
+		p->todo = j->next;
+		if (!p->todo)
+			p->todo_tail = &p->todo;
+		pthread_mutex_unlock(&p->mu);
+		cjob_run(j, &local);
+		pthread_mutex_lock(&p->mu);
+		j->next = p->done;
+		p->done = j;
+		pthread_cond_signal(&p->cv_done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	agg_free(&local);
+	return NULL;
+}
+
+/* Merges finished jobs into `all`; with `wait`, waits until at most `keep` are in flight. */
+static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct cjob *done = p->done;
+
+		p->done = NULL;
+		pthread_mutex_unlock(&p->mu);
+		while (done) {
+			struct cjob *j = done;
+
+			done = j->next;
+			if (!err)
+				err = j->err;
+			for (size_t i = 0; !err && i < j->nout; i++)
+				err = agg_add(all, j->out[i].key >> 32, (uint32_t)j->out[i].key,
+					      j->out[i].count);
+			cjob_free(j);
+			pthread_mutex_lock(&p->mu);
+			p->inflight--;
+			pthread_mutex_unlock(&p->mu);
+		}
+		pthread_mutex_lock(&p->mu);
+		if (p->inflight <= keep && !p->done)
+			break;
+		if (!p->done)
+			pthread_cond_wait(&p->cv_done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return err;
+}
+
+static int count_parallel(struct storage_reader *r, const struct storage_filter *f, struct agg *all)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nworkers = ncpu < 1 ? 1 : ncpu > READER_MAX_WORKERS ? READER_MAX_WORKERS : (int)ncpu;
+	int64_t from = f->from_ns, to = f->to_ns ? f->to_ns : INT64_MAX;
+	pthread_t workers[READER_MAX_WORKERS];
+	struct cpool p = { .todo_tail = &p.todo };
+	int started = 0, rc = SQLITE_DONE, err = 0;
+	sigset_t all_signals, old;
+
+	pthread_mutex_init(&p.mu, NULL);
+	pthread_cond_init(&p.cv_todo, NULL);
+	pthread_cond_init(&p.cv_done, NULL);
+	/* Decoders take no signals: the caller's handlers and signalfds stay the caller's. */
+	sigfillset(&all_signals);
+	pthread_sigmask(SIG_SETMASK, &all_signals, &old);
+	for (; started < nworkers; started++)
+		if (pthread_create(&workers[started], NULL, cpool_worker, &p))
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r->gen++;
+	snapshot_begin(r);
+	sqlite3_bind_int64(r->blocks, 1,
+			   from > INT64_MIN + READER_MAX_SPAN_NS ? from - READER_MAX_SPAN_NS
+								 : INT64_MIN);
+	sqlite3_bind_int64(r->blocks, 2, to);
+	sqlite3_bind_int64(r->blocks, 3, from);
+	while (!err && (rc = sqlite3_step(r->blocks)) == SQLITE_ROW) {
+		int64_t t_start = sqlite3_column_int64(r->blocks, 0);
+		int64_t t_end = sqlite3_column_int64(r->blocks, 1);
+		int64_t n = sqlite3_column_int64(r->blocks, 2);
+		int level = sqlite3_column_int(r->blocks, 3);
+		size_t len = (size_t)sqlite3_column_bytes(r->blocks, 4), k, m, c;
+		const int64_t *threads, *stacks;
+		const uint64_t *cgroups;
+		bool any = false;
+		struct cjob *j;
+
+		if (n < 0 || n > CODEC_MAX_SAMPLES || level < STORAGE_LEVEL_FLUSH ||
+		    level > STORAGE_LEVEL_ROLLUP) {
+			err = -EBADMSG;
+			break;
+		}
+		j = calloc(1, sizeof(*j));
+		if (!j || !(j->blob = malloc(len + 1))) {
+			free(j);
+			err = -ENOMEM;
+			break;
+		}
+		memcpy(j->blob, sqlite3_column_blob(r->blocks, 4), len);
+		j->n = (size_t)n;
+		j->from = from;
+		j->to = to;
+		j->whole = t_start >= from && t_end < to;
+		j->b = codec_block__open(j->blob, len, t_start, j->n);
+		if (!j->b) {
+			err = -errno;
+			cjob_free(j);
+			break;
+		}
+		threads = codec_block__threads(j->b, &k);
+		stacks = codec_block__stacks(j->b, &m);
+		cgroups = codec_block__cgroups(j->b, &c);
+		if ((k && threads[k - 1] >= READER_MAX_ID) ||
+		    (m && stacks[m - 1] >= READER_MAX_ID)) {
+			err = -EBADMSG;
+			cjob_free(j);
+			break;
+		}
+		j->filter = filter_on_threads(f) || f->ncgroups || !j->whole;
+		j->tmatch = malloc(k + 1);
+		j->cmatch = f->ncgroups ? malloc(c + 1) : NULL;
+		if (!j->tmatch || (f->ncgroups && !j->cmatch)) {
+			err = -ENOMEM;
+			cjob_free(j);
+			break;
+		}
+		for (size_t i = 0; i < k; i++)
+			any |= (j->tmatch[i] = thread_matches(r, f, threads[i]));
+		if (any && j->cmatch) {
+			any = false;
+			for (size_t i = 0; i < c; i++)
+				any |= (j->cmatch[i] = cgroup_in(f, cgroups[i]));
+		}
+		if (!any) {
+			cjob_free(j);
+			continue;
+		}
+		if (!started) {
+			/* No decoder threads: decode right here. */
+			struct agg local;
+
+			memset(&local, 0, sizeof(local));
+			cjob_run(j, &local);
+			agg_free(&local);
+			pthread_mutex_lock(&p.mu);
+			j->next = p.done;
+			p.done = j;
+			p.inflight++;
+			pthread_mutex_unlock(&p.mu);
+			err = cpool_collect(&p, all, 0);
+			continue;
+		}
+		pthread_mutex_lock(&p.mu);
+		j->next = NULL;
+		*p.todo_tail = j;
+		p.todo_tail = &j->next;
+		p.inflight++;
+		pthread_cond_signal(&p.cv_todo);
+		pthread_mutex_unlock(&p.mu);
+		/* A few blocks ahead of the decoders at most: bounded memory. */
+		err = cpool_collect(&p, all, 2 * (size_t)started);
+	}
+	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_reset(r->blocks);
+	/* Wait for what is in flight (merging it, or dropping it after an error). */
+	{
+		int e = cpool_collect(&p, all, 0);
+
+		if (!err)
+			err = e;
+	}
+	pthread_mutex_lock(&p.mu);
+	p.stop = true;
+	pthread_cond_broadcast(&p.cv_todo);
+	pthread_mutex_unlock(&p.mu);
+	for (int i = 0; i < started; i++)
+		pthread_join(workers[i], NULL);
+	snapshot_end(r);
+	pthread_mutex_destroy(&p.mu);
+	pthread_cond_destroy(&p.cv_todo);
+	pthread_cond_destroy(&p.cv_done);
+	return err;
 }
 
 int storage_reader__stack_counts(struct storage_reader *r, const struct storage_filter *f,
 				 struct storage_stack_count **out, size_t *n, uint64_t *total)
 {
-	struct agg a = { 0 };
-	struct agg_entry *e, *tmp;
 	struct storage_stack_count *v = NULL;
-	size_t i = 0;
+	struct agg all;
+	size_t k = 0;
 	int err;
 
-	err = storage_reader__samples(r, f, agg_add, &a);
+	memset(&all, 0, sizeof(all));
+	snapshot_begin(r);
+	err = count_parallel(r, f, &all);
 	if (!err) {
-		v = malloc((HASH_COUNT(a.map) + 1) * sizeof(*v));
+		v = malloc((all.used + 1) * sizeof(*v));
 		if (!v)
 			err = -ENOMEM;
 	}
-	HASH_ITER (hh, a.map, e, tmp) {
-		if (v) {
-			v[i].thread = e->key.thread;
-			v[i].stack = e->key.stack;
-			v[i].count = e->count;
-			i++;
-		}
-		HASH_DEL(a.map, e);
-		free(e);
+	/* Pack the used slots at the front, sort them, and copy them out in (thread, stack)
+	 * order: the key is thread << 32 | stack. */
+	for (size_t j = 0; !err && all.used && j <= all.mask; j++)
+		if (all.slots[j].key)
+			all.slots[k++] = all.slots[j];
+	if (!err)
+		err = sort_slots(all.slots, k);
+	for (size_t j = 0; !err && j < k; j++)
+		v[j] = (struct storage_stack_count){ (int64_t)(all.slots[j].key >> 32),
+						     (int64_t)(uint32_t)all.slots[j].key,
+						     all.slots[j].count };
+	if (!err)
+		err = prefetch(r, v, k);
+	snapshot_end(r);
+	if (err) {
+		free(v);
+	} else {
+		*out = v;
+		*n = k;
+		if (total)
+			*total = all.total;
 	}
-	if (err)
-		return err;
-	qsort(v, i, sizeof(*v), cmp_count);
-	*out = v;
-	*n = i;
-	if (total)
-		*total = a.total;
-	return 0;
+	agg_free(&all);
+	return err;
 }
+
+/* ---- Per-function totals. ---- */
 
 /* Function identity: (kind, name, module) string ids; an unnamed frame is its own function. */
 struct fn_key {
@@ -460,13 +1203,6 @@ static int cmp_function(const void *x, const void *y)
 	return a->frame_id < b->frame_id ? -1 : a->frame_id > b->frame_id;
 }
 
-static struct rframe *rframe_of(struct storage_reader *r, int64_t id)
-{
-	const struct storage_frame *f = storage_reader__frame(r, id);
-
-	return f ? (struct rframe *)((char *)f - offsetof(struct rframe, f)) : NULL;
-}
-
 int storage_reader__functions(struct storage_reader *r, const struct storage_filter *f,
 			      struct storage_function_count **out, size_t *n, uint64_t *total)
 {
@@ -475,9 +1211,11 @@ int storage_reader__functions(struct storage_reader *r, const struct storage_fil
 	uint64_t all = 0;
 	int err;
 
+	snapshot_begin(r);
 	err = storage_reader__stack_counts(r, f, &counts, &ncounts, &all);
 	if (!err)
 		err = storage_reader__functions_of(r, counts, ncounts, out, n, NULL);
+	snapshot_end(r);
 	free(counts);
 	if (!err && total)
 		*total = all;
@@ -490,18 +1228,30 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 {
 	struct fn_entry *map = NULL, *e, *tmp;
 	struct storage_function_count *v = NULL;
-	size_t i = 0;
+	struct agg by_stack = { 0 };
+	size_t i = 0, k = 0;
 	uint64_t all = 0;
 	int err = 0;
 
-	for (size_t k = 0; !err && k < ncounts; k++) {
+	/* Threads do not matter here: count per stack first, then walk each stack once. */
+	for (size_t c = 0; !err && c < ncounts; c++) {
+		all += counts[c].count;
+		err = counts[c].stack > 0 && counts[c].stack < READER_MAX_ID
+			  ? agg_add(&by_stack, (uint64_t)counts[c].stack, 0, counts[c].count)
+			  : -EINVAL;
+	}
+	snapshot_begin(r);
+	for (size_t j = 0; !err && by_stack.used && j <= by_stack.mask; j++) {
+		const struct agg_slot *s = &by_stack.slots[j];
 		const int64_t *frames;
 		size_t depth;
 
-		all += counts[k].count;
-		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
+		if (!s->key)
+			continue;
+		k++;
+		err = storage_reader__stack(r, (int64_t)(s->key >> 32), &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
-			struct rframe *rf = rframe_of(r, frames[d]);
+			struct rframe *rf = lookup_frame(r, frames[d]);
 			struct fn_key key;
 
 			if (!rf) {
@@ -509,10 +1259,10 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 				break;
 			}
 			memset(&key, 0, sizeof(key));
-			key.kind = rf->f.kind;
-			key.name = rf->name_id;
-			key.module = rf->module_id;
-			key.frame = rf->name_id ? 0 : rf->id;
+			key.kind = rf->row.kind;
+			key.name = rf->row.name;
+			key.module = rf->row.module;
+			key.frame = rf->row.name ? 0 : rf->id;
 			HASH_FIND(hh, map, &key, sizeof(key), e);
 			if (!e) {
 				e = calloc(1, sizeof(*e));
@@ -525,13 +1275,15 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 				HASH_ADD(hh, map, key, sizeof(key), e);
 			}
 			if (d == 0)
-				e->self += counts[k].count;
-			if (e->mark != k + 1) {
-				e->total += counts[k].count;
-				e->mark = k + 1;
+				e->self += s->count;
+			if (e->mark != k) {
+				e->total += s->count;
+				e->mark = k;
 			}
 		}
 	}
+	snapshot_end(r);
+	agg_free(&by_stack);
 	if (!err) {
 		v = malloc((HASH_COUNT(map) + 1) * sizeof(*v));
 		if (!v)
@@ -559,6 +1311,8 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 		*total = all;
 	return 0;
 }
+
+/* ---- Per-process and per-thread totals. ---- */
 
 struct task_key {
 	uint32_t pid, tid;
@@ -599,14 +1353,16 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 	struct task_entry *tasks = NULL, *t, *ttmp;
 	struct leaf_entry *leaves = NULL, *l, *ltmp;
 	struct storage_task_count *v = NULL;
-	size_t ncounts, i = 0;
+	size_t ncounts = 0, i = 0;
 	uint64_t all = 0;
 	int err;
 
+	snapshot_begin(r);
 	err = storage_reader__stack_counts(r, f, &counts, &ncounts, &all);
 	for (size_t k = 0; !err && k < ncounts; k++) {
 		const struct storage_thread *th = storage_reader__thread(r, counts[k].thread);
 		const int64_t *frames;
+		struct leaf_entry lkey;
 		struct task_key key;
 		size_t depth;
 
@@ -642,30 +1398,27 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
 		if (err || !depth)
 			continue;
-		{
-			struct leaf_entry lkey;
-
-			memset(&lkey.key, 0, sizeof(lkey.key));
-			lkey.key.task = key;
-			lkey.key.frame = frames[0];
-			HASH_FIND(hh, leaves, &lkey.key, sizeof(lkey.key), l);
+		memset(&lkey.key, 0, sizeof(lkey.key));
+		lkey.key.task = key;
+		lkey.key.frame = frames[0];
+		HASH_FIND(hh, leaves, &lkey.key, sizeof(lkey.key), l);
+		if (!l) {
+			l = calloc(1, sizeof(*l));
 			if (!l) {
-				l = calloc(1, sizeof(*l));
-				if (!l) {
-					err = -ENOMEM;
-					break;
-				}
-				l->key = lkey.key;
-				HASH_ADD(hh, leaves, key, sizeof(l->key), l);
+				err = -ENOMEM;
+				break;
 			}
-			l->count += counts[k].count;
-			if (l->count > t->hot_count ||
-			    (l->count == t->hot_count && l->key.frame < t->c.hot_frame)) {
-				t->hot_count = l->count;
-				t->c.hot_frame = l->key.frame;
-			}
+			l->key = lkey.key;
+			HASH_ADD(hh, leaves, key, sizeof(l->key), l);
+		}
+		l->count += counts[k].count;
+		if (l->count > t->hot_count ||
+		    (l->count == t->hot_count && l->key.frame < t->c.hot_frame)) {
+			t->hot_count = l->count;
+			t->c.hot_frame = l->key.frame;
 		}
 	}
+	snapshot_end(r);
 	if (!err) {
 		v = malloc((HASH_COUNT(tasks) + 1) * sizeof(*v));
 		if (!v)
@@ -694,19 +1447,27 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 	return 0;
 }
 
+/* ---- Histograms. ---- */
+
 struct histogram {
 	uint64_t *counts;
 	size_t n;
 	int64_t from, bucket;
 };
 
-static int histogram_add(const struct storage_sample *s, void *ctx)
+static int histogram_block(struct storage_reader *r, struct wblk *wb, void *ctx)
 {
 	struct histogram *h = ctx;
-	int64_t i = (s->time_ns - h->from) / h->bucket;
 
-	if (i >= 0 && (size_t)i < h->n)
-		h->counts[i]++;
+	for (size_t i = 0; i < wb->n; i++) {
+		int64_t b;
+
+		if (wb->keep && !wb->keep[i])
+			continue;
+		b = (wb->time[i] - h->from) / h->bucket;
+		if (wb->time[i] >= h->from && (uint64_t)b < h->n)
+			h->counts[b] += wb->count ? wb->count[i] : 1;
+	}
 	return 0;
 }
 
@@ -719,14 +1480,14 @@ int storage_reader__histogram(struct storage_reader *r, const struct storage_fil
 
 	if (bucket_ns <= 0 || f->to_ns <= f->from_ns)
 		return -EINVAL;
-	nb = (f->to_ns - f->from_ns + bucket_ns - 1) / bucket_ns;
+	nb = (f->to_ns - f->from_ns) / bucket_ns + ((f->to_ns - f->from_ns) % bucket_ns != 0);
 	if (nb > STORAGE_MAX_BUCKETS)
 		return -EINVAL;
 	h.n = (size_t)nb;
 	h.counts = calloc(h.n + 1, sizeof(*h.counts));
 	if (!h.counts)
 		return -ENOMEM;
-	err = storage_reader__samples(r, f, histogram_add, &h);
+	err = walk_blocks(r, f, NEED_TIME, histogram_block, &h);
 	if (err) {
 		free(h.counts);
 		return err;
@@ -735,6 +1496,8 @@ int storage_reader__histogram(struct storage_reader *r, const struct storage_fil
 	*n = h.n;
 	return 0;
 }
+
+/* ---- Recordings and the span. ---- */
 
 int storage_reader__recordings(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
 			       struct storage_recording **out, size_t *n)
@@ -815,22 +1578,6 @@ out:
 	return err;
 }
 
-int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns)
-{
-	int rc = sqlite3_step(r->span), err = 0;
-
-	if (rc != SQLITE_ROW)
-		err = storage_errno(rc);
-	else if (sqlite3_column_type(r->span, 0) == SQLITE_NULL)
-		err = -ENODATA;
-	else {
-		*first_ns = sqlite3_column_int64(r->span, 0);
-		*last_ns = sqlite3_column_int64(r->span, 1);
-	}
-	sqlite3_reset(r->span);
-	return err;
-}
-
 int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_ns, uint32_t *hz,
 			 uint32_t *ncpus)
 {
@@ -855,37 +1602,34 @@ int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_n
 	return 0;
 }
 
+int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns)
+{
+	int rc = sqlite3_step(r->span), err = 0;
+
+	if (rc != SQLITE_ROW)
+		err = storage_errno(rc);
+	else if (sqlite3_column_type(r->span, 0) == SQLITE_NULL)
+		err = -ENODATA;
+	else {
+		*first_ns = sqlite3_column_int64(r->span, 0);
+		*last_ns = sqlite3_column_int64(r->span, 1);
+	}
+	sqlite3_reset(r->span);
+	return err;
+}
+
 void storage_reader__free(struct storage_reader *r)
 {
-	struct rthread *t, *tt;
-	struct rstack *s, *ts;
-	struct rstring *g, *tg;
-	struct rframe *f, *tf;
-
 	if (!r)
 		return;
-	HASH_ITER (hh, r->threads, t, tt) {
-		HASH_DEL(r->threads, t);
-		free(t->exe);
-		free(t);
+	while (r->snapshot_depth > 0)
+		snapshot_end(r);
+	for (int k = 0; k < DICT__MAX; k++) {
+		free(r->tab[k].v);
+		sqlite3_finalize(r->chunk_stmt[k]);
 	}
-	HASH_ITER (hh, r->stacks, s, ts) {
-		HASH_DEL(r->stacks, s);
-		free(s);
-	}
-	HASH_ITER (hh, r->strings, g, tg) {
-		HASH_DEL(r->strings, g);
-		free(g);
-	}
-	HASH_ITER (hh, r->frames, f, tf) {
-		HASH_DEL(r->frames, f);
-		free(f);
-	}
+	arena_free(&r->arena);
 	sqlite3_finalize(r->blocks);
-	sqlite3_finalize(r->thread);
-	sqlite3_finalize(r->stack);
-	sqlite3_finalize(r->frame);
-	sqlite3_finalize(r->string);
 	sqlite3_finalize(r->span);
 	free(r);
 }

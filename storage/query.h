@@ -33,8 +33,10 @@ struct storage_thread {
 	uint32_t pid, tid;
 	int64_t proc_start;
 	const char *comm;
-	const char *exe; /* the process's executable, NULL when unknown */
-	uint32_t uid;	 /* the process's real uid (UINT32_MAX when unknown) */
+	const char *exe;     /* the process's executable, NULL when unknown */
+	uint32_t uid;	     /* the process's real uid (UINT32_MAX when unknown) */
+	const char *cmdline; /* the process's command line, NULL unless recorded (--cmdline) */
+	int64_t started_ns;  /* the process's start since the epoch, 0 when unknown */
 };
 
 struct storage_stack_count {
@@ -51,8 +53,14 @@ struct storage_reader *storage_reader__new(struct storage *db);
 /* Called for each matching sample; a non-zero return stops the walk and is returned. */
 typedef int (*storage_sample_fn)(const struct storage_sample *s, void *ctx);
 
-/* Walks the matching samples, block by block in time order. 0 or -errno (-EBADMSG for a corrupt
- * block). */
+/*
+ * Walks the matching samples, block by block in time order, each block's samples in time order
+ * (blocks may overlap a little: a sample can arrive a flush late). History older than the rollup
+ * age was kept as per-minute counts: such samples come back once per count, stamped with the
+ * start of their minute and cpu STORAGE_CPU_UNKNOWN. The walk is one read transaction: it sees
+ * one snapshot, and holds back the WAL's checkpoints until it ends, so `fn` should not block
+ * for long. 0, what fn returned, or -errno (-EBADMSG for a corrupt block).
+ */
 int storage_reader__samples(struct storage_reader *r, const struct storage_filter *f,
 			    storage_sample_fn fn, void *ctx);
 

@@ -1,105 +1,69 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The database writer. Every interned row lives in an in-memory hash table (uthash) with its id;
- * rows created since the last successful flush are also on a dirty list and are inserted in the
- * flush transaction. Ids come from max(id) + 1 at open: there is one writer per database (the
- * flock in storage.c), so nobody else hands out ids.
+ * The database writer. Every row of the dictionaries lives in an in-memory hash table (uthash)
+ * with its id, loaded from the database's chunks when the writer opens; rows created since the
+ * last successful flush are also on a dirty list and are written as one chunk per dictionary in
+ * the flush transaction, beside the block of samples. Ids come from the high-water marks kept in
+ * meta: there is one writer per database (the flock in storage.c), so nobody else hands them
+ * out, and an id is never handed out twice, even after its row was pruned (a reader may still
+ * hold the old row in its cache).
  */
 #include "storage/writer.h"
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <uthash.h>
-#include <xxhash.h>
 
 #include "storage/storage_internal.h"
 
-/* Samples per block: bounds the memory a reader needs to decode one block. */
+/* Samples per flush block: bounds the memory a reader needs to decode one block. */
 #define WRITER_BLOCK_MAX 65536
-#define WRITER_COMM_LEN 16
 
-struct wstring {
-	int64_t id;
-	bool dirty;
-	UT_hash_handle hh;
-	char str[]; /* key */
+static const char *const next_key[DICT__MAX] = {
+	[DICT_STRING] = "next_string",	 [DICT_FRAME] = "next_frame",	[DICT_STACK] = "next_stack",
+	[DICT_PROCESS] = "next_process", [DICT_THREAD] = "next_thread",
 };
 
-struct wframe_key {
-	int64_t kind, name, module;
-	uint64_t offset;
-	int64_t file, line, inlined, build_id;
-};
+int idset_add(struct idset *s, int64_t id)
+{
+	size_t word = (size_t)id / 64;
 
-struct wframe {
-	struct wframe_key key;
-	int64_t id;
-	UT_hash_handle hh;
-};
+	if (id < 0)
+		return -EINVAL;
+	if (word >= s->nwords) {
+		size_t n = s->nwords ? s->nwords : 64;
+		uint64_t *nb;
 
-struct wstack {
-	int64_t id;
-	uint64_t hash;
-	uint32_t depth;
-	uint32_t len;
-	UT_hash_handle hh;
-	uint8_t key[]; /* the status byte, then the frame ids as varints (the stored blob) */
-};
+		while (n <= word)
+			n *= 2;
+		nb = realloc(s->bits, n * sizeof(*nb));
+		if (!nb)
+			return -ENOMEM;
+		memset(nb + s->nwords, 0, (n - s->nwords) * sizeof(*nb));
+		s->bits = nb;
+		s->nwords = n;
+	}
+	s->bits[word] |= 1ull << (id % 64);
+	return 0;
+}
 
-struct wthread_key {
-	uint32_t pid, tid;
-	int64_t proc_start;
-	char comm[WRITER_COMM_LEN];
-};
+bool idset_has(const struct idset *s, int64_t id)
+{
+	size_t word = (size_t)id / 64;
 
-struct wthread {
-	struct wthread_key key;
-	int64_t id;
-	UT_hash_handle hh;
-};
+	return id >= 0 && word < s->nwords && (s->bits[word] >> (id % 64) & 1);
+}
 
-struct wprocess_key {
-	uint32_t pid;
-	uint32_t pad;
-	int64_t proc_start;
-};
+void idset_free(struct idset *s)
+{
+	free(s->bits);
+	s->bits = NULL;
+	s->nwords = 0;
+}
 
-struct wprocess {
-	struct wprocess_key key;
-	char *comm, *exe;
-	int64_t seen_ns, started_ns;
-	uint32_t uid;
-	UT_hash_handle hh;
-};
-
-/* A list of rows to insert at the next flush. */
-struct dirty {
-	void **v;
-	size_t n, cap;
-};
-
-struct storage_writer {
-	struct storage *db;
-	struct wstring *strings;
-	struct wframe *frames;
-	struct wstack *stacks;
-	struct wthread *threads;
-	struct wprocess *processes;
-	struct dirty d_strings, d_frames, d_stacks, d_threads, d_processes;
-	int64_t next_string, next_frame, next_stack, next_thread;
-	struct storage_sample *samples;
-	size_t nsamples, samples_cap;
-	int64_t recording_id;
-	bool reading; /* the lookups' read transaction is open (see begin_lookups) */
-
-	sqlite3_stmt *find_string, *find_frame, *find_stack, *find_thread;
-	sqlite3_stmt *ins_string, *ins_frame, *ins_stack, *ins_thread, *ins_process, *ins_block;
-	sqlite3_stmt *ins_recording, *upd_recording;
-};
-
-static int dirty_push(struct dirty *d, void *row)
+static int dirty_push(struct wdirty *d, void *row)
 {
 	if (d->n == d->cap) {
 		size_t ncap = d->cap ? d->cap * 2 : 256;
@@ -114,113 +78,271 @@ static int dirty_push(struct dirty *d, void *row)
 	return 0;
 }
 
-static int64_t max_id(struct storage *db, const char *sql)
+int writer_note_flush(struct storage_writer *w, int64_t id, int64_t t_start, int64_t t_end,
+		      int64_t n)
 {
-	sqlite3_stmt *st;
-	int64_t id = -EIO;
+	if (w->nflushes == w->flushes_cap) {
+		size_t ncap = w->flushes_cap ? w->flushes_cap * 2 : 64;
+		struct wblock *nv = realloc(w->flushes, ncap * sizeof(*nv));
 
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return -EIO;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return id;
+		if (!nv)
+			return -ENOMEM;
+		w->flushes = nv;
+		w->flushes_cap = ncap;
+	}
+	w->flushes[w->nflushes++] = (struct wblock){ id, t_start, t_end, n };
+	return 0;
 }
 
-/*
- * Why one read transaction for all the lookups between two flushes: outside a transaction every
- * SELECT is a transaction of its own, and in WAL mode each one takes and drops POSIX locks on the
- * database and its -shm file (about four fcntl calls), which cost far more than the lookup itself
- * (bench/writer_intern.c: a new frame cost 200-400 us that way). The snapshot cannot miss rows:
- * this writer is the only one (the flock in storage.c). end_lookups() runs before the flush's
- * write transaction and when the writer is freed.
- */
-static int begin_lookups(struct storage_writer *w)
+/* ---- Loading the dictionaries. ---- */
+
+/* Rows by id while loading: threads name their process and comm by id. */
+struct loader {
+	struct storage_writer *w;
+	struct wstring **strings; /* by id */
+	size_t nstrings;
+	struct wprocess **procs; /* by id */
+	size_t nprocs;
+	int64_t max_id[DICT__MAX];
+};
+
+static int grow_index(void ***v, size_t *n, int64_t id)
 {
+	size_t want = (size_t)id + 1;
+
+	if (id <= 0 || id > (1ll << 40))
+		return -EBADMSG;
+	if (want > *n) {
+		size_t ncap = *n ? *n : 1024;
+		void **nv;
+
+		while (ncap < want)
+			ncap *= 2;
+		nv = realloc(*v, ncap * sizeof(**v));
+		if (!nv)
+			return -ENOMEM;
+		memset(nv + *n, 0, (ncap - *n) * sizeof(**v));
+		*v = nv;
+		*n = ncap;
+	}
+	return 0;
+}
+
+static int load_row(enum dict_kind kind, const void *row, void *ctx)
+{
+	struct loader *l = ctx;
+	struct storage_writer *w = l->w;
+	int64_t id = dict_row_id(kind, row);
 	int err;
 
-	if (w->reading)
+	if (id > l->max_id[kind])
+		l->max_id[kind] = id;
+	switch (kind) {
+	case DICT_STRING: {
+		const struct dict_string *r = row;
+		struct wstring *e;
+
+		err = grow_index((void ***)&l->strings, &l->nstrings, id);
+		if (err)
+			return err;
+		if (l->strings[id] || memchr(r->str, 0, r->len))
+			return -EBADMSG;
+		HASH_FIND(hh, w->strings, r->str, r->len, e);
+		if (e) {
+			/* The same string twice (`ember db check` says so): keep the first. */
+			l->strings[id] = e;
+			return 0;
+		}
+		e = malloc(sizeof(*e) + r->len + 1);
+		if (!e)
+			return -ENOMEM;
+		memcpy(e->str, r->str, r->len);
+		e->str[r->len] = '\0';
+		e->len = r->len;
+		e->id = id;
+		HASH_ADD(hh, w->strings, str, r->len, e);
+		l->strings[id] = e;
 		return 0;
-	err = storage_exec(w->db, "BEGIN");
-	w->reading = !err;
-	return err;
-}
-
-static void end_lookups(struct storage_writer *w)
-{
-	if (!w->reading)
-		return;
-	/* Ending a transaction that wrote nothing: a failure leaves nothing to undo, and
-	 * sqlite3_close_v2 would roll it back anyway. */
-	sqlite3_exec(w->db->db, "COMMIT", NULL, NULL, NULL);
-	w->reading = false;
-}
-
-/* Runs a lookup statement with its parameters bound; returns the id found, 0, or -errno. */
-static int64_t step_lookup(struct storage_writer *w, sqlite3_stmt *st)
-{
-	int64_t id = 0;
-	int rc;
-
-	rc = begin_lookups(w);
-	if (rc) {
-		sqlite3_reset(st);
-		return rc;
 	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	else if (rc != SQLITE_DONE)
-		id = storage_errno(rc);
-	sqlite3_reset(st);
-	return id;
+	case DICT_FRAME: {
+		const struct dict_frame *r = row;
+		struct wframe *e = calloc(1, sizeof(*e)), *dup;
+
+		if (!e)
+			return -ENOMEM;
+		e->id = id;
+		e->key.kind = r->kind;
+		e->key.name = r->name;
+		e->key.module = r->module;
+		e->key.offset = r->offset;
+		e->key.file = r->file;
+		e->key.line = r->line;
+		e->key.inlined = r->inlined;
+		e->key.build_id = r->build_id;
+		HASH_FIND(hh, w->frames, &e->key, sizeof(e->key), dup);
+		if (dup) {
+			free(e);
+			return 0; /* an equal frame: keep the first, samples may use either */
+		}
+		HASH_ADD(hh, w->frames, key, sizeof(e->key), e);
+		return 0;
+	}
+	case DICT_STACK: {
+		const struct dict_stack *r = row;
+		uint8_t buf[1 + DICT_MAX_DEPTH * 10];
+		struct wstack *e;
+		size_t len = 1;
+
+		buf[0] = r->status;
+		for (uint32_t i = 0; i < r->depth; i++)
+			len += codec_put_varint(buf + len, (uint64_t)r->frames[i]);
+		HASH_FIND(hh, w->stacks, buf, len, e);
+		if (e)
+			return 0;
+		e = malloc(sizeof(*e) + len);
+		if (!e)
+			return -ENOMEM;
+		memcpy(e->key, buf, len);
+		e->len = (uint32_t)len;
+		e->depth = r->depth;
+		e->id = id;
+		HASH_ADD_KEYPTR(hh, w->stacks, e->key, len, e);
+		return 0;
+	}
+	case DICT_PROCESS: {
+		const struct dict_process *r = row;
+		struct wprocess *e = calloc(1, sizeof(*e)), *dup;
+
+		if (!e)
+			return -ENOMEM;
+		err = grow_index((void ***)&l->procs, &l->nprocs, id);
+		if (err) {
+			free(e);
+			return err;
+		}
+		e->key.pid = r->pid;
+		e->key.proc_start = r->proc_start;
+		e->id = id;
+		e->row = *r;
+		e->written = true;
+		l->procs[id] = e;
+		HASH_FIND(hh, w->processes, &e->key, sizeof(e->key), dup);
+		if (dup)
+			return 0; /* reachable by id for its threads, not by key */
+		HASH_ADD(hh, w->processes, key, sizeof(e->key), e);
+		return 0;
+	}
+	case DICT_THREAD: {
+		const struct dict_thread *r = row;
+		struct wprocess *p;
+		struct wstring *comm;
+		struct wthread *e, *dup;
+
+		if (r->process <= 0 || (size_t)r->process >= l->nprocs || !l->procs[r->process] ||
+		    r->comm <= 0 || (size_t)r->comm >= l->nstrings || !l->strings[r->comm])
+			return -EBADMSG;
+		p = l->procs[r->process];
+		comm = l->strings[r->comm];
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->id = id;
+		e->process = r->process;
+		e->comm = r->comm;
+		e->key.pid = p->key.pid;
+		e->key.tid = r->tid;
+		e->key.proc_start = p->key.proc_start;
+		strncpy(e->key.comm, comm->str, sizeof(e->key.comm) - 1);
+		HASH_FIND(hh, w->threads, &e->key, sizeof(e->key), dup);
+		if (dup) {
+			free(e);
+			return 0;
+		}
+		HASH_ADD(hh, w->threads, key, sizeof(e->key), e);
+		return 0;
+	}
+	default:
+		return -EINVAL;
+	}
+}
+
+/* Processes are kept in the hash only once; those reachable by id alone are freed here. */
+static void free_orphan_processes(struct loader *l)
+{
+	for (size_t i = 0; i < l->nprocs; i++) {
+		struct wprocess *p = l->procs[i], *e;
+
+		if (!p)
+			continue;
+		HASH_FIND(hh, l->w->processes, &p->key, sizeof(p->key), e);
+		if (e != p)
+			free(p);
+	}
+}
+
+int writer_load_flushes(struct storage_writer *w)
+{
+	sqlite3_stmt *st;
+	int rc, err = storage_prepare(w->db,
+				      "SELECT id, t_start, t_end, nsamples FROM blocks"
+				      " WHERE level = 0 ORDER BY id",
+				      &st);
+
+	w->nflushes = 0;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		err = writer_note_flush(w, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 1),
+					sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3));
+	if (!err && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_finalize(st);
+	return err;
 }
 
 struct storage_writer *storage_writer__new(struct storage *db)
 {
 	struct storage_writer *w = calloc(1, sizeof(*w));
+	struct loader l = { .w = w };
 	int err = 0;
 
 	if (!w)
 		return NULL;
 	w->db = db;
-	w->next_string = max_id(db, "SELECT coalesce(max(id), 0) + 1 FROM strings");
-	w->next_frame = max_id(db, "SELECT coalesce(max(id), 0) + 1 FROM frames");
-	w->next_stack = max_id(db, "SELECT coalesce(max(id), 0) + 1 FROM stacks");
-	w->next_thread = max_id(db, "SELECT coalesce(max(id), 0) + 1 FROM threads");
-	if (w->next_string < 0 || w->next_frame < 0 || w->next_stack < 0 || w->next_thread < 0) {
-		err = -EIO;
-		goto fail;
+	/* One read transaction: the chunks of all dictionaries from one snapshot. */
+	err = storage_exec(db, "BEGIN");
+	for (int k = 0; !err && k < DICT__MAX; k++)
+		err = dict_load_all(db, k, load_row, &l);
+	for (int k = 0; !err && k < DICT__MAX; k++) {
+		int64_t stored = 0;
+
+		err = storage_meta_get(db, next_key[k], &stored);
+		w->next_id[k] = stored > l.max_id[k] ? stored : l.max_id[k] + 1;
+		w->written_next[k] = stored;
 	}
-#define PREP(field, sql)                                   \
-	do {                                               \
-		err = storage_prepare(db, sql, &w->field); \
-		if (err)                                   \
-			goto fail;                         \
-	} while (0)
-	PREP(find_string, "SELECT id FROM strings WHERE str = ?");
-	PREP(find_frame, "SELECT id FROM frames WHERE kind = ? AND name = ? AND module = ? AND "
-			 "offset = ? AND file = ? AND line = ? AND inlined = ? AND build_id = ?");
-	PREP(find_stack, "SELECT id FROM stacks WHERE hash = ? AND frames = ? AND status = ?");
-	PREP(find_thread, "SELECT id FROM threads WHERE pid = ? AND tid = ? AND proc_start = ? AND "
-			  "comm = ?");
-	PREP(ins_string, "INSERT INTO strings(id, str) VALUES(?, ?)");
-	PREP(ins_frame, "INSERT INTO frames(id, kind, name, module, offset, file, line, inlined,"
-			" build_id) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)");
-	PREP(ins_stack, "INSERT INTO stacks(id, hash, depth, status, frames) VALUES(?, ?, ?, ?, "
-			"?)");
-	PREP(ins_thread, "INSERT INTO threads(id, pid, tid, proc_start, comm) VALUES(?, ?, ?, ?, "
-			 "?)");
-	PREP(ins_process, "INSERT OR IGNORE INTO processes(pid, proc_start, started_ns, uid, comm,"
-			  " exe, first_seen_ns) VALUES(?, ?, ?, ?, ?, ?, ?)");
-	PREP(ins_block, "INSERT INTO blocks(t_start, t_end, nsamples, encoding, data)"
-			" VALUES(?, ?, ?, ?, ?)");
-	PREP(ins_recording, "INSERT INTO recordings(started_ns, hz, ncpus, event, hostname, kernel)"
-			    " VALUES(?, ?, ?, ?, ?, ?)");
-	PREP(upd_recording, "UPDATE recordings SET ended_ns = ?, delivered = ?, stored = ?,"
-			    " filtered = ?, ringbuf_full = ?, bpf_errors = ?, ingest_errors = ?,"
-			    " write_errors = ? WHERE id = ?");
-#undef PREP
+	if (!err)
+		err = writer_load_flushes(w);
+	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
+	free_orphan_processes(&l);
+	free(l.strings);
+	free(l.procs);
+	if (err)
+		goto fail;
+	err = storage_prepare(db,
+			      "INSERT INTO blocks(t_start, t_end, nsamples, level, data)"
+			      " VALUES(?, ?, ?, 0, ?)",
+			      &w->ins_block);
+	if (!err)
+		err = storage_prepare(db,
+				      "INSERT INTO recordings(started_ns, hz, ncpus, event,"
+				      " hostname, kernel) VALUES(?, ?, ?, ?, ?, ?)",
+				      &w->ins_recording);
+	if (!err)
+		err = storage_prepare(db,
+				      "UPDATE recordings SET ended_ns = ?, delivered = ?,"
+				      " stored = ?, filtered = ?, ringbuf_full = ?, bpf_errors = ?,"
+				      " ingest_errors = ?, write_errors = ? WHERE id = ?",
+				      &w->upd_recording);
+	if (err)
+		goto fail;
 	return w;
 fail:
 	storage_writer__free(w);
@@ -228,34 +350,34 @@ fail:
 	return NULL;
 }
 
-/* Interns a string; returns its id, 0 for NULL, or -errno. */
+/* ---- Interning. ---- */
+
 static int64_t intern_string(struct storage_writer *w, const char *s)
 {
 	struct wstring *e;
 	size_t len;
-	int64_t id;
 
 	if (!s)
 		return 0;
-	HASH_FIND_STR(w->strings, s, e);
+	len = strlen(s);
+	if (len > DICT_MAX_STRING)
+		len = DICT_MAX_STRING;
+	HASH_FIND(hh, w->strings, s, len, e);
 	if (e)
 		return e->id;
-	len = strlen(s);
-	sqlite3_bind_text(w->find_string, 1, s, (int)len, SQLITE_STATIC);
-	id = step_lookup(w, w->find_string);
-	if (id < 0)
-		return id;
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
 		return -ENOMEM;
-	memcpy(e->str, s, len + 1);
-	e->dirty = !id;
-	e->id = id ? id : w->next_string++;
-	if (e->dirty && dirty_push(&w->d_strings, e)) {
+	memcpy(e->str, s, len);
+	e->str[len] = '\0';
+	e->len = (uint32_t)len;
+	e->id = w->next_id[DICT_STRING];
+	if (dirty_push(&w->dirty[DICT_STRING], e)) {
 		free(e);
 		return -ENOMEM;
 	}
-	HASH_ADD_STR(w->strings, str, e);
+	w->next_id[DICT_STRING]++;
+	HASH_ADD(hh, w->strings, str, len, e);
 	return e->id;
 }
 
@@ -263,7 +385,6 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 {
 	struct wframe_key key = { 0 };
 	struct wframe *e;
-	int64_t id;
 
 	key.kind = f->kind;
 	key.name = intern_string(w, f->name);
@@ -284,26 +405,16 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	HASH_FIND(hh, w->frames, &key, sizeof(key), e);
 	if (e)
 		return e->id;
-	sqlite3_bind_int64(w->find_frame, 1, key.kind);
-	sqlite3_bind_int64(w->find_frame, 2, key.name);
-	sqlite3_bind_int64(w->find_frame, 3, key.module);
-	sqlite3_bind_int64(w->find_frame, 4, (int64_t)key.offset);
-	sqlite3_bind_int64(w->find_frame, 5, key.file);
-	sqlite3_bind_int64(w->find_frame, 6, key.line);
-	sqlite3_bind_int64(w->find_frame, 7, key.inlined);
-	sqlite3_bind_int64(w->find_frame, 8, key.build_id);
-	id = step_lookup(w, w->find_frame);
-	if (id < 0)
-		return id;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->key = key;
-	e->id = id ? id : w->next_frame++;
-	if (!id && dirty_push(&w->d_frames, e)) {
+	e->id = w->next_id[DICT_FRAME];
+	if (dirty_push(&w->dirty[DICT_FRAME], e)) {
 		free(e);
 		return -ENOMEM;
 	}
+	w->next_id[DICT_FRAME]++;
 	HASH_ADD(hh, w->frames, key, sizeof(key), e);
 	return e->id;
 }
@@ -316,6 +427,8 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 	size_t len = 1;
 	int64_t id;
 
+	if (n > DICT_MAX_DEPTH)
+		return -EINVAL;
 	if (1 + n * 10 > sizeof(stackbuf)) {
 		buf = malloc(1 + n * 10);
 		if (!buf)
@@ -337,22 +450,13 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 	memcpy(e->key, buf, len);
 	e->len = (uint32_t)len;
 	e->depth = (uint32_t)n;
-	/* The database keys stacks by a 63-bit hash of the frames: SQLite integers are signed. */
-	e->hash = XXH3_64bits(buf + 1, len - 1) >> 1;
-	sqlite3_bind_int64(w->find_stack, 1, (int64_t)e->hash);
-	sqlite3_bind_blob(w->find_stack, 2, buf + 1, (int)len - 1, SQLITE_STATIC);
-	sqlite3_bind_int(w->find_stack, 3, status);
-	id = step_lookup(w, w->find_stack);
-	if (id < 0) {
-		free(e);
-		goto out;
-	}
-	e->id = id ? id : w->next_stack++;
-	if (!id && dirty_push(&w->d_stacks, e)) {
+	e->id = w->next_id[DICT_STACK];
+	if (dirty_push(&w->dirty[DICT_STACK], e)) {
 		free(e);
 		id = -ENOMEM;
 		goto out;
 	}
+	w->next_id[DICT_STACK]++;
 	HASH_ADD_KEYPTR(hh, w->stacks, e->key, len, e);
 	id = e->id;
 out:
@@ -361,37 +465,100 @@ out:
 	return id;
 }
 
+static void process_free(struct wprocess *e)
+{
+	if (!e)
+		return;
+	free(e->comm);
+	free(e->exe);
+	free(e->cmdline);
+	free(e);
+}
+
+/* Gives a process its id and row (interning its strings) and queues it for the next flush. */
+static int activate_process(struct storage_writer *w, struct wprocess *e)
+{
+	int64_t comm = intern_string(w, e->comm ? e->comm : "");
+	int64_t exe = intern_string(w, e->exe);
+	int64_t cmdline = intern_string(w, e->cmdline);
+
+	if (comm < 0 || exe < 0 || cmdline < 0)
+		return -ENOMEM;
+	if (dirty_push(&w->dirty[DICT_PROCESS], e))
+		return -ENOMEM;
+	e->id = w->next_id[DICT_PROCESS]++;
+	e->row.id = e->id;
+	e->row.comm = comm;
+	e->row.exe = exe;
+	e->row.cmdline = cmdline;
+	free(e->comm);
+	free(e->exe);
+	free(e->cmdline);
+	e->comm = e->exe = e->cmdline = NULL;
+	return 0;
+}
+
+/* The process (pid, proc_start); created (not yet written) when not known and `create`. */
+static struct wprocess *find_process(struct storage_writer *w, uint32_t pid, int64_t proc_start,
+				     const char *comm, bool create)
+{
+	struct wprocess_key key = { .pid = pid, .proc_start = proc_start };
+	struct wprocess *e;
+
+	HASH_FIND(hh, w->processes, &key, sizeof(key), e);
+	if (e || !create)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->key = key;
+	e->row.pid = pid;
+	e->row.uid = UINT32_MAX;
+	e->row.proc_start = proc_start;
+	e->comm = strdup(comm ? comm : "");
+	e->registered = w->nflush;
+	if (!e->comm) {
+		free(e);
+		return NULL;
+	}
+	HASH_ADD(hh, w->processes, key, sizeof(key), e);
+	return e;
+}
+
 int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t tid,
 			       int64_t proc_start_ns, const char *comm)
 {
 	struct wthread_key key;
+	struct wprocess *p;
 	struct wthread *e;
-	int64_t id;
+	int64_t comm_id;
 
 	memset(&key, 0, sizeof(key));
 	key.pid = pid;
 	key.tid = tid;
 	key.proc_start = proc_start_ns;
-	strncpy(key.comm, comm, sizeof(key.comm) - 1);
+	strncpy(key.comm, comm ? comm : "", sizeof(key.comm) - 1);
 	HASH_FIND(hh, w->threads, &key, sizeof(key), e);
 	if (e)
 		return e->id;
-	sqlite3_bind_int64(w->find_thread, 1, pid);
-	sqlite3_bind_int64(w->find_thread, 2, tid);
-	sqlite3_bind_int64(w->find_thread, 3, proc_start_ns);
-	sqlite3_bind_text(w->find_thread, 4, key.comm, -1, SQLITE_STATIC);
-	id = step_lookup(w, w->find_thread);
-	if (id < 0)
-		return id;
+	p = find_process(w, pid, proc_start_ns, key.comm, true);
+	if (!p || (!p->id && activate_process(w, p)))
+		return -ENOMEM;
+	comm_id = intern_string(w, key.comm);
+	if (comm_id < 0)
+		return comm_id;
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->key = key;
-	e->id = id ? id : w->next_thread++;
-	if (!id && dirty_push(&w->d_threads, e)) {
+	e->id = w->next_id[DICT_THREAD];
+	e->process = p->id;
+	e->comm = comm_id;
+	if (dirty_push(&w->dirty[DICT_THREAD], e)) {
 		free(e);
 		return -ENOMEM;
 	}
+	w->next_id[DICT_THREAD]++;
 	HASH_ADD(hh, w->threads, key, sizeof(key), e);
 	return e->id;
 }
@@ -400,29 +567,97 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc
 			    int64_t started_ns, uint32_t uid, const char *comm, const char *exe,
 			    int64_t seen_ns)
 {
-	struct wprocess_key key = { .pid = pid, .proc_start = proc_start };
-	struct wprocess *e;
+	struct wprocess *e = find_process(w, pid, proc_start, NULL, false);
+	bool created = false;
 
-	HASH_FIND(hh, w->processes, &key, sizeof(key), e);
-	if (e)
+	/* Known already: its row is written, or its details are in; only a process a thread
+	 * created (no details yet) takes them. */
+	if (e && (e->written || e->row.uid != UINT32_MAX))
 		return 0;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	e->key = key;
-	e->comm = strdup(comm ? comm : "");
-	e->exe = exe ? strdup(exe) : NULL;
-	e->seen_ns = seen_ns;
-	e->started_ns = started_ns;
-	e->uid = uid;
-	if (!e->comm || (exe && !e->exe) || dirty_push(&w->d_processes, e)) {
-		free(e->comm);
-		free(e->exe);
-		free(e);
-		return -ENOMEM;
+	if (!e) {
+		if (w->npending == w->pending_cap) {
+			size_t ncap = w->pending_cap ? w->pending_cap * 2 : 256;
+			struct wprocess **nv = realloc(w->pending, ncap * sizeof(*nv));
+
+			if (!nv)
+				return -ENOMEM;
+			w->pending = nv;
+			w->pending_cap = ncap;
+		}
+		e = find_process(w, pid, proc_start, comm, true);
+		if (!e)
+			return -ENOMEM;
+		created = true;
 	}
-	HASH_ADD(hh, w->processes, key, sizeof(key), e);
+	e->row.started_ns = started_ns;
+	e->row.uid = uid;
+	e->row.seen_ns = seen_ns;
+	if (e->id) {
+		/* Already has its row (a thread came first): intern the details into it. */
+		int64_t comm_id = intern_string(w, comm ? comm : ""),
+			exe_id = intern_string(w, exe);
+
+		if (comm_id < 0 || exe_id < 0)
+			return -ENOMEM;
+		e->row.comm = comm_id;
+		e->row.exe = exe_id;
+		return 0;
+	}
+	if (!created) {
+		free(e->comm);
+		e->comm = strdup(comm ? comm : "");
+		if (!e->comm)
+			return -ENOMEM;
+	}
+	free(e->exe);
+	e->exe = exe ? strdup(exe) : NULL;
+	if (exe && !e->exe)
+		return -ENOMEM;
+	if (created)
+		w->pending[w->npending++] = e;
 	return 0;
+}
+
+int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int64_t proc_start,
+				    const char *cmdline)
+{
+	struct wprocess *e = find_process(w, pid, proc_start, NULL, false);
+	char buf[STORAGE_CMDLINE_MAX + 1];
+	int64_t id;
+
+	if (!e || e->written)
+		return -ENOENT;
+	snprintf(buf, sizeof(buf), "%s", cmdline ? cmdline : "");
+	if (!e->id) {
+		free(e->cmdline);
+		e->cmdline = strdup(buf);
+		return e->cmdline ? 0 : -ENOMEM;
+	}
+	id = intern_string(w, buf);
+	if (id < 0)
+		return (int)id;
+	e->row.cmdline = id;
+	return 0;
+}
+
+/* Forgets the processes registered long ago that no thread ever named (never written). */
+static void expire_pending(struct storage_writer *w)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < w->npending; i++) {
+		struct wprocess *e = w->pending[i];
+
+		if (e->id)
+			continue; /* named by a thread since: an ordinary process now */
+		if (e->registered + WRITER_PROCESS_PENDING > w->nflush) {
+			w->pending[k++] = e;
+			continue;
+		}
+		HASH_DEL(w->processes, e);
+		process_free(e);
+	}
+	w->npending = k;
 }
 
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s)
@@ -436,6 +671,10 @@ int storage_writer__sample(struct storage_writer *w, const struct storage_sample
 		w->samples = nv;
 		w->samples_cap = ncap;
 	}
+	/* While a prune scans the blocks, what is used now must survive it. */
+	if (w->prune.active && (idset_add(&w->prune.ref_stacks, s->stack) ||
+				idset_add(&w->prune.ref_threads, s->thread)))
+		w->prune.active = false; /* no memory to track it: start over later */
 	w->samples[w->nsamples++] = *s;
 	return 0;
 }
@@ -445,73 +684,99 @@ size_t storage_writer__pending(const struct storage_writer *w)
 	return w->nsamples;
 }
 
-static int step_insert(sqlite3_stmt *st)
+/* ---- Flushing. ---- */
+
+/* Writes the dirty rows of one dictionary as one chunk. */
+static int write_dirty(struct storage_writer *w, enum dict_kind kind)
 {
-	int rc = sqlite3_step(st);
+	struct wdirty *d = &w->dirty[kind];
+	size_t size[DICT__MAX] = { sizeof(struct dict_string), sizeof(struct dict_frame),
+				   sizeof(struct dict_stack), sizeof(struct dict_process),
+				   sizeof(struct dict_thread) };
+	int64_t *frames = NULL;
+	size_t nframes = 0;
+	void *rows;
+	int err;
 
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE ? 0 : storage_errno(rc);
-}
-
-static int write_rows(struct storage_writer *w)
-{
-	int err = 0;
-
-	for (size_t i = 0; i < w->d_strings.n && !err; i++) {
-		struct wstring *e = w->d_strings.v[i];
-
-		sqlite3_bind_int64(w->ins_string, 1, e->id);
-		sqlite3_bind_text(w->ins_string, 2, e->str, -1, SQLITE_STATIC);
-		err = step_insert(w->ins_string);
+	if (!d->n)
+		return 0;
+	rows = calloc(d->n, size[kind]);
+	if (!rows)
+		return -ENOMEM;
+	if (kind == DICT_STACK) {
+		for (size_t i = 0; i < d->n; i++)
+			nframes += ((struct wstack *)d->v[i])->depth;
+		frames = malloc((nframes + 1) * sizeof(*frames));
+		if (!frames) {
+			free(rows);
+			return -ENOMEM;
+		}
+		nframes = 0;
 	}
-	for (size_t i = 0; i < w->d_frames.n && !err; i++) {
-		struct wframe *e = w->d_frames.v[i];
+	for (size_t i = 0; i < d->n; i++) {
+		switch (kind) {
+		case DICT_STRING: {
+			struct wstring *e = d->v[i];
 
-		sqlite3_bind_int64(w->ins_frame, 1, e->id);
-		sqlite3_bind_int64(w->ins_frame, 2, e->key.kind);
-		sqlite3_bind_int64(w->ins_frame, 3, e->key.name);
-		sqlite3_bind_int64(w->ins_frame, 4, e->key.module);
-		sqlite3_bind_int64(w->ins_frame, 5, (int64_t)e->key.offset);
-		sqlite3_bind_int64(w->ins_frame, 6, e->key.file);
-		sqlite3_bind_int64(w->ins_frame, 7, e->key.line);
-		sqlite3_bind_int64(w->ins_frame, 8, e->key.inlined);
-		sqlite3_bind_int64(w->ins_frame, 9, e->key.build_id);
-		err = step_insert(w->ins_frame);
-	}
-	for (size_t i = 0; i < w->d_stacks.n && !err; i++) {
-		struct wstack *e = w->d_stacks.v[i];
+			((struct dict_string *)rows)[i] =
+			    (struct dict_string){ .id = e->id, .str = e->str, .len = e->len };
+			break;
+		}
+		case DICT_FRAME: {
+			struct wframe *e = d->v[i];
 
-		sqlite3_bind_int64(w->ins_stack, 1, e->id);
-		sqlite3_bind_int64(w->ins_stack, 2, (int64_t)e->hash);
-		sqlite3_bind_int64(w->ins_stack, 3, e->depth);
-		sqlite3_bind_int(w->ins_stack, 4, e->key[0]);
-		sqlite3_bind_blob(w->ins_stack, 5, e->key + 1, (int)e->len - 1, SQLITE_STATIC);
-		err = step_insert(w->ins_stack);
-	}
-	for (size_t i = 0; i < w->d_threads.n && !err; i++) {
-		struct wthread *e = w->d_threads.v[i];
+			((struct dict_frame *)rows)[i] = (struct dict_frame){
+				.id = e->id,
+				.kind = (uint8_t)e->key.kind,
+				.inlined = e->key.inlined != 0,
+				.line = (uint32_t)e->key.line,
+				.name = e->key.name,
+				.module = e->key.module,
+				.file = e->key.file,
+				.build_id = e->key.build_id,
+				.offset = e->key.offset,
+			};
+			break;
+		}
+		case DICT_STACK: {
+			struct wstack *e = d->v[i];
+			const uint8_t *p = e->key + 1, *end = e->key + e->len;
+			struct dict_stack *r = (struct dict_stack *)rows + i;
 
-		sqlite3_bind_int64(w->ins_thread, 1, e->id);
-		sqlite3_bind_int64(w->ins_thread, 2, e->key.pid);
-		sqlite3_bind_int64(w->ins_thread, 3, e->key.tid);
-		sqlite3_bind_int64(w->ins_thread, 4, e->key.proc_start);
-		sqlite3_bind_text(w->ins_thread, 5, e->key.comm, -1, SQLITE_STATIC);
-		err = step_insert(w->ins_thread);
-	}
-	for (size_t i = 0; i < w->d_processes.n && !err; i++) {
-		struct wprocess *e = w->d_processes.v[i];
+			r->id = e->id;
+			r->status = e->key[0];
+			r->depth = e->depth;
+			r->frames = frames + nframes;
+			for (uint32_t k = 0; k < e->depth; k++) {
+				uint64_t v = 0;
 
-		sqlite3_bind_int64(w->ins_process, 1, e->key.pid);
-		sqlite3_bind_int64(w->ins_process, 2, e->key.proc_start);
-		sqlite3_bind_int64(w->ins_process, 3, e->started_ns);
-		sqlite3_bind_int64(w->ins_process, 4, e->uid);
-		sqlite3_bind_text(w->ins_process, 5, e->comm, -1, SQLITE_STATIC);
-		if (e->exe)
-			sqlite3_bind_text(w->ins_process, 6, e->exe, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->ins_process, 7, e->seen_ns);
-		err = step_insert(w->ins_process);
+				p += codec_get_varint(p, end, &v);
+				frames[nframes++] = (int64_t)v;
+			}
+			break;
+		}
+		case DICT_PROCESS:
+			((struct dict_process *)rows)[i] = ((struct wprocess *)d->v[i])->row;
+			break;
+		case DICT_THREAD: {
+			struct wthread *e = d->v[i];
+
+			((struct dict_thread *)rows)[i] =
+			    (struct dict_thread){ .id = e->id,
+						  .process = e->process,
+						  .tid = e->key.tid,
+						  .comm = e->comm };
+			break;
+		}
+		default:
+			break;
+		}
 	}
+	err = dict_write_chunk(w->db, kind, rows, d->n, dict_row_id(kind, rows),
+			       dict_row_id(kind, dict_row(kind, rows, d->n - 1)), 0,
+			       STORAGE_ZSTD_FAST);
+	free(frames);
+	free(rows);
 	return err;
 }
 
@@ -522,10 +787,12 @@ static int cmp_sample_time(const void *a, const void *b)
 	return x->time_ns < y->time_ns ? -1 : x->time_ns > y->time_ns;
 }
 
-static int write_blocks(struct storage_writer *w)
+/* Writes the buffered samples as flush blocks; their rows are noted in *ids (n of them). */
+static int write_blocks(struct storage_writer *w, struct wblock *ids, size_t *nids)
 {
 	int err = 0;
 
+	*nids = 0;
 	if (w->nsamples)
 		qsort(w->samples, w->nsamples, sizeof(*w->samples), cmp_sample_time);
 	for (size_t i = 0; i < w->nsamples && !err; i += WRITER_BLOCK_MAX) {
@@ -534,15 +801,23 @@ static int write_blocks(struct storage_writer *w)
 		void *data;
 		size_t len;
 
-		err = codec_encode(v, n, v[0].time_ns, &data, &len);
+		err = codec_block_encode(v, NULL, n, v[0].time_ns, STORAGE_TIME_UNIT_NS,
+					 STORAGE_ZSTD_FAST, &data, &len);
 		if (err)
 			break;
-		sqlite3_bind_int64(w->ins_block, 1, v[0].time_ns);
-		sqlite3_bind_int64(w->ins_block, 2, v[n - 1].time_ns);
+		sqlite3_bind_int64(w->ins_block, 1,
+				   codec_floor(v[0].time_ns, STORAGE_TIME_UNIT_NS));
+		sqlite3_bind_int64(w->ins_block, 2,
+				   codec_floor(v[n - 1].time_ns, STORAGE_TIME_UNIT_NS));
 		sqlite3_bind_int64(w->ins_block, 3, (int64_t)n);
-		sqlite3_bind_int(w->ins_block, 4, CODEC_ENCODING_V1);
-		sqlite3_bind_blob(w->ins_block, 5, data, (int)len, free);
-		err = step_insert(w->ins_block);
+		sqlite3_bind_blob(w->ins_block, 4, data, (int)len, free);
+		err = storage_step_done(w->ins_block);
+		if (!err)
+			ids[(*nids)++] =
+			    (struct wblock){ sqlite3_last_insert_rowid(w->db->db),
+					     codec_floor(v[0].time_ns, STORAGE_TIME_UNIT_NS),
+					     codec_floor(v[n - 1].time_ns, STORAGE_TIME_UNIT_NS),
+					     (int64_t)n };
 	}
 	return err;
 }
@@ -558,7 +833,7 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 		sqlite3_bind_text(w->ins_recording, 4, r->event ? r->event : "", -1, SQLITE_STATIC);
 		sqlite3_bind_text(w->ins_recording, 5, r->hostname, -1, SQLITE_STATIC);
 		sqlite3_bind_text(w->ins_recording, 6, r->kernel, -1, SQLITE_STATIC);
-		err = step_insert(w->ins_recording);
+		err = storage_step_done(w->ins_recording);
 		if (err)
 			return err;
 		w->recording_id = sqlite3_last_insert_rowid(w->db->db);
@@ -573,79 +848,29 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 	sqlite3_bind_int64(w->upd_recording, 7, (int64_t)r->ingest_errors);
 	sqlite3_bind_int64(w->upd_recording, 8, (int64_t)r->write_errors);
 	sqlite3_bind_int64(w->upd_recording, 9, w->recording_id);
-	return step_insert(w->upd_recording);
-}
-
-/*
- * The caches only save lookups: every row is in the file, and a miss is looked up there first
- * (processes are inserted OR IGNORE). Under constant process churn they would grow without bound
- * (new threads and processes, and the frames and stacks of code seen once, unnamed ones by
- * offset: about 850 MiB an hour in the soak test at 600 new processes a second). Once
- * everything is written, a cache above its limit is emptied; the hot entries come back at the
- * cost of one indexed lookup each.
- */
-#define WRITER_MAX_THREADS 16384
-#define WRITER_MAX_PROCESSES 16384
-#define WRITER_MAX_STRINGS 65536
-#define WRITER_MAX_FRAMES 131072
-#define WRITER_MAX_STACKS 131072
-
-static void trim_caches(struct storage_writer *w)
-{
-	struct wstring *s, *ts;
-	struct wframe *f, *tf;
-	struct wstack *k, *tk;
-	struct wthread *t, *tt;
-	struct wprocess *p, *tp;
-
-	if (HASH_COUNT(w->strings) > WRITER_MAX_STRINGS) {
-		HASH_ITER (hh, w->strings, s, ts) {
-			HASH_DEL(w->strings, s);
-			free(s);
-		}
-	}
-	if (HASH_COUNT(w->frames) > WRITER_MAX_FRAMES) {
-		HASH_ITER (hh, w->frames, f, tf) {
-			HASH_DEL(w->frames, f);
-			free(f);
-		}
-	}
-	if (HASH_COUNT(w->stacks) > WRITER_MAX_STACKS) {
-		HASH_ITER (hh, w->stacks, k, tk) {
-			HASH_DEL(w->stacks, k);
-			free(k);
-		}
-	}
-	if (HASH_COUNT(w->threads) > WRITER_MAX_THREADS) {
-		HASH_ITER (hh, w->threads, t, tt) {
-			HASH_DEL(w->threads, t);
-			free(t);
-		}
-	}
-	if (HASH_COUNT(w->processes) > WRITER_MAX_PROCESSES) {
-		HASH_ITER (hh, w->processes, p, tp) {
-			HASH_DEL(w->processes, p);
-			free(p->comm);
-			free(p->exe);
-			free(p);
-		}
-	}
+	return storage_step_done(w->upd_recording);
 }
 
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped)
 {
 	int64_t saved_recording = w->recording_id;
-	size_t nsamples = w->nsamples;
+	size_t nsamples = w->nsamples, nblocks = 0;
+	struct wblock *blocks;
 	bool counted = false;
 	int err;
 
-	end_lookups(w);
+	blocks = malloc((nsamples / WRITER_BLOCK_MAX + 1) * sizeof(*blocks));
+	if (!blocks)
+		return -ENOMEM;
 	err = storage_exec(w->db, "BEGIN IMMEDIATE");
+	for (int k = 0; !err && k < DICT__MAX; k++)
+		err = write_dirty(w, k);
+	for (int k = 0; !err && k < DICT__MAX; k++)
+		if (w->next_id[k] != w->written_next[k])
+			err = storage_meta_set(w->db, next_key[k], w->next_id[k]);
 	if (!err)
-		err = write_rows(w);
-	if (!err)
-		err = write_blocks(w);
+		err = write_blocks(w, blocks, &nblocks);
 	if (!err && rec) {
 		/* The counters committed must include the samples of this very transaction. */
 		rec->stored += nsamples;
@@ -655,14 +880,26 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 	if (!err)
 		err = storage_exec(w->db, "COMMIT");
 	if (!err) {
-		w->d_strings.n = w->d_frames.n = w->d_stacks.n = w->d_threads.n = 0;
-		w->d_processes.n = 0;
+		for (size_t i = 0; i < w->dirty[DICT_PROCESS].n; i++)
+			((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->written = true;
+		w->nflush++;
+		expire_pending(w);
+		for (int k = 0; k < DICT__MAX; k++) {
+			w->dirty[k].n = 0;
+			w->written_next[k] = w->next_id[k];
+		}
 		w->nsamples = 0;
-		trim_caches(w);
+		for (size_t i = 0; i < nblocks; i++)
+			writer_note_flush(w, blocks[i].id, blocks[i].t_start, blocks[i].t_end,
+					  blocks[i].n);
+		free(blocks);
 		return 0;
 	}
-	/* SQLite may have rolled back by itself (SQLITE_FULL): a failing ROLLBACK is harmless. */
-	sqlite3_exec(w->db->db, "ROLLBACK", NULL, NULL, NULL);
+	/* SQLite may have rolled back by itself (SQLITE_FULL); then a ROLLBACK would only replace
+	 * the error message the caller is about to print. */
+	if (!sqlite3_get_autocommit(w->db->db))
+		sqlite3_exec(w->db->db, "ROLLBACK", NULL, NULL, NULL);
+	free(blocks);
 	w->recording_id = saved_recording;
 	if (counted)
 		rec->stored -= nsamples;
@@ -684,7 +921,7 @@ void storage_writer__free(struct storage_writer *w)
 
 	if (!w)
 		return;
-	end_lookups(w);
+	maint_worker_free(w->worker);
 	HASH_ITER (hh, w->strings, s, ts) {
 		HASH_DEL(w->strings, s);
 		free(s);
@@ -703,25 +940,17 @@ void storage_writer__free(struct storage_writer *w)
 	}
 	HASH_ITER (hh, w->processes, p, tp) {
 		HASH_DEL(w->processes, p);
-		free(p->comm);
-		free(p->exe);
-		free(p);
+		process_free(p);
 	}
-	free(w->d_strings.v);
-	free(w->d_frames.v);
-	free(w->d_stacks.v);
-	free(w->d_threads.v);
-	free(w->d_processes.v);
+	free(w->pending);
+	for (int i = 0; i < DICT__MAX; i++) {
+		free(w->dirty[i].v);
+		idset_free(&w->prune.dead[i]);
+	}
+	idset_free(&w->prune.ref_stacks);
+	idset_free(&w->prune.ref_threads);
 	free(w->samples);
-	sqlite3_finalize(w->find_string);
-	sqlite3_finalize(w->find_frame);
-	sqlite3_finalize(w->find_stack);
-	sqlite3_finalize(w->find_thread);
-	sqlite3_finalize(w->ins_string);
-	sqlite3_finalize(w->ins_frame);
-	sqlite3_finalize(w->ins_stack);
-	sqlite3_finalize(w->ins_thread);
-	sqlite3_finalize(w->ins_process);
+	free(w->flushes);
 	sqlite3_finalize(w->ins_block);
 	sqlite3_finalize(w->ins_recording);
 	sqlite3_finalize(w->upd_recording);

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The writer: interns strings, frames, stacks and threads (each stored once and referenced by
- * id), buffers samples, and writes everything new in one transaction per flush. Ids are assigned
- * in memory at once so the ingest path never waits on SQLite; a miss in the in-memory caches is
- * looked up in the database first, so reopening an existing database reuses its rows.
+ * The writer: interns strings, frames, stacks, processes and threads (each stored once and
+ * referenced by id), buffers samples, and writes everything new in one transaction per flush.
+ * Every row of the database's dictionaries is held in memory, loaded when the writer opens, so
+ * ids are assigned at once and the ingest path never waits on SQLite. Between flushes,
+ * storage_writer__maintain merges small blocks and chunks, applies the retention policy and
+ * prunes rows nothing refers to any more, a bounded slice of work at a time.
  */
 #ifndef EMBER_WRITER_H
 #define EMBER_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,13 +19,14 @@
 
 struct storage_writer;
 
-/* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure.
+/* `db` must be open in STORAGE_WRITE mode and outlive the writer. NULL with errno on failure
+ * (ENOMEM, EBADMSG for a dictionary that does not decode, or another database error).
  * Between two flushes the writer keeps one read transaction open on `db` for its lookups
  * (storage_writer__flush and storage_writer__free end it): nothing else may begin a transaction
  * on the same connection meanwhile. */
 struct storage_writer *storage_writer__new(struct storage *db);
 
-/* Ids > 0, or -errno (ENOMEM, or a database error looking up an existing row). */
+/* Ids > 0, or -errno (ENOMEM, EINVAL for a stack deeper than 4096 frames). */
 int64_t storage_writer__frame(struct storage_writer *w, const struct storage_frame *f);
 /* `frames` leaf first; n may be 0 (a sample with no stack at all). Stacks with the same frames
  * but another status are distinct rows. */
@@ -38,6 +42,16 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc
 			    int64_t started_ns, uint32_t uid, const char *comm, const char *exe,
 			    int64_t seen_ns);
 
+/*
+ * Attaches a command line (arguments joined by spaces, at most STORAGE_CMDLINE_MAX bytes kept)
+ * to a process recorded by storage_writer__process and not flushed yet; call it only when the
+ * user asked for command lines, which can hold secrets. 0, -ENOENT (no such process, or already
+ * written), -ENOMEM.
+ */
+#define STORAGE_CMDLINE_MAX 4096
+int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int64_t proc_start,
+				    const char *cmdline);
+
 /* Buffers one sample until the next flush. 0 or -ENOMEM. */
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s);
 
@@ -52,6 +66,39 @@ size_t storage_writer__pending(const struct storage_writer *w);
  */
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped);
+
+/* What storage_writer__maintain keeps. */
+struct storage_policy {
+	int64_t retention_ns;	 /* delete history older than this; 0: keep everything */
+	int64_t max_bytes;	 /* keep the database file under this size; 0: no limit */
+	int64_t rollup_after_ns; /* replace samples older than this by per-minute counts; 0: the
+				    default, STORAGE_ROLLUP_AFTER_NS; < 0: never */
+};
+
+#define STORAGE_ROLLUP_AFTER_NS (86400ll * 1000000000ll)
+
+/* What one call of storage_writer__maintain did. */
+struct storage_maint_stats {
+	uint64_t merged_blocks;	   /* flush blocks merged into windows */
+	uint64_t rolled_up_blocks; /* blocks replaced by per-minute counts */
+	uint64_t deleted_blocks;   /* blocks deleted by --retention or --max-db-size */
+	uint64_t merged_chunks;	   /* dictionary chunks merged */
+	uint64_t pruned_rows;	   /* strings, frames, stacks, processes, threads removed */
+	uint64_t freed_bytes;	   /* returned to the file system by incremental vacuum */
+	bool idle;		   /* nothing is left to do for now */
+};
+
+/*
+ * Runs maintenance steps until `budget_ns` of time is spent or nothing is left to do: merges
+ * flush blocks into windows and small dictionary chunks into larger ones; replaces samples older
+ * than the policy's rollup age by per-minute counts; deletes history beyond the retention or
+ * over the size limit (oldest first); prunes dictionary rows no block refers to; returns free
+ * pages to the file system. Each step is its own short transaction, so the collector can call
+ * this after every flush with a few milliseconds of budget. `now_ns` is the current time since
+ * the epoch. `st` (may be NULL) is filled in. 0 or -errno (-ENOSPC: retried next time).
+ */
+int storage_writer__maintain(struct storage_writer *w, const struct storage_policy *p,
+			     int64_t now_ns, int64_t budget_ns, struct storage_maint_stats *st);
 
 void storage_writer__free(struct storage_writer *w);
 

@@ -77,6 +77,14 @@ record_user_stacks() {
 	[ -n "$US_BAD" ] || fail "cannot parse '$line'"
 }
 
+# stack_status DB STATUS: the distinct stacks `ember db info` counts with that status (complete,
+# truncated, no unwind info, bad frame, by frame pointers, kernel only).
+stack_status() {
+	"$EMBER" db info --db "$1" >"$WORK/dbinfo" || fail "ember db info failed on $1"
+	sed -nE "s/^user stacks .*[ ,]([0-9]+) $2(,| \().*/\1/p" "$WORK/dbinfo" | grep . ||
+		fail "no '$2' in: $(grep '^user stacks' "$WORK/dbinfo")"
+}
+
 # at_least PART WHOLE PERCENT WHAT: fails unless PART >= PERCENT % of WHOLE.
 at_least() {
 	[ "$(($1 * 100))" -ge "$(($2 * $3))" ] || fail "$4: $1 of $2, below $3 %"

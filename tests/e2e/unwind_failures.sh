@@ -23,7 +23,7 @@ at_least "$US_NOINFO" "$US_TOTAL" 99 "nocfi, dwarf: no unwind info"
 "$EMBER" export --db "$WORK/dwarf.db" -o "$WORK/dwarf.folded" || fail "export failed"
 at_least "$(folded_count '^nocfi;nocfi_mid;cfi_leaf( |;)' "$WORK/dwarf.folded")" "$US_TOTAL" 99 \
 	"nocfi, dwarf: the frames up to the one without CFI"
-[ "$(sqlite3 "$WORK/dwarf.db" 'SELECT count(*) FROM stacks WHERE status = 3')" -ge 1 ] ||
+[ "$(stack_status "$WORK/dwarf.db" 'no unwind info')" -ge 1 ] ||
 	fail "no stack stored with the no-unwind-info status"
 record_user_stacks "$WORK/auto.db" "$BG_PID" 2 --unwind auto
 kill "$BG_PID"

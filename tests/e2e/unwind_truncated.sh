@@ -18,7 +18,7 @@ run() {
 	[ "$US_TOTAL" -ge 100 ] || fail "$name: only $US_TOTAL user stacks"
 	[ "$US_COMPLETE" = 0 ] || fail "$name: $US_COMPLETE stacks of a 300-deep recursion complete"
 	at_least "$US_TRUNCATED" "$US_TOTAL" 99 "$name: truncated"
-	[ "$(sqlite3 "$db" 'SELECT count(*) FROM stacks WHERE status = 1')" = 0 ] ||
+	[ "$(stack_status "$db" complete)" = 0 ] ||
 		fail "$name: a stack stored as complete"
 	"$EMBER" export --db "$db" -o "$WORK/$name.folded" || fail "$name: export failed"
 	# Every stack keeps the leaf and the deepest frames.

@@ -1,0 +1,793 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Dictionary chunks (see dict.h). A chunk blob is: varint version, varint kind, varint n, then
+ * one zstd frame holding the rows column by column. Ids and string references are deltas from
+ * the previous row, so rows created together (a new function's frames, a process's threads)
+ * become runs of small numbers. Stacks are sorted root first before encoding and each stores
+ * only what differs from the previous one: how many root-side frames it shares with it, then
+ * its own frames, so a call tree costs about one frame id per node instead of one per frame.
+ */
+#include "storage/dict.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "storage/codec.h"
+#include "storage/storage_internal.h"
+
+#define DICT_VERSION 1
+
+const char *const dict_table[DICT__MAX] = {
+	[DICT_STRING] = "string_chunks", [DICT_FRAME] = "frame_chunks",
+	[DICT_STACK] = "stack_chunks",	 [DICT_PROCESS] = "process_chunks",
+	[DICT_THREAD] = "thread_chunks",
+};
+
+const char *const dict_noun[DICT__MAX] = {
+	[DICT_STRING] = "string",   [DICT_FRAME] = "frame",   [DICT_STACK] = "stack",
+	[DICT_PROCESS] = "process", [DICT_THREAD] = "thread",
+};
+
+static const size_t row_size[DICT__MAX] = {
+	[DICT_STRING] = sizeof(struct dict_string), [DICT_FRAME] = sizeof(struct dict_frame),
+	[DICT_STACK] = sizeof(struct dict_stack),   [DICT_PROCESS] = sizeof(struct dict_process),
+	[DICT_THREAD] = sizeof(struct dict_thread),
+};
+
+const void *dict_row(enum dict_kind kind, const void *rows, size_t i)
+{
+	return (const char *)rows + i * row_size[kind];
+}
+
+int64_t dict_row_id(enum dict_kind kind, const void *row)
+{
+	/* Every row struct starts with its id. */
+	(void)kind;
+	return *(const int64_t *)row;
+}
+
+/* ---- Encoding. ---- */
+
+struct stack_ref {
+	const struct dict_stack *s;
+};
+
+/* Root-first lexicographic order of the frames: neighbours share the longest root paths. */
+static int cmp_stack_root_first(const void *a, const void *b)
+{
+	const struct dict_stack *x = ((const struct stack_ref *)a)->s;
+	const struct dict_stack *y = ((const struct stack_ref *)b)->s;
+	uint32_t n = x->depth < y->depth ? x->depth : y->depth;
+
+	for (uint32_t i = 1; i <= n; i++) {
+		int64_t fx = x->frames[x->depth - i], fy = y->frames[y->depth - i];
+
+		if (fx != fy)
+			return fx < fy ? -1 : 1;
+	}
+	if (x->depth != y->depth)
+		return x->depth < y->depth ? -1 : 1;
+	if (x->status != y->status)
+		return x->status < y->status ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void put_zz(struct codec_buf *b, int64_t v, int64_t *prev)
+{
+	codec_buf_varint(b, codec_zigzag(v - *prev));
+	*prev = v;
+}
+
+/*
+ * The successor model of stack frames: for each frame, the frames seen right after it (one level
+ * deeper) so far in the chunk, most recent first. Call graphs are sparse, so the next frame is
+ * nearly always one of the few a frame was seen calling: its rank costs a few bits where the id
+ * costs two or three bytes.
+ */
+#define DICT_SUCC 16
+
+struct succ_map {
+	int64_t *keys; /* frame ids; 0: an empty slot (the root's parent, 0, lives apart) */
+	uint32_t *len; /* per slot */
+	int64_t (*items)[DICT_SUCC]; /* per slot, most recent first */
+	size_t mask;
+	size_t used;
+	bool root_used;
+	uint32_t root_len;
+	int64_t root_items[DICT_SUCC];
+};
+
+static int succ_alloc(struct succ_map *m, size_t cap)
+{
+	m->keys = calloc(cap, sizeof(*m->keys));
+	m->len = calloc(cap, sizeof(*m->len));
+	m->items = malloc(cap * sizeof(*m->items));
+	m->mask = cap - 1;
+	m->used = 0;
+	return m->keys && m->len && m->items ? 0 : -ENOMEM;
+}
+
+static int succ_init(struct succ_map *m)
+{
+	memset(m, 0, sizeof(*m));
+	return succ_alloc(m, 256);
+}
+
+static void succ_free(struct succ_map *m)
+{
+	free(m->keys);
+	free(m->len);
+	free(m->items);
+}
+
+static size_t succ_slot(const struct succ_map *m, int64_t parent)
+{
+	size_t j = ((uint64_t)parent * 0x9e3779b97f4a7c15ull >> 20) & m->mask;
+
+	while (m->keys[j] && m->keys[j] != parent)
+		j = (j + 1) & m->mask;
+	return j;
+}
+
+/* Doubles the table. 0 or -ENOMEM (the old table is kept). */
+static int succ_grow(struct succ_map *m)
+{
+	struct succ_map old = *m;
+
+	if (succ_alloc(m, (old.mask + 1) * 2)) {
+		succ_free(m);
+		*m = old;
+		return -ENOMEM;
+	}
+	m->root_used = old.root_used;
+	for (size_t i = 0; i <= old.mask; i++) {
+		size_t j;
+
+		if (!old.keys[i])
+			continue;
+		j = succ_slot(m, old.keys[i]);
+		m->keys[j] = old.keys[i];
+		m->len[j] = old.len[i];
+		memcpy(m->items[j], old.items[i], sizeof(old.items[i]));
+		m->used++;
+	}
+	succ_free(&old);
+	return 0;
+}
+
+/* The successor list of `parent` (created empty), and its length. NULL without memory. */
+static int64_t *succ_list(struct succ_map *m, int64_t parent, uint32_t **len)
+{
+	size_t j;
+
+	if (!parent) {
+		*len = &m->root_len;
+		return m->root_items;
+	}
+	j = succ_slot(m, parent);
+	if (!m->keys[j]) {
+		if ((m->used + 1) * 2 > m->mask + 1) {
+			if (succ_grow(m))
+				return NULL;
+			j = succ_slot(m, parent);
+		}
+		m->keys[j] = parent;
+		m->len[j] = 0;
+		m->used++;
+	}
+	*len = &m->len[j];
+	return m->items[j];
+}
+
+/* Moves item i of list to the front. */
+static void succ_front(int64_t *list, uint32_t i)
+{
+	int64_t x = list[i];
+
+	memmove(list + 1, list, i * sizeof(*list));
+	list[0] = x;
+}
+
+static void succ_push(int64_t *list, uint32_t *len, int64_t x)
+{
+	if (*len < DICT_SUCC)
+		(*len)++;
+	memmove(list + 1, list, (*len - 1) * sizeof(*list));
+	list[0] = x;
+}
+
+static int encode_stacks(const struct dict_stack *v, size_t n, struct codec_buf *cols,
+			 struct codec_buf *esc)
+{
+	struct stack_ref *order = malloc((n ? n : 1) * sizeof(*order));
+	struct succ_map succ;
+	int64_t prev_id = 0;
+	int err;
+
+	if (!order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].depth > DICT_MAX_DEPTH) {
+			free(order);
+			return -EINVAL;
+		}
+		order[i].s = &v[i];
+	}
+	err = succ_init(&succ);
+	if (err) {
+		free(order);
+		succ_free(&succ);
+		return err;
+	}
+	qsort(order, n, sizeof(*order), cmp_stack_root_first);
+	for (size_t i = 0; i < n; i++)
+		put_zz(cols, order[i].s->id, &prev_id);
+	for (size_t i = 0; i < n; i++)
+		codec_buf_varint(cols, order[i].s->status);
+	for (size_t i = 0; i < n; i++) {
+		const struct dict_stack *s = order[i].s, *p = i ? order[i - 1].s : NULL;
+		uint32_t shared = 0;
+
+		while (p && shared < s->depth && shared < p->depth &&
+		       s->frames[s->depth - 1 - shared] == p->frames[p->depth - 1 - shared])
+			shared++;
+		codec_buf_varint(cols, shared);
+		codec_buf_varint(cols, s->depth - shared);
+		/* Root first: each new frame as its rank among its parent's successors. */
+		for (uint32_t d = shared; d < s->depth && !err; d++) {
+			int64_t f = s->frames[s->depth - 1 - d];
+			int64_t parent = d ? s->frames[s->depth - d] : 0;
+			uint32_t *len, r;
+			int64_t *list = succ_list(&succ, parent, &len);
+
+			if (!list) {
+				err = -ENOMEM;
+				break;
+			}
+			for (r = 0; r < *len && list[r] != f; r++)
+				;
+			if (r < *len) {
+				codec_buf_varint(cols, r);
+				succ_front(list, r);
+			} else {
+				/* A new successor: as a difference from its parent, because the
+				 * frames of a new path are interned one after the other. */
+				codec_buf_varint(cols, DICT_SUCC);
+				codec_buf_varint(esc, codec_zigzag(f - parent));
+				succ_push(list, len, f);
+			}
+		}
+	}
+	succ_free(&succ);
+	free(order);
+	return err;
+}
+
+int dict_encode(enum dict_kind kind, const void *rows, size_t n, int level, void **out, size_t *len)
+{
+	struct codec_buf cols = { 0 }, esc = { 0 }, blob = { 0 };
+	int64_t prev = 0, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0;
+	int err = 0;
+
+	if (n > DICT_MAX_ROWS || kind >= DICT__MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = dict_row_id(kind, dict_row(kind, rows, i));
+
+		if (id <= 0 || (i && id <= dict_row_id(kind, dict_row(kind, rows, i - 1))))
+			return -EINVAL;
+	}
+	switch (kind) {
+	case DICT_STRING: {
+		const struct dict_string *v = rows;
+
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].id, &prev);
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].len > DICT_MAX_STRING)
+				err = -EINVAL;
+			codec_buf_varint(&cols, v[i].len);
+		}
+		for (size_t i = 0; i < n; i++)
+			codec_buf_bytes(&cols, v[i].str, v[i].len);
+		break;
+	}
+	case DICT_FRAME: {
+		const struct dict_frame *v = rows;
+
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].id, &prev);
+		for (size_t i = 0; i < n; i++)
+			codec_buf_varint(&cols, (uint64_t)v[i].kind | (uint64_t)v[i].inlined << 2);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].module, &p1);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].name, &p2);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].file, &p3);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].build_id, &p4);
+		for (size_t i = 0; i < n; i++)
+			codec_buf_varint(&cols, v[i].line);
+		for (size_t i = 0; i < n; i++)
+			codec_buf_varint(&cols, v[i].offset);
+		break;
+	}
+	case DICT_STACK:
+		err = encode_stacks(rows, n, &cols, &esc);
+		break;
+	case DICT_PROCESS: {
+		const struct dict_process *v = rows;
+
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].id, &prev);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].pid, &p1);
+		for (size_t i = 0; i < n; i++)
+			codec_buf_varint(&cols, (uint64_t)v[i].uid + 1);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].proc_start, &p2);
+		/* started_ns - proc_start is the boot time: the same for every process of a boot.
+		 */
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].started_ns - v[i].proc_start, &p3);
+		for (size_t i = 0; i < n; i++)
+			codec_buf_varint(&cols, codec_zigzag(v[i].seen_ns - v[i].started_ns));
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].comm, &p4);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].exe, &p5);
+		p5 = 0;
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].cmdline, &p5);
+		break;
+	}
+	case DICT_THREAD: {
+		const struct dict_thread *v = rows;
+
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].id, &prev);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].process, &p1);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].tid, &p2);
+		for (size_t i = 0; i < n; i++)
+			put_zz(&cols, v[i].comm, &p3);
+		break;
+	}
+	default:
+		err = -EINVAL;
+	}
+	if (!err)
+		err = cols.err ? cols.err : esc.err;
+	if (!err) {
+		codec_buf_varint(&blob, DICT_VERSION);
+		codec_buf_varint(&blob, kind);
+		codec_buf_varint(&blob, n);
+		codec_buf_zstd(&blob, cols.p, cols.len, level);
+		/* Stacks keep the frame ids of escapes apart: another distribution entirely. */
+		if (kind == DICT_STACK)
+			codec_buf_zstd(&blob, esc.p, esc.len, level);
+		err = blob.err;
+	}
+	codec_buf_free(&cols);
+	codec_buf_free(&esc);
+	if (err) {
+		codec_buf_free(&blob);
+		return err;
+	}
+	*out = blob.p;
+	*len = blob.len;
+	return 0;
+}
+
+/* ---- Decoding. ---- */
+
+struct rd {
+	const uint8_t *p, *end;
+	int bad;
+};
+
+static uint64_t rd_u(struct rd *r)
+{
+	uint64_t v = 0;
+	size_t used;
+
+	if (r->bad)
+		return 0;
+	used = codec_get_varint(r->p, r->end, &v);
+	if (!used) {
+		r->bad = 1;
+		return 0;
+	}
+	r->p += used;
+	return v;
+}
+
+static int64_t rd_zz(struct rd *r, int64_t *prev)
+{
+	*prev += codec_unzigzag(rd_u(r));
+	return *prev;
+}
+
+/* Reads n ids: in [first, last], and increasing unless `any_order`. */
+static int read_ids(struct rd *r, int64_t *ids, size_t n, int64_t first, int64_t last,
+		    int any_order)
+{
+	int64_t prev = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		ids[i] = rd_zz(r, &prev);
+		if (ids[i] < first || ids[i] > last || (!any_order && i && ids[i] <= ids[i - 1]))
+			return -EBADMSG;
+	}
+	return r->bad ? -EBADMSG : 0;
+}
+
+static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_t n, dict_row_fn fn,
+			 void *ctx)
+{
+	uint8_t *status = malloc(n + 1);
+	int64_t root_first[DICT_MAX_DEPTH], leaf_first[DICT_MAX_DEPTH];
+	uint32_t depth = 0, prev_depth = 0;
+	struct succ_map succ;
+	int err;
+
+	err = succ_init(&succ);
+	if (!status || err) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s = rd_u(r);
+
+		if (s > 255)
+			r->bad = 1;
+		status[i] = (uint8_t)s;
+	}
+	for (size_t i = 0; i < n && !r->bad && !err; i++) {
+		struct dict_stack s = { .id = ids[i], .status = status[i] };
+		uint64_t shared = rd_u(r), nnew = rd_u(r);
+
+		/* Shares at most the whole previous stack; at most DICT_MAX_DEPTH in all. */
+		if (shared > prev_depth || nnew > DICT_MAX_DEPTH - shared) {
+			r->bad = 1;
+			break;
+		}
+		depth = (uint32_t)shared;
+		for (uint64_t k = 0; k < nnew && !r->bad; k++) {
+			int64_t parent = depth ? root_first[depth - 1] : 0;
+			uint64_t code = rd_u(r);
+			uint32_t *len;
+			int64_t *list = succ_list(&succ, parent, &len), f;
+
+			if (!list) {
+				r->bad = 1;
+				break;
+			}
+			if (code < *len) {
+				f = list[code];
+				succ_front(list, (uint32_t)code);
+			} else if (code == DICT_SUCC) {
+				int64_t d = codec_unzigzag(rd_u(esc));
+
+				/* Frame ids are positive: parent + d must be too, without overflow.
+				 */
+				if (esc->bad || (d > 0 && parent > INT64_MAX - d) ||
+				    parent + d <= 0) {
+					r->bad = 1;
+					break;
+				}
+				f = parent + d;
+				succ_push(list, len, f);
+			} else {
+				r->bad = 1;
+				break;
+			}
+			root_first[depth++] = f;
+		}
+		if (r->bad)
+			break;
+		for (uint32_t k = 0; k < depth; k++)
+			leaf_first[k] = root_first[depth - 1 - k];
+		s.depth = depth;
+		s.frames = leaf_first;
+		prev_depth = depth;
+		err = fn(DICT_STACK, &s, ctx);
+	}
+	if (!err && (r->bad || esc->p != esc->end))
+		err = -EBADMSG;
+out:
+	succ_free(&succ);
+	free(status);
+	return err;
+}
+
+int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first, int64_t last,
+		size_t n, dict_row_fn fn, void *ctx)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint8_t *raw = NULL, *eraw = NULL;
+	int64_t *ids = NULL, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0;
+	size_t raw_len, eraw_len = 0;
+	struct rd r, esc;
+	int err = -EBADMSG;
+
+	if (n > DICT_MAX_ROWS || first <= 0 || last < first || kind >= DICT__MAX)
+		return -EBADMSG;
+	r = (struct rd){ p, end, 0 };
+	if (rd_u(&r) != DICT_VERSION || rd_u(&r) != (uint64_t)kind || rd_u(&r) != n || r.bad)
+		return -EBADMSG;
+	p = r.p;
+	/* A generous bound on the decompressed size: strings hold bytes, others varints. */
+	err = codec_read_zstd(&p, end, n * 96 + (kind == DICT_STRING ? 64u << 20 : 0) + 64, &raw,
+			      &raw_len);
+	if (err)
+		return err;
+	if (kind == DICT_STACK) {
+		/* Escaped frame ids: at most one per frame of the chunk, each a varint. */
+		err = codec_read_zstd(&p, end, (size_t)n * DICT_MAX_DEPTH * 10 + 64, &eraw,
+				      &eraw_len);
+		if (err)
+			goto out;
+	}
+	err = -EBADMSG;
+	if (p != end || (n && !raw))
+		goto out;
+	r = (struct rd){ raw, raw + raw_len, 0 };
+	ids = malloc((n + 1) * sizeof(*ids));
+	if (!ids) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = read_ids(&r, ids, n, first, last, kind == DICT_STACK);
+	if (err)
+		goto out;
+	switch (kind) {
+	case DICT_STRING: {
+		uint32_t *lens = malloc((n + 1) * sizeof(*lens));
+
+		if (!lens) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t l = rd_u(&r);
+
+			if (l > DICT_MAX_STRING)
+				r.bad = 1;
+			lens[i] = (uint32_t)l;
+		}
+		for (size_t i = 0; i < n && !r.bad && !err; i++) {
+			struct dict_string s = { .id = ids[i], .len = lens[i] };
+
+			if (lens[i] > (size_t)(r.end - r.p)) {
+				r.bad = 1;
+				break;
+			}
+			s.str = (const char *)r.p;
+			r.p += lens[i];
+			err = fn(kind, &s, ctx);
+		}
+		free(lens);
+		break;
+	}
+	case DICT_FRAME: {
+		struct dict_frame *v = calloc(n + 1, sizeof(*v));
+
+		if (!v) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t k = rd_u(&r);
+
+			v[i].id = ids[i];
+			v[i].kind = k & 3;
+			v[i].inlined = (k >> 2) & 1;
+			if (k > 7 || (k & 3) == 3)
+				r.bad = 1;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i].module = rd_zz(&r, &p1);
+		for (size_t i = 0; i < n; i++)
+			v[i].name = rd_zz(&r, &p2);
+		for (size_t i = 0; i < n; i++)
+			v[i].file = rd_zz(&r, &p3);
+		for (size_t i = 0; i < n; i++)
+			v[i].build_id = rd_zz(&r, &p4);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t l = rd_u(&r);
+
+			v[i].line = l > UINT32_MAX ? (r.bad = 1, 0) : (uint32_t)l;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i].offset = rd_u(&r);
+		for (size_t i = 0; i < n && !r.bad && !err; i++) {
+			if (v[i].module < 0 || v[i].name < 0 || v[i].file < 0 || v[i].build_id < 0)
+				r.bad = 1;
+			else
+				err = fn(kind, &v[i], ctx);
+		}
+		free(v);
+		break;
+	}
+	case DICT_STACK:
+		esc = (struct rd){ eraw, eraw + eraw_len, 0 };
+		err = decode_stacks(&r, &esc, ids, n, fn, ctx);
+		break;
+	case DICT_PROCESS: {
+		struct dict_process *v = calloc(n + 1, sizeof(*v));
+
+		if (!v) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			v[i].id = ids[i];
+			v[i].pid = (uint32_t)rd_zz(&r, &p1);
+		}
+		for (size_t i = 0; i < n; i++) {
+			uint64_t u = rd_u(&r);
+
+			v[i].uid = u ? (uint32_t)(u - 1) : 0;
+			if (!u || u > (uint64_t)UINT32_MAX + 1)
+				r.bad = 1;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i].proc_start = rd_zz(&r, &p2);
+		for (size_t i = 0; i < n; i++)
+			v[i].started_ns = v[i].proc_start + rd_zz(&r, &p3);
+		for (size_t i = 0; i < n; i++)
+			v[i].seen_ns = v[i].started_ns + codec_unzigzag(rd_u(&r));
+		for (size_t i = 0; i < n; i++)
+			v[i].comm = rd_zz(&r, &p4);
+		for (size_t i = 0; i < n; i++)
+			v[i].exe = rd_zz(&r, &p5);
+		p5 = 0;
+		for (size_t i = 0; i < n; i++)
+			v[i].cmdline = rd_zz(&r, &p5);
+		for (size_t i = 0; i < n && !r.bad && !err; i++) {
+			if (v[i].comm < 0 || v[i].exe < 0 || v[i].cmdline < 0)
+				r.bad = 1;
+			else
+				err = fn(kind, &v[i], ctx);
+		}
+		free(v);
+		break;
+	}
+	case DICT_THREAD: {
+		struct dict_thread *v = calloc(n + 1, sizeof(*v));
+
+		if (!v) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			v[i].id = ids[i];
+			v[i].process = rd_zz(&r, &p1);
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i].tid = (uint32_t)rd_zz(&r, &p2);
+		for (size_t i = 0; i < n; i++)
+			v[i].comm = rd_zz(&r, &p3);
+		for (size_t i = 0; i < n && !r.bad && !err; i++) {
+			if (v[i].process < 0 || v[i].comm < 0)
+				r.bad = 1;
+			else
+				err = fn(kind, &v[i], ctx);
+		}
+		free(v);
+		break;
+	}
+	default:
+		break;
+	}
+	if (!err && (r.bad || r.p != r.end))
+		err = -EBADMSG;
+out:
+	free(ids);
+	free(raw);
+	free(eraw);
+	return err;
+}
+
+/* ---- SQL. ---- */
+
+int dict_write_chunk(struct storage *db, enum dict_kind kind, const void *rows, size_t n,
+		     int64_t first, int64_t last, int tier, int level)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	void *data;
+	size_t len;
+	int err;
+
+	if (!n || first > dict_row_id(kind, rows) ||
+	    last < dict_row_id(kind, dict_row(kind, rows, n - 1)))
+		return -EINVAL;
+	err = dict_encode(kind, rows, n, level, &data, &len);
+	if (err)
+		return err;
+	snprintf(sql, sizeof(sql), "INSERT INTO %s(id, last, n, tier, data) VALUES(?, ?, ?, ?, ?)",
+		 dict_table[kind]);
+	err = storage_errno(sqlite3_prepare_v2(db->db, sql, -1, &st, NULL));
+	if (err) {
+		free(data);
+		return err;
+	}
+	sqlite3_bind_int64(st, 1, first);
+	sqlite3_bind_int64(st, 2, last);
+	sqlite3_bind_int64(st, 3, (int64_t)n);
+	sqlite3_bind_int(st, 4, tier);
+	sqlite3_bind_blob(st, 5, data, (int)len, free);
+	err = storage_step_done(st);
+	sqlite3_finalize(st);
+	return err;
+}
+
+static int decode_row(enum dict_kind kind, sqlite3_stmt *st, dict_row_fn fn, void *ctx)
+{
+	int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
+	int64_t n = sqlite3_column_int64(st, 2);
+	const void *data = sqlite3_column_blob(st, 3);
+	int len = sqlite3_column_bytes(st, 3);
+
+	if (n < 0 || n > DICT_MAX_ROWS || (n && !data) || n > last - first + 1)
+		return -EBADMSG;
+	return dict_decode(kind, data, (size_t)len, first, last, (size_t)n, fn, ctx);
+}
+
+int dict_load_all(struct storage *db, enum dict_kind kind, dict_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t prev_last = 0;
+	char sql[128];
+	int rc, err;
+
+	snprintf(sql, sizeof(sql), "SELECT id, last, n, data FROM %s ORDER BY id",
+		 dict_table[kind]);
+	err = storage_errno(sqlite3_prepare_v2(db->db, sql, -1, &st, NULL));
+	if (err)
+		return err;
+	while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* Chunks must not overlap. */
+		if (sqlite3_column_int64(st, 0) <= prev_last)
+			err = -EBADMSG;
+		else
+			err = decode_row(kind, st, fn, ctx);
+		prev_last = sqlite3_column_int64(st, 1);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
+int dict_load_chunk_of(struct storage *db, enum dict_kind kind, int64_t id, void **stmt,
+		       dict_row_fn fn, void *ctx)
+{
+	sqlite3_stmt *st = *stmt;
+	char sql[128];
+	int rc, err;
+
+	if (!st) {
+		snprintf(sql, sizeof(sql),
+			 "SELECT id, last, n, data FROM %s WHERE id <= ? ORDER BY id DESC LIMIT 1",
+			 dict_table[kind]);
+		err = storage_prepare(db, sql, &st);
+		if (err)
+			return err;
+		*stmt = st;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = sqlite3_column_int64(st, 1) >= id ? decode_row(kind, st, fn, ctx) : -ENOENT;
+	else
+		err = rc == SQLITE_DONE ? -ENOENT : storage_errno(rc);
+	sqlite3_reset(st);
+	return err;
+}
