@@ -723,7 +723,8 @@ static struct sym_file *file_get(struct symbolizer *s, struct sym_process *p,
 		return NULL;
 	f->key = key;
 	file_identify(s, p, map, f);
-	if (!f->bin)
+	/* A file known by device and inode only that no binary holds is not one that failed. */
+	if (!f->bin && map->path[0])
 		s->stats.binary_errors++;
 	/* Failures are pinned too: a file that did not open will not open on the next sample. */
 	HASH_ADD(hh, s->files, key, sizeof(f->key), f);
