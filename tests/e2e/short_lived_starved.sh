@@ -1,18 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Short-lived processes with the collector starved: the workload of short_lived.sh, with ember
-# confined to CPU 0 beside two busy loops of a higher priority (nice -5: ember gets about a sixth
-# of that CPU, and waits several milliseconds for it after each wake-up), while the 50 ms
-# processes run on CPU 1. Most of them have exited before any thread of ember reads their maps;
+# confined to CPU 0 beside a busy loop of a higher priority (nice -5: ember gets about a quarter
+# of that CPU, and waits milliseconds for it after each wake-up), while the 50 ms processes run on
+# CPU 1. (Two such loops starve it so far on a loaded CI machine that the ring buffer overflows
+# and too few samples remain to judge.) Most of them have exited before any thread of ember reads their maps;
 # their samples must still resolve (the kernel's exit-time maps), with short_lived.sh's targets.
 . "$(dirname "$0")/lib.sh"
 need_root
 [ "$(nproc)" -ge 2 ] || skip "needs two CPUs"
 
-for _ in 1 2; do
-	taskset -c 0 nice -n -5 bash -c 'while :; do :; done' &
-	PIDS_TO_KILL="$PIDS_TO_KILL $!"
-done
+taskset -c 0 nice -n -5 bash -c 'while :; do :; done' &
+PIDS_TO_KILL="$PIDS_TO_KILL $!"
 start_bg taskset -c 0 "$EMBER" record --db "$WORK/e.db" -F 99 --duration 9 -v
 REC=$BG_PID
 sleep 1.5 # the sampler is attached
