@@ -151,14 +151,20 @@ static struct prefetched *snapshot(uint32_t pid)
 	return p;
 }
 
+/* The table's key of (pid, start_ns), padding zeroed: uthash compares the bytes. */
+static void set_key(struct entry *key, uint32_t pid, uint64_t start_ns)
+{
+	memset(&key->key, 0, sizeof(key->key));
+	key->key.pid = pid;
+	key->key.start_ns = start_ns;
+}
+
 /* Keeps `snap` as the newest snapshot of (pid, start_ns); takes it. */
 static void keep(struct prefetch *pf, uint32_t pid, uint64_t start_ns, struct prefetched *snap)
 {
 	struct entry *en, key;
 
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = pid;
-	key.key.start_ns = start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en) {
@@ -181,9 +187,7 @@ static struct prefetched *take_any(struct prefetch *pf, uint32_t pid, uint64_t s
 	struct prefetched *snap = NULL;
 	struct entry *en, key;
 
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = pid;
-	key.key.start_ns = start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en) {
@@ -379,9 +383,7 @@ struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t st
 
 	if (!pf)
 		return NULL;
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = pid;
-	key.key.start_ns = start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en && en->snap->image_ns > at_ns)
