@@ -265,6 +265,10 @@ static int delete_blocks(struct storage_writer *w, const char *sql, int64_t arg,
 		err = storage_step_done(st);
 		*n = sqlite3_changes(w->db->db);
 	}
+	/* The collector's own cost goes with the history it was measured over. */
+	if (!err && *n)
+		err = storage_exec(w->db, "DELETE FROM collector_self"
+					  " WHERE t_ns < (SELECT min(t_start) FROM blocks)");
 	sqlite3_finalize(st);
 	err = end(w, err);
 	if (!err && *n) {

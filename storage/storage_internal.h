@@ -116,6 +116,9 @@ struct wprocess {
 
 #define WRITER_PROCESS_PENDING 600
 
+/* Rows of the collector's own cost kept while flushes fail (an hour of them). */
+#define WRITER_SELF_MAX 60
+
 struct wthread_key {
 	uint32_t pid, tid;
 	int64_t proc_start;
@@ -188,8 +191,11 @@ struct storage_writer {
 	int64_t deleted_since_prune; /* blocks deleted or replaced since the last prune */
 	int64_t last_prune_ns;
 	struct wprune prune;
+	/* The collector's own cost, waiting for the next flush; the oldest go past the cap. */
+	struct storage_self self[WRITER_SELF_MAX];
+	size_t nself;
 
-	sqlite3_stmt *ins_block, *ins_recording, *upd_recording;
+	sqlite3_stmt *ins_block, *ins_recording, *upd_recording, *ins_self;
 };
 
 /* Reads the list of flush blocks from the database again. 0 or -errno. */

@@ -341,6 +341,12 @@ struct storage_writer *storage_writer__new(struct storage *db)
 				      " stored = ?, filtered = ?, ringbuf_full = ?, bpf_errors = ?,"
 				      " ingest_errors = ?, write_errors = ? WHERE id = ?",
 				      &w->upd_recording);
+	if (!err)
+		err = storage_prepare(db,
+				      "INSERT OR REPLACE INTO collector_self(recording, t_ns,"
+				      " span_ns, cpu_pct, rss_kib, heap_kib, samples_per_s,"
+				      " dropped, hz) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				      &w->ins_self);
 	if (err)
 		goto fail;
 	return w;
@@ -851,6 +857,38 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 	return storage_step_done(w->upd_recording);
 }
 
+int storage_writer__self(struct storage_writer *w, const struct storage_self *s)
+{
+	if (w->nself == WRITER_SELF_MAX) {
+		memmove(w->self, w->self + 1, (WRITER_SELF_MAX - 1) * sizeof(*w->self));
+		w->nself--;
+	}
+	w->self[w->nself++] = *s;
+	return 0;
+}
+
+/* The queued rows of the collector's own cost, tied to the recording just written. */
+static int write_self(struct storage_writer *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < w->nself && !err; i++) {
+		const struct storage_self *s = &w->self[i];
+
+		sqlite3_bind_int64(w->ins_self, 1, w->recording_id);
+		sqlite3_bind_int64(w->ins_self, 2, s->time_ns);
+		sqlite3_bind_int64(w->ins_self, 3, s->span_ns);
+		sqlite3_bind_double(w->ins_self, 4, s->cpu_pct);
+		sqlite3_bind_int64(w->ins_self, 5, (int64_t)s->rss_kib);
+		sqlite3_bind_int64(w->ins_self, 6, (int64_t)s->heap_kib);
+		sqlite3_bind_double(w->ins_self, 7, s->samples_per_s);
+		sqlite3_bind_int64(w->ins_self, 8, (int64_t)s->dropped);
+		sqlite3_bind_int64(w->ins_self, 9, s->hz);
+		err = storage_step_done(w->ins_self);
+	}
+	return err;
+}
+
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped)
 {
@@ -876,10 +914,14 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		rec->stored += nsamples;
 		counted = true;
 		err = write_recording(w, rec);
+		if (!err)
+			err = write_self(w);
 	}
 	if (!err)
 		err = storage_exec(w->db, "COMMIT");
 	if (!err) {
+		if (rec)
+			w->nself = 0;
 		for (size_t i = 0; i < w->dirty[DICT_PROCESS].n; i++)
 			((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->written = true;
 		w->nflush++;
@@ -954,5 +996,6 @@ void storage_writer__free(struct storage_writer *w)
 	sqlite3_finalize(w->ins_block);
 	sqlite3_finalize(w->ins_recording);
 	sqlite3_finalize(w->upd_recording);
+	sqlite3_finalize(w->ins_self);
 	free(w);
 }

@@ -67,6 +67,14 @@ size_t storage_writer__pending(const struct storage_writer *w);
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped);
 
+/*
+ * Queues a row of the collector's own cost (s->recording is ignored), written in the next
+ * flush's transaction with the id of the recording that flush writes; a flush without a
+ * recording keeps it queued. While flushes fail, at most 60 rows wait (an hour), the oldest
+ * dropped first. Always 0.
+ */
+int storage_writer__self(struct storage_writer *w, const struct storage_self *s);
+
 /* What storage_writer__maintain keeps. */
 struct storage_policy {
 	int64_t retention_ns;	 /* delete history older than this; 0: keep everything */
