@@ -413,6 +413,7 @@ int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t
 	in->stats.proc_events++;
 	if (e->type == EMBER_EVENT_EXIT) {
 		proctrack__exit(in->pt, e->pid, e->proc_start_ns);
+		storage_writer__process_exit(in->w, e->pid, (int64_t)e->proc_start_ns);
 		if (in->uw)
 			unwinder__forget(in->uw, e->pid, e->proc_start_ns);
 		return 0;

@@ -1238,6 +1238,9 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 		err = idset_add(&live_frames, ((struct wframe *)w->dirty[DICT_FRAME].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_STRING].n && !err; i++)
 		err = idset_add(&live_strings, ((struct wstring *)w->dirty[DICT_STRING].v[i])->id);
+	/* Rows the writer forgot in memory still name their strings (writer.c, sweep). */
+	if (!err)
+		err = idset_union(&live_strings, &w->forgotten_strings);
 	if (err)
 		goto out;
 	HASH_ITER (hh, w->stacks, k, tk) {

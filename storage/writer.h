@@ -52,6 +52,13 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc
 int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int64_t proc_start,
 				    const char *cmdline);
 
+/*
+ * Notes that the process (pid, proc_start) exited: no sample will name it again. Shortly after
+ * (10 flushes), the writer forgets it and its threads in memory; their rows stay in the
+ * database. Unknown processes are ignored.
+ */
+void storage_writer__process_exit(struct storage_writer *w, uint32_t pid, int64_t proc_start);
+
 /* Buffers one sample until the next flush. 0 or -ENOMEM. */
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s);
 
