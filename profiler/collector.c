@@ -7,6 +7,7 @@
 #include "profiler/collector.h"
 
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -312,6 +313,21 @@ static uint64_t self_rss_kib(void)
  * interval is SELF_FIRST_NS, so that a collector just started shows its cost soon (ember top's
  * status line); the last, partial, is measured at exit (`final`), so that every run has a row.
  */
+/* Open file descriptors of this process (/proc/self/fd), 0 when unreadable. */
+static unsigned int self_fds(void)
+{
+	unsigned int n = 0;
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n > 0 ? n - 1 : 0; /* not the directory's own fd */
+}
+
 /* Samples lost so far, for any reason (those --pid filters out are not lost). */
 static uint64_t samples_lost(const struct collector *c)
 {
@@ -350,10 +366,12 @@ static void self_interval(struct collector *c, bool final)
 	c->self_rows++;
 	symbolizer__stats(c->sym, &ss);
 	log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
-		  "binaries parsed), %.1f samples/s, %llu dropped in the last %.0f s",
+		  "binaries parsed), %.1f samples/s, %llu dropped in the last %.0f s; %u fds open "
+		  "(%u by prefetch), %u processes tracked",
 		  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
 		  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
-		  (unsigned long long)c->self.dropped, secs);
+		  (unsigned long long)c->self.dropped, secs, self_fds(),
+		  c->pf ? prefetch__open_files(c->pf, NULL, NULL) : 0, proctrack__count(c->pt));
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;
 	c->minute_delivered = c->rec.delivered;
@@ -602,20 +620,25 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	flush(&c, true);
 	{
 		struct symbolizer_stats st;
-		uint64_t taken = 0, missed = 0;
+		uint64_t taken = 0, missed = 0, unopened = 0;
+		unsigned int pf_files = 0, pf_max = PREFETCH_MAX_FILES;
 
 		symbolizer__stats(c.sym, &st);
-		if (c.pf)
+		if (c.pf) {
 			prefetch__stats(c.pf, &taken, &missed);
+			pf_files = prefetch__open_files(c.pf, &unopened, &pf_max);
+		}
 		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
 			  "%lu "
 			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
 			  "evicted; "
-			  "%lu kallsyms loads; prefetched maps %llu, missed %llu",
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu; prefetch files "
+			  "open %u (at most %u), left unopened %llu",
 			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
 			  st.elf_errors, (unsigned long long)st.cache_hits,
 			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
-			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed);
+			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed,
+			  pf_files, pf_max, (unsigned long long)unopened);
 	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));

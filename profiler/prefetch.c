@@ -4,6 +4,12 @@
  * at most PREFETCH_MAX snapshots in a hash under a mutex; the collector's thread only takes the
  * mutex to take a snapshot. Identity: the start time read from /proc/PID/stat must match the
  * event's, so a pid reused in between never gives one process another's maps.
+ *
+ * Open files are shared by the waiting snapshots (one fd per device and inode, counted), and at
+ * most PREFETCH_MAX_FILES are open at once: at hundreds of new processes a second, one fd per
+ * mapping of each snapshot came to thousands, all on the same few libraries. A snapshot taken
+ * gets its own copies (dup) of the fds; past the limit a new file gets none, and is opened later
+ * the usual ways (map_files, or its path in the process's root) if the process is still there.
  */
 #include "profiler/prefetch.h"
 
@@ -28,12 +34,24 @@
 #define PREFETCH_MAX 4096
 #define PREFETCH_MAX_AGE_NS (60ll * 1000000000ll)
 
+/* A file open for the waiting snapshots, shared by those that map it. */
+struct pfile {
+	struct {
+		uint64_t inode;
+		uint32_t dev_major, dev_minor;
+	} key;
+	int fd;
+	unsigned int refs;
+	UT_hash_handle hh;
+};
+
 struct entry {
 	struct {
 		uint64_t start_ns;
 		uint32_t pid, pad;
 	} key;
-	struct prefetched *snap;
+	struct prefetched *snap; /* its fds are all -1 while it waits: the files hold them */
+	struct pfile **files;	 /* per map entry, NULL when none; one reference each */
 	UT_hash_handle hh;
 };
 
@@ -43,8 +61,10 @@ struct prefetch {
 	struct ring_buffer *rb;
 	bool stop; /* __atomic: set by prefetch__free */
 	struct entry *entries;
-	uint64_t taken, missed;
-	long ticks; /* sysconf(_SC_CLK_TCK) */
+	struct pfile *files; /* under lock; only the thread adds */
+	uint64_t taken, missed, unopened;
+	unsigned int max_files; /* PREFETCH_MAX_FILES, or EMBER_PREFETCH_MAX_FILES (tests) */
+	long ticks;		/* sysconf(_SC_CLK_TCK) */
 };
 
 static int64_t mono_ns(void)
@@ -99,31 +119,102 @@ static bool same_process(struct prefetch *pf, uint32_t pid, uint64_t start_ns)
 		   2 * (1000000000ull / (uint64_t)pf->ticks);
 }
 
-static struct prefetched *snapshot(uint32_t pid)
+/* Drops one reference to a file; closes it with the last. Called with the lock held. */
+static void pfile_unref(struct prefetch *pf, struct pfile *f)
+{
+	if (!f || --f->refs)
+		return;
+	HASH_DEL(pf->files, f);
+	close(f->fd);
+	free(f);
+}
+
+/* Drops a waiting snapshot and its file references. Called with the lock held. */
+static void entry_free(struct prefetch *pf, struct entry *en)
+{
+	if (!en)
+		return;
+	for (size_t i = 0; en->files && i < procmaps__count(en->snap->maps); i++)
+		pfile_unref(pf, en->files[i]);
+	free(en->files);
+	prefetched__free(en->snap);
+	free(en);
+}
+
+/* The file of mapping `e` of `pid`, shared with the other snapshots: a new reference, or NULL
+ * (not a regular file, gone, or PREFETCH_MAX_FILES open already). Runs on the thread only. */
+static struct pfile *pfile_get(struct prefetch *pf, uint32_t pid, const struct procmaps_entry *e)
+{
+	struct pfile *f, key;
+	char path[128];
+	struct stat st;
+	bool full;
+	int fd;
+
+	memset(&key.key, 0, sizeof(key.key));
+	key.key.inode = e->inode;
+	key.key.dev_major = e->dev_major;
+	key.key.dev_minor = e->dev_minor;
+	pthread_mutex_lock(&pf->lock);
+	HASH_FIND(hh, pf->files, &key.key, sizeof(key.key), f);
+	if (f)
+		f->refs++;
+	full = !f && HASH_COUNT(pf->files) >= pf->max_files;
+	if (full)
+		pf->unopened++;
+	pthread_mutex_unlock(&pf->lock);
+	if (f || full)
+		return f;
+	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
+		 (unsigned long long)e->start, (unsigned long long)e->end);
+	/* The checks of symbolizer/safeopen.c: non-blocking, regular files, same inode. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != e->inode ||
+	    major(st.st_dev) != e->dev_major || minor(st.st_dev) != e->dev_minor ||
+	    !(f = calloc(1, sizeof(*f)))) {
+		close(fd);
+		return NULL;
+	}
+	f->key = key.key;
+	f->fd = fd;
+	f->refs = 1;
+	/* Only this thread adds files: nobody added this one meanwhile. */
+	pthread_mutex_lock(&pf->lock);
+	HASH_ADD(hh, pf->files, key, sizeof(f->key), f);
+	pthread_mutex_unlock(&pf->lock);
+	return f;
+}
+
+/* A snapshot of pid's maps (fds all -1) and, in *files, a reference to each mapped file. */
+static struct prefetched *snapshot(struct prefetch *pf, uint32_t pid, struct pfile ***files)
 {
 	struct prefetched *p = calloc(1, sizeof(*p));
 	size_t n;
 
+	*files = NULL;
 	if (!p)
 		return NULL;
 	p->taken_ns = mono_ns();
 	p->maps = procmaps__read((int)pid);
 	n = procmaps__count(p->maps);
 	p->fds = n ? malloc(n * sizeof(*p->fds)) : NULL;
-	if (!p->maps || (n && !p->fds)) {
+	*files = n ? calloc(n, sizeof(**files)) : NULL;
+	if (!p->maps || (n && (!p->fds || !*files))) {
+		free(*files);
+		*files = NULL;
 		prefetched__free(p);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct procmaps_entry *e = procmaps__entry(p->maps, i);
-		char path[128];
-		struct stat st;
-		int fd;
 
 		p->fds[i] = -1;
 		if (!e->inode || e->path[0] != '/')
 			continue;
-		/* One fd per file: its other mappings share it through the process tracker. */
+		/* One reference per file: its other mappings share it through the process
+		 * tracker. */
 		for (size_t j = 0; j < i; j++) {
 			const struct procmaps_entry *o = procmaps__entry(p->maps, j);
 
@@ -131,18 +222,7 @@ static struct prefetched *snapshot(uint32_t pid)
 			    o->dev_minor == e->dev_minor)
 				goto next;
 		}
-		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
-			 (unsigned long long)e->start, (unsigned long long)e->end);
-		/* The checks of symbolizer/safeopen.c: non-blocking, regular files, same inode. */
-		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-		if (fd < 0)
-			continue;
-		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != e->inode ||
-		    major(st.st_dev) != e->dev_major || minor(st.st_dev) != e->dev_minor) {
-			close(fd);
-			continue;
-		}
-		p->fds[i] = fd;
+		(*files)[i] = pfile_get(pf, pid, e);
 	next:;
 	}
 	return p;
@@ -152,16 +232,29 @@ static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct prefetch *pf = ctx;
 	const struct ember_proc_event *e = data;
+	struct entry *en, *old = NULL, key;
 	struct prefetched *snap;
-	struct entry *en, key;
+	struct pfile **files;
 
 	if (size < sizeof(*e) || !e->pid)
 		return 0;
-	snap = snapshot(e->pid);
+	snap = snapshot(pf, e->pid, &files);
+	en = snap ? calloc(1, sizeof(*en)) : NULL;
+	if (en) {
+		en->snap = snap;
+		en->files = files;
+	}
 	/* Read after the maps: if the process is still the one of the event, the maps were too. */
-	if (!snap || !same_process(pf, e->pid, e->proc_start_ns)) {
-		prefetched__free(snap);
+	if (!en || !same_process(pf, e->pid, e->proc_start_ns)) {
 		pthread_mutex_lock(&pf->lock);
+		if (en) {
+			entry_free(pf, en);
+		} else {
+			for (size_t i = 0; files && i < procmaps__count(snap->maps); i++)
+				pfile_unref(pf, files[i]);
+			free(files);
+			prefetched__free(snap);
+		}
 		pf->missed++;
 		pthread_mutex_unlock(&pf->lock);
 		return 0;
@@ -169,21 +262,19 @@ static int on_notice(void *ctx, void *data, size_t size)
 	memset(&key.key, 0, sizeof(key.key));
 	key.key.pid = e->pid;
 	key.key.start_ns = e->proc_start_ns;
+	en->key = key.key;
 	pthread_mutex_lock(&pf->lock);
 	pf->taken++;
-	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
-	if (en) {
-		prefetched__free(en->snap);
-		en->snap = snap;
-		snap = NULL;
-	} else if (HASH_COUNT(pf->entries) < PREFETCH_MAX && (en = calloc(1, sizeof(*en)))) {
-		en->key = key.key;
-		en->snap = snap;
-		snap = NULL;
-		HASH_ADD(hh, pf->entries, key, sizeof(en->key), en);
+	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), old);
+	if (old) {
+		HASH_DEL(pf->entries, old);
+		entry_free(pf, old);
 	}
+	if (HASH_COUNT(pf->entries) < PREFETCH_MAX)
+		HASH_ADD(hh, pf->entries, key, sizeof(en->key), en);
+	else
+		entry_free(pf, en); /* the table is full */
 	pthread_mutex_unlock(&pf->lock);
-	prefetched__free(snap); /* the table was full */
 	return 0;
 }
 
@@ -196,8 +287,7 @@ static void expire(struct prefetch *pf, int64_t now)
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		if (now - en->snap->taken_ns > PREFETCH_MAX_AGE_NS) {
 			HASH_DEL(pf->entries, en);
-			prefetched__free(en->snap);
-			free(en);
+			entry_free(pf, en);
 		}
 	}
 	pthread_mutex_unlock(&pf->lock);
@@ -226,6 +316,12 @@ struct prefetch *prefetch__new(int notices_fd)
 
 	if (!pf)
 		return NULL;
+	/* Tests lower the limit to reach it with a few processes. */
+	pf->max_files = getenv("EMBER_PREFETCH_MAX_FILES")
+			    ? (unsigned int)strtoul(getenv("EMBER_PREFETCH_MAX_FILES"), NULL, 10)
+			    : PREFETCH_MAX_FILES;
+	if (!pf->max_files || pf->max_files > PREFETCH_MAX_FILES)
+		pf->max_files = PREFETCH_MAX_FILES;
 	pf->ticks = sysconf(_SC_CLK_TCK);
 	if (pf->ticks <= 0)
 		pf->ticks = 100;
@@ -262,11 +358,20 @@ struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t st
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en) {
 		HASH_DEL(pf->entries, en);
-		if (en->snap->taken_ns > after_ns)
+		if (en->snap->taken_ns > after_ns) {
+			/* The caller's own fds: the shared ones stay with the other snapshots. */
 			snap = en->snap;
-		else
-			prefetched__free(en->snap);
-		free(en);
+			en->snap = NULL;
+			for (size_t i = 0; en->files && i < procmaps__count(snap->maps); i++) {
+				if (en->files[i])
+					snap->fds[i] = fcntl(en->files[i]->fd, F_DUPFD_CLOEXEC, 0);
+				pfile_unref(pf, en->files[i]);
+			}
+			free(en->files);
+			free(en);
+		} else {
+			entry_free(pf, en);
+		}
 	}
 	pthread_mutex_unlock(&pf->lock);
 	return snap;
@@ -280,6 +385,20 @@ void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed)
 	pthread_mutex_unlock(&pf->lock);
 }
 
+unsigned int prefetch__open_files(struct prefetch *pf, uint64_t *unopened, unsigned int *max)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&pf->lock);
+	n = HASH_COUNT(pf->files);
+	if (unopened)
+		*unopened = pf->unopened;
+	if (max)
+		*max = pf->max_files;
+	pthread_mutex_unlock(&pf->lock);
+	return n;
+}
+
 void prefetch__free(struct prefetch *pf)
 {
 	struct entry *en, *tmp;
@@ -291,8 +410,7 @@ void prefetch__free(struct prefetch *pf)
 	ring_buffer__free(pf->rb);
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		HASH_DEL(pf->entries, en);
-		prefetched__free(en->snap);
-		free(en);
+		entry_free(pf, en);
 	}
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);

@@ -37,6 +37,14 @@ struct prefetch *prefetch__new(int notices_fd);
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
 				  int64_t after_ns);
 
+/* Files the waiting snapshots hold open at most (one fd each, shared by all snapshots). */
+#define PREFETCH_MAX_FILES 512
+
+/* Files open now for the waiting snapshots; in *unopened (may be NULL) how many times a file was
+ * left unopened because the limit was reached, in *max (may be NULL) the limit:
+ * PREFETCH_MAX_FILES, or EMBER_PREFETCH_MAX_FILES from the environment when lower (tests). */
+unsigned int prefetch__open_files(struct prefetch *pf, uint64_t *unopened, unsigned int *max);
+
 /* Snapshots taken, and processes gone before the thread could read their maps. */
 void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed);
 
