@@ -620,25 +620,26 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	flush(&c, true);
 	{
 		struct symbolizer_stats st;
-		uint64_t taken = 0, missed = 0, unopened = 0;
+		uint64_t taken = 0, missed = 0, exit_maps = 0, unopened = 0;
 		unsigned int pf_files = 0, pf_max = PREFETCH_MAX_FILES;
 
 		symbolizer__stats(c.sym, &st);
 		if (c.pf) {
-			prefetch__stats(c.pf, &taken, &missed);
+			prefetch__stats(c.pf, &taken, &missed, &exit_maps);
 			pf_files = prefetch__open_files(c.pf, &unopened, &pf_max);
 		}
 		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
 			  "%lu "
 			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
 			  "evicted; "
-			  "%lu kallsyms loads; prefetched maps %llu, missed %llu; prefetch files "
-			  "open %u (at most %u), left unopened %llu",
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu, exit-time maps "
+			  "%llu; prefetch fds open %u (at most %u), files left unopened %llu",
 			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
 			  st.elf_errors, (unsigned long long)st.cache_hits,
 			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
 			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed,
-			  pf_files, pf_max, (unsigned long long)unopened);
+			  (unsigned long long)exit_maps, pf_files, pf_max,
+			  (unsigned long long)unopened);
 	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));

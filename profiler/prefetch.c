@@ -2,14 +2,14 @@
 /*
  * The prefetch thread polls its own ring buffer (libbpf ring buffers are per consumer) and keeps
  * at most PREFETCH_MAX snapshots in a hash under a mutex; the collector's thread only takes the
- * mutex to take a snapshot. Identity: the start time read from /proc/PID/stat must match the
- * event's, so a pid reused in between never gives one process another's maps.
+ * mutex to take a snapshot, and the consume lock to drain the ring itself (prefetch__sync).
+ * Identity: the start time read from /proc/PID/stat must match the event's, so a pid reused in
+ * between never gives one process another's maps; exit-time maps carry the identity themselves.
  *
- * Open files are shared by the waiting snapshots (one fd per device and inode, counted), and at
- * most PREFETCH_MAX_FILES are open at once: at hundreds of new processes a second, one fd per
- * mapping of each snapshot came to thousands, all on the same few libraries. A snapshot taken
- * gets its own copies (dup) of the fds; past the limit a new file gets none, and is opened later
- * the usual ways (map_files, or its path in the process's root) if the process is still there.
+ * The fds the waiting snapshots hold are counted, and no more than PREFETCH_MAX_FILES are opened:
+ * at hundreds of new processes a second, one fd per mapped file per snapshot came to thousands.
+ * Past the limit a snapshot keeps its maps without fds; the process tracker then opens the files
+ * the usual ways (map_files, or the path in the process's root) while the process lives.
  */
 #include "profiler/prefetch.h"
 
@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -34,35 +35,25 @@
 #define PREFETCH_MAX 4096
 #define PREFETCH_MAX_AGE_NS (60ll * 1000000000ll)
 
-/* A file open for the waiting snapshots, shared by those that map it. */
-struct pfile {
-	struct {
-		uint64_t inode;
-		uint32_t dev_major, dev_minor;
-	} key;
-	int fd;
-	unsigned int refs;
-	UT_hash_handle hh;
-};
-
 struct entry {
 	struct {
 		uint64_t start_ns;
 		uint32_t pid, pad;
 	} key;
-	struct prefetched *snap; /* its fds are all -1 while it waits: the files hold them */
-	struct pfile **files;	 /* per map entry, NULL when none; one reference each */
+	struct prefetched *snap;
 	UT_hash_handle hh;
 };
 
 struct prefetch {
 	pthread_t thread;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	 /* entries and counters */
+	pthread_mutex_t consume; /* the ring buffer: the thread and prefetch__sync */
 	struct ring_buffer *rb;
 	bool stop; /* __atomic: set by prefetch__free */
 	struct entry *entries;
-	struct pfile *files; /* under lock; only the thread adds */
-	uint64_t taken, missed, unopened;
+	uint64_t taken, missed, exit_maps;
+	unsigned int nfds;	/* __atomic: fds of the snapshots in the table or being made */
+	uint64_t unopened;	/* __atomic: files left unopened at the limit */
 	unsigned int max_files; /* PREFETCH_MAX_FILES, or EMBER_PREFETCH_MAX_FILES (tests) */
 	long ticks;		/* sysconf(_SC_CLK_TCK) */
 };
@@ -119,102 +110,49 @@ static bool same_process(struct prefetch *pf, uint32_t pid, uint64_t start_ns)
 		   2 * (1000000000ull / (uint64_t)pf->ticks);
 }
 
-/* Drops one reference to a file; closes it with the last. Called with the lock held. */
-static void pfile_unref(struct prefetch *pf, struct pfile *f)
+/* The fds a snapshot holds. */
+static unsigned int count_fds(const struct prefetched *p)
 {
-	if (!f || --f->refs)
-		return;
-	HASH_DEL(pf->files, f);
-	close(f->fd);
-	free(f);
+	unsigned int n = 0;
+
+	for (size_t i = 0; p && p->fds && i < procmaps__count(p->maps); i++)
+		n += p->fds[i] >= 0;
+	return n;
 }
 
-/* Drops a waiting snapshot and its file references. Called with the lock held. */
-static void entry_free(struct prefetch *pf, struct entry *en)
+/* A snapshot leaves the prefetch: handed to the caller (`keep_it`) or freed. */
+static void drop(struct prefetch *pf, struct prefetched *p, bool keep_it)
 {
-	if (!en)
-		return;
-	for (size_t i = 0; en->files && i < procmaps__count(en->snap->maps); i++)
-		pfile_unref(pf, en->files[i]);
-	free(en->files);
-	prefetched__free(en->snap);
-	free(en);
+	__atomic_sub_fetch(&pf->nfds, count_fds(p), __ATOMIC_RELAXED);
+	if (!keep_it)
+		prefetched__free(p);
 }
 
-/* The file of mapping `e` of `pid`, shared with the other snapshots: a new reference, or NULL
- * (not a regular file, gone, or PREFETCH_MAX_FILES open already). Runs on the thread only. */
-static struct pfile *pfile_get(struct prefetch *pf, uint32_t pid, const struct procmaps_entry *e)
-{
-	struct pfile *f, key;
-	char path[128];
-	struct stat st;
-	bool full;
-	int fd;
-
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.inode = e->inode;
-	key.key.dev_major = e->dev_major;
-	key.key.dev_minor = e->dev_minor;
-	pthread_mutex_lock(&pf->lock);
-	HASH_FIND(hh, pf->files, &key.key, sizeof(key.key), f);
-	if (f)
-		f->refs++;
-	full = !f && HASH_COUNT(pf->files) >= pf->max_files;
-	if (full)
-		pf->unopened++;
-	pthread_mutex_unlock(&pf->lock);
-	if (f || full)
-		return f;
-	snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
-		 (unsigned long long)e->start, (unsigned long long)e->end);
-	/* The checks of symbolizer/safeopen.c: non-blocking, regular files, same inode. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != e->inode ||
-	    major(st.st_dev) != e->dev_major || minor(st.st_dev) != e->dev_minor ||
-	    !(f = calloc(1, sizeof(*f)))) {
-		close(fd);
-		return NULL;
-	}
-	f->key = key.key;
-	f->fd = fd;
-	f->refs = 1;
-	/* Only this thread adds files: nobody added this one meanwhile. */
-	pthread_mutex_lock(&pf->lock);
-	HASH_ADD(hh, pf->files, key, sizeof(f->key), f);
-	pthread_mutex_unlock(&pf->lock);
-	return f;
-}
-
-/* A snapshot of pid's maps (fds all -1) and, in *files, a reference to each mapped file. */
-static struct prefetched *snapshot(struct prefetch *pf, uint32_t pid, struct pfile ***files)
+static struct prefetched *snapshot(struct prefetch *pf, uint32_t pid)
 {
 	struct prefetched *p = calloc(1, sizeof(*p));
 	size_t n;
 
-	*files = NULL;
 	if (!p)
 		return NULL;
 	p->taken_ns = mono_ns();
 	p->maps = procmaps__read((int)pid);
 	n = procmaps__count(p->maps);
 	p->fds = n ? malloc(n * sizeof(*p->fds)) : NULL;
-	*files = n ? calloc(n, sizeof(**files)) : NULL;
-	if (!p->maps || (n && (!p->fds || !*files))) {
-		free(*files);
-		*files = NULL;
+	if (!p->maps || (n && !p->fds)) {
 		prefetched__free(p);
 		return NULL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct procmaps_entry *e = procmaps__entry(p->maps, i);
+		char path[128];
+		struct stat st;
+		int fd;
 
 		p->fds[i] = -1;
 		if (!e->inode || e->path[0] != '/')
 			continue;
-		/* One reference per file: its other mappings share it through the process
-		 * tracker. */
+		/* One fd per file: its other mappings share it through the process tracker. */
 		for (size_t j = 0; j < i; j++) {
 			const struct procmaps_entry *o = procmaps__entry(p->maps, j);
 
@@ -222,59 +160,179 @@ static struct prefetched *snapshot(struct prefetch *pf, uint32_t pid, struct pfi
 			    o->dev_minor == e->dev_minor)
 				goto next;
 		}
-		(*files)[i] = pfile_get(pf, pid, e);
+		if (__atomic_load_n(&pf->nfds, __ATOMIC_RELAXED) >= pf->max_files) {
+			__atomic_add_fetch(&pf->unopened, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
+			 (unsigned long long)e->start, (unsigned long long)e->end);
+		/* The checks of symbolizer/safeopen.c: non-blocking, regular files, same inode. */
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_ino != e->inode ||
+		    major(st.st_dev) != e->dev_major || minor(st.st_dev) != e->dev_minor) {
+			close(fd);
+			continue;
+		}
+		p->fds[i] = fd;
+		__atomic_add_fetch(&pf->nfds, 1, __ATOMIC_RELAXED);
 	next:;
 	}
 	return p;
+}
+
+/* The table's key of (pid, start_ns), padding zeroed: uthash compares the bytes. */
+static void set_key(struct entry *key, uint32_t pid, uint64_t start_ns)
+{
+	memset(&key->key, 0, sizeof(key->key));
+	key->key.pid = pid;
+	key->key.start_ns = start_ns;
+}
+
+/* Keeps `snap` as the newest snapshot of (pid, start_ns); takes it. */
+static void keep(struct prefetch *pf, uint32_t pid, uint64_t start_ns, struct prefetched *snap)
+{
+	struct entry *en, key;
+
+	set_key(&key, pid, start_ns);
+	pthread_mutex_lock(&pf->lock);
+	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en) {
+		drop(pf, en->snap, false);
+		en->snap = snap;
+		snap = NULL;
+	} else if (HASH_COUNT(pf->entries) < PREFETCH_MAX && (en = calloc(1, sizeof(*en)))) {
+		en->key = key.key;
+		en->snap = snap;
+		snap = NULL;
+		HASH_ADD(hh, pf->entries, key, sizeof(en->key), en);
+	}
+	pthread_mutex_unlock(&pf->lock);
+	if (snap)
+		drop(pf, snap, false); /* the table was full */
+}
+
+/* Takes the waiting snapshot of (pid, start_ns) out of the table, or NULL. */
+static struct prefetched *take_any(struct prefetch *pf, uint32_t pid, uint64_t start_ns)
+{
+	struct prefetched *snap = NULL;
+	struct entry *en, key;
+
+	set_key(&key, pid, start_ns);
+	pthread_mutex_lock(&pf->lock);
+	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en) {
+		HASH_DEL(pf->entries, en);
+		snap = en->snap;
+		free(en);
+	}
+	pthread_mutex_unlock(&pf->lock);
+	return snap;
+}
+
+/*
+ * The maps the kernel sent as the process exited: final, with every library, but files known by
+ * device and inode only. Paths and pinned fds come from the snapshot taken while it lived, when
+ * there is one; the collector and the symbolizer name the rest (proctrack, symbolizer__user).
+ */
+static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, size_t size)
+{
+	struct procmaps_entry v[EMBER_MAX_EXIT_MAPS];
+	struct prefetched *old, *snap = NULL;
+	struct procmaps *raw;
+	size_t n;
+
+	if (size < EMBER_MAPS_EVENT_HEADER_SIZE || e->nr > EMBER_MAX_EXIT_MAPS ||
+	    size < EMBER_MAPS_EVENT_HEADER_SIZE + (size_t)e->nr * sizeof(e->maps[0]))
+		return;
+	n = 0;
+	for (uint32_t i = 0; i < e->nr; i++) {
+		const struct ember_map *m = &e->maps[i];
+
+		if (m->end <= m->start || (!m->inode && m->start != e->vdso))
+			continue;
+		v[n++] = (struct procmaps_entry){ .start = m->start,
+						  .end = m->end,
+						  .offset = m->offset,
+						  .inode = m->inode,
+						  .dev_major = m->dev_major,
+						  .dev_minor = m->dev_minor,
+						  .path = m->inode ? "" : "[vdso]" };
+	}
+	old = take_any(pf, e->pid, e->proc_start_ns);
+	raw = procmaps__new(v, n);
+	snap = calloc(1, sizeof(*snap));
+	if (!raw || !snap)
+		goto fail;
+	snap->taken_ns = mono_ns();
+	snap->final = true;
+	snap->image_ns = e->exec_ns;
+	snap->maps = procmaps__named(raw, old ? old->maps : NULL);
+	n = procmaps__count(snap->maps);
+	snap->fds = n ? malloc(n * sizeof(*snap->fds)) : NULL;
+	if (!snap->maps || (n && !snap->fds))
+		goto fail;
+	/* Move the pinned fds over, one per file, as snapshot() keeps them. */
+	for (size_t i = 0; i < n; i++) {
+		const struct procmaps_entry *me = procmaps__entry(snap->maps, i);
+
+		snap->fds[i] = -1;
+		for (size_t j = 0; old && j < procmaps__count(old->maps); j++) {
+			const struct procmaps_entry *o = procmaps__entry(old->maps, j);
+
+			if (old->fds[j] >= 0 && o->inode == me->inode &&
+			    o->dev_major == me->dev_major && o->dev_minor == me->dev_minor) {
+				snap->fds[i] = old->fds[j];
+				old->fds[j] = -1;
+				break;
+			}
+		}
+	}
+	procmaps__free(raw);
+	drop(pf, old, false); /* its fds not moved over */
+	pthread_mutex_lock(&pf->lock);
+	pf->exit_maps++;
+	pthread_mutex_unlock(&pf->lock);
+	keep(pf, e->pid, e->proc_start_ns, snap);
+	return;
+fail:
+	procmaps__free(raw);
+	prefetched__free(snap); /* failed before any fd moved into it */
+	if (old)		/* keep what we had */
+		keep(pf, e->pid, e->proc_start_ns, old);
 }
 
 static int on_notice(void *ctx, void *data, size_t size)
 {
 	struct prefetch *pf = ctx;
 	const struct ember_proc_event *e = data;
-	struct entry *en, *old = NULL, key;
 	struct prefetched *snap;
-	struct pfile **files;
 
+	if (size < sizeof(e->type))
+		return 0;
+	if (e->type == EMBER_EVENT_MAPS) {
+		on_exit_maps(pf, data, size);
+		return 0;
+	}
 	if (size < sizeof(*e) || !e->pid)
 		return 0;
-	snap = snapshot(pf, e->pid, &files);
-	en = snap ? calloc(1, sizeof(*en)) : NULL;
-	if (en) {
-		en->snap = snap;
-		en->files = files;
-	}
-	/* Read after the maps: if the process is still the one of the event, the maps were too. */
-	if (!en || !same_process(pf, e->pid, e->proc_start_ns)) {
+	snap = snapshot(pf, e->pid);
+	/* Read after the maps: if the process is still the one of the event, the maps were too.
+	 * Empty maps are those of a process exiting or a zombie: its exit-time maps follow. */
+	if (!snap || !procmaps__count(snap->maps) || !same_process(pf, e->pid, e->proc_start_ns)) {
+		drop(pf, snap, false);
 		pthread_mutex_lock(&pf->lock);
-		if (en) {
-			entry_free(pf, en);
-		} else {
-			for (size_t i = 0; files && i < procmaps__count(snap->maps); i++)
-				pfile_unref(pf, files[i]);
-			free(files);
-			prefetched__free(snap);
-		}
 		pf->missed++;
 		pthread_mutex_unlock(&pf->lock);
 		return 0;
 	}
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = e->pid;
-	key.key.start_ns = e->proc_start_ns;
-	en->key = key.key;
+	/* After an exec the image is the exec's; at a first sample it is the one sampled. */
+	snap->image_ns = e->type == EMBER_EVENT_EXEC ? e->time_ns : 0;
 	pthread_mutex_lock(&pf->lock);
 	pf->taken++;
-	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), old);
-	if (old) {
-		HASH_DEL(pf->entries, old);
-		entry_free(pf, old);
-	}
-	if (HASH_COUNT(pf->entries) < PREFETCH_MAX)
-		HASH_ADD(hh, pf->entries, key, sizeof(en->key), en);
-	else
-		entry_free(pf, en); /* the table is full */
 	pthread_mutex_unlock(&pf->lock);
+	keep(pf, e->pid, e->proc_start_ns, snap);
 	return 0;
 }
 
@@ -287,7 +345,8 @@ static void expire(struct prefetch *pf, int64_t now)
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		if (now - en->snap->taken_ns > PREFETCH_MAX_AGE_NS) {
 			HASH_DEL(pf->entries, en);
-			entry_free(pf, en);
+			drop(pf, en->snap, false);
+			free(en);
 		}
 	}
 	pthread_mutex_unlock(&pf->lock);
@@ -298,9 +357,18 @@ static void *thread_main(void *arg)
 	struct prefetch *pf = arg;
 	int64_t last_expire = mono_ns();
 
+	int epfd = ring_buffer__epoll_fd(pf->rb);
+
 	while (!__atomic_load_n(&pf->stop, __ATOMIC_ACQUIRE)) {
-		/* A short timeout: stopping takes at most this long. */
-		ring_buffer__poll(pf->rb, 100);
+		struct epoll_event ev;
+
+		/* A short timeout: stopping takes at most this long. The wait is ours, the consume
+		 * shared with prefetch__sync (ring_buffer__poll would consume unlocked). */
+		if (epoll_wait(epfd, &ev, 1, 100) > 0) {
+			pthread_mutex_lock(&pf->consume);
+			ring_buffer__consume(pf->rb);
+			pthread_mutex_unlock(&pf->consume);
+		}
 		if (mono_ns() - last_expire > 1000000000ll) {
 			last_expire = mono_ns();
 			expire(pf, last_expire);
@@ -316,16 +384,17 @@ struct prefetch *prefetch__new(int notices_fd)
 
 	if (!pf)
 		return NULL;
+	pf->ticks = sysconf(_SC_CLK_TCK);
+	if (pf->ticks <= 0)
+		pf->ticks = 100;
 	/* Tests lower the limit to reach it with a few processes. */
 	pf->max_files = getenv("EMBER_PREFETCH_MAX_FILES")
 			    ? (unsigned int)strtoul(getenv("EMBER_PREFETCH_MAX_FILES"), NULL, 10)
 			    : PREFETCH_MAX_FILES;
 	if (!pf->max_files || pf->max_files > PREFETCH_MAX_FILES)
 		pf->max_files = PREFETCH_MAX_FILES;
-	pf->ticks = sysconf(_SC_CLK_TCK);
-	if (pf->ticks <= 0)
-		pf->ticks = 100;
 	pthread_mutex_init(&pf->lock, NULL);
+	pthread_mutex_init(&pf->consume, NULL);
 	pf->rb = ring_buffer__new(notices_fd, on_notice, pf, NULL);
 	if (!pf->rb) {
 		err = -errno;
@@ -337,6 +406,7 @@ struct prefetch *prefetch__new(int notices_fd)
 	return pf;
 fail:
 	ring_buffer__free(pf->rb);
+	pthread_mutex_destroy(&pf->consume);
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);
 	errno = -err;
@@ -344,59 +414,54 @@ fail:
 }
 
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
-				  int64_t after_ns)
+				  int64_t after_ns, uint64_t at_ns)
 {
 	struct prefetched *snap = NULL;
 	struct entry *en, key;
 
 	if (!pf)
 		return NULL;
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = pid;
-	key.key.start_ns = start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en && en->snap->image_ns > at_ns)
+		en = NULL; /* the maps of a later image: not for this record */
 	if (en) {
 		HASH_DEL(pf->entries, en);
-		if (en->snap->taken_ns > after_ns) {
-			/* The caller's own fds: the shared ones stay with the other snapshots. */
+		if (en->snap->taken_ns > after_ns)
 			snap = en->snap;
-			en->snap = NULL;
-			for (size_t i = 0; en->files && i < procmaps__count(snap->maps); i++) {
-				if (en->files[i])
-					snap->fds[i] = fcntl(en->files[i]->fd, F_DUPFD_CLOEXEC, 0);
-				pfile_unref(pf, en->files[i]);
-			}
-			free(en->files);
-			free(en);
-		} else {
-			entry_free(pf, en);
-		}
+		drop(pf, en->snap, snap != NULL);
+		free(en);
 	}
 	pthread_mutex_unlock(&pf->lock);
 	return snap;
 }
 
-void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed)
+void prefetch__sync(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->consume);
+	ring_buffer__consume(pf->rb);
+	pthread_mutex_unlock(&pf->consume);
+}
+
+void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed, uint64_t *exit_maps)
 {
 	pthread_mutex_lock(&pf->lock);
 	*taken = pf->taken;
 	*missed = pf->missed;
+	*exit_maps = pf->exit_maps;
 	pthread_mutex_unlock(&pf->lock);
 }
 
 unsigned int prefetch__open_files(struct prefetch *pf, uint64_t *unopened, unsigned int *max)
 {
-	unsigned int n;
-
-	pthread_mutex_lock(&pf->lock);
-	n = HASH_COUNT(pf->files);
 	if (unopened)
-		*unopened = pf->unopened;
+		*unopened = __atomic_load_n(&pf->unopened, __ATOMIC_RELAXED);
 	if (max)
 		*max = pf->max_files;
-	pthread_mutex_unlock(&pf->lock);
-	return n;
+	return __atomic_load_n(&pf->nfds, __ATOMIC_RELAXED);
 }
 
 void prefetch__free(struct prefetch *pf)
@@ -410,8 +475,10 @@ void prefetch__free(struct prefetch *pf)
 	ring_buffer__free(pf->rb);
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		HASH_DEL(pf->entries, en);
-		entry_free(pf, en);
+		drop(pf, en->snap, false);
+		free(en);
 	}
+	pthread_mutex_destroy(&pf->consume);
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);
 }

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Open files stay bounded under process churn. 600 processes of 600 distinct executables (copies
 # of sleep) start while `ember record -v` runs. The prefetch thread snapshots each one's maps at
-# exec; the files its waiting snapshots hold are shared (one fd per file, not per mapping and
-# snapshot) and capped: lowered here to 8 (EMBER_PREFETCH_MAX_FILES) so that the cap is reached.
+# exec; the fds its waiting snapshots hold are counted and capped (PREFETCH_MAX_FILES, 512),
+# lowered here to 8 (EMBER_PREFETCH_MAX_FILES) so that the cap is reached.
 # Checked: the prefetch never holds more than the cap, and once the processes are gone the
 # collector's fds come back near where they started (nothing pinned for them is leaked).
 . "$(dirname "$0")/lib.sh"
@@ -39,9 +39,9 @@ kill -INT "$REC"
 wait "$REC" || fail "ember record failed: $(grep -v libbpf "$WORK/rec.log")"
 grep -E '^ember: (self|symbolizer):' "$WORK/rec.log" | sed 's/^ember: //'
 echo "fd_bound: $base fds before, at most $max with $N new executables running, $after after they exited"
-line=$(grep -E 'prefetch files open [0-9]+ \(at most 8\), left unopened [0-9]+' "$WORK/rec.log") ||
+line=$(grep -E 'prefetch fds open [0-9]+ \(at most 8\), files left unopened [0-9]+' "$WORK/rec.log") ||
 	fail "no prefetch figures at exit (or a limit other than 8)"
-unopened=$(echo "$line" | sed -E 's/.*left unopened ([0-9]+).*/\1/')
+unopened=$(echo "$line" | sed -E 's/.*files left unopened ([0-9]+).*/\1/')
 [ "$unopened" -gt 0 ] || fail "the prefetch never reached its limit of 8 with $N new processes"
 grep -E '^ember: self:' "$WORK/rec.log" | sed -E 's/.*\(([0-9]+) by prefetch\).*/\1/' |
 	while read -r held; do [ "$held" -le 8 ] || fail "the prefetch held $held files (limit 8)"; done || exit 1
