@@ -28,6 +28,8 @@ static const char usage[] =
     "  -e, --exe FILE        the ELF file (required)\n"
     "  -i, --inlines         also print every inlined call, innermost first\n"
     "  -s, --stats           print cache statistics to standard error at the end\n"
+    "      --answer-cache    keep resolved addresses in the cache as the collector does\n"
+    "                        (by default each address is resolved from the tables)\n"
     "      --symbol-cache-mb N  bound of the symbol caches in MiB (default 256)\n"
     "  -h, --help            this text\n";
 
@@ -74,10 +76,14 @@ int cmd_symbolize(int argc, char **argv)
 		{ "inlines", no_argument, NULL, 'i' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "symbol-cache-mb", required_argument, NULL, 'M' },
+		{ "answer-cache", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct symbolizer_opts opts = { 0 };
+	/* One pass over a list: answers are rarely asked twice, and a repeated one costs a table
+	 * lookup about as cheap as a cache hit, so by default nothing is cached (--answer-cache).
+	 */
+	struct symbolizer_opts opts = { .no_answer_cache = true };
 	struct symbolizer *s;
 	struct sym_binary *b;
 	const char *exe = NULL;
@@ -105,6 +111,9 @@ int cmd_symbolize(int argc, char **argv)
 						       "MiB",
 						       optarg);
 			opts.cache_bytes = (uint64_t)v << 20;
+			break;
+		case 'C':
+			opts.no_answer_cache = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -234,6 +234,7 @@ struct symbolizer {
 	struct debuginfod_worker *dbgd;
 	char proc_root[256], kallsyms_path[256], modules_path[256], debug_dir[256];
 	bool no_map_files;
+	struct addr_entry *scratch; /* with no_answer_cache: the one answer, SYM_MAX_FRAMES long */
 	struct symbolizer_stats stats;
 };
 
@@ -976,7 +977,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	}
 	binary_account(s, b);
 	key.gen = b->gen; /* a debuginfod answer may have moved it */
-	e = malloc(addr_entry_bytes((uint32_t)n));
+	e = s->scratch ? s->scratch : malloc(addr_entry_bytes((uint32_t)n));
 	if (!e)
 		return NULL;
 	e->key = key;
@@ -984,6 +985,12 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	for (int i = 0; i < n; i++)
 		e->fr[i] =
 		    (struct cached_frame){ df[i].name, df[i].file, df[i].line, df[i].inlined };
+	if (s->scratch) {
+		/* Nothing cached: only the tables count, and the answer is valid until the next
+		 * call, as the contract says anyway. */
+		enforce_budget(s, b, NULL);
+		return e;
+	}
 	if (addr_table_add(&s->addrs, e)) {
 		free(e);
 		return NULL;
@@ -1333,8 +1340,16 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		 opts->debug_dir ? opts->debug_dir : "/usr/lib/debug");
 	s->budget = opts->cache_bytes ? opts->cache_bytes : SYMBOLIZER_DEFAULT_CACHE_BYTES;
 	s->no_map_files = opts->no_map_files;
+	if (opts->no_answer_cache) {
+		s->scratch = malloc(addr_entry_bytes(SYM_MAX_FRAMES));
+		if (!s->scratch) {
+			free(s);
+			return NULL;
+		}
+	}
 	s->self = symbolizer__process_new(s, 0);
 	if (!s->self) {
+		free(s->scratch);
 		free(s);
 		return NULL;
 	}
@@ -1365,6 +1380,7 @@ void symbolizer__free(struct symbolizer *s)
 	DL_FOREACH_SAFE (s->addr_lru, e, te)
 		free(e);
 	free(s->addrs.v);
+	free(s->scratch);
 	HASH_ITER (hh, s->binaries, b, tb)
 		binary_free(s, b);
 	/* Files still pinned by processes nobody freed. */

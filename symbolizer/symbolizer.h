@@ -62,6 +62,9 @@ struct symbolizer_opts {
 	bool debuginfod;	   /* fetch missing debug info from $DEBUGINFOD_URLS, off the
 				      sampling path */
 	bool no_map_files;	   /* tests: open mapped files by path only, as after an exit */
+	bool no_answer_cache;	   /* resolve every user address from the tables, keep no answers:
+				      for one pass over addresses that rarely repeat (`ember
+				      symbolize`), where filling the cache costs more than it saves */
 };
 
 struct symbolizer_stats {
