@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <libelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -111,6 +113,8 @@ struct dwarfsym {
 	Dwarf *dw;
 	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
 	size_t npads;
+	void *inflated; /* the compressed debug sections, inflated (see inflate_sections) */
+	size_t inflated_size;
 	struct dcu *cus;
 	size_t ncus;
 	struct cu_range *cur;
@@ -615,6 +619,104 @@ static bool unused_section(const char *name)
 	return false;
 }
 
+/* Debug sections inflated to more than this in all are refused. */
+#define DWARFSYM_MAX_INFLATED (1ull << 30)
+/* Huge pages for the inflated sections: lookups read them at random (names, paths). */
+#define DWARFSYM_HUGE_PAGE (2ull << 20)
+
+static bool debug_section(const char *name)
+{
+	return name && (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8));
+}
+
+/*
+ * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that libdw will read, with
+ * libdeflate (about twice as fast as zlib's inflate, which libelf's elf_compress uses: start-up was
+ * a sixth of a one-shot run over libc), into one buffer in huge pages, each section followed by a
+ * zero byte (see harden_sections). The sections then look uncompressed to libdw. Sections of
+ * other compression types are left to libelf.
+ */
+static int inflate_sections(struct dwarfsym *d, size_t shstrndx)
+{
+	struct libdeflate_decompressor *dec = NULL;
+	Elf_Scn *scn = NULL;
+	size_t total = 0, at = 0;
+	int err = 0;
+
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(sh.sh_flags & SHF_COMPRESSED) ||
+		    !debug_section(elf_strptr(d->elf, shstrndx, sh.sh_name)) ||
+		    !gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZLIB)
+			continue;
+		/* zlib inflates at most 1032:1; a header claiming more is forged. */
+		if (ch.ch_size / 1032 > sh.sh_size)
+			return -ENOEXEC;
+		total += ((size_t)ch.ch_size + 1 + 63) & ~(size_t)63;
+		if (total > DWARFSYM_MAX_INFLATED)
+			return -E2BIG;
+	}
+	if (!total)
+		return 0;
+	total = (total + DWARFSYM_HUGE_PAGE - 1) & ~(DWARFSYM_HUGE_PAGE - 1);
+	d->inflated = aligned_alloc(DWARFSYM_HUGE_PAGE, total);
+	dec = libdeflate_alloc_decompressor();
+	if (!d->inflated || !dec) {
+		err = -ENOMEM;
+		goto out;
+	}
+	d->inflated_size = total;
+	madvise(d->inflated, total, MADV_HUGEPAGE); /* a hint: without THP it changes nothing */
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		size_t hdr = gelf_getclass(d->elf) == ELFCLASS32 ? sizeof(Elf32_Chdr)
+								 : sizeof(Elf64_Chdr);
+		char *out = (char *)d->inflated + at;
+		Elf_Data *data;
+		size_t got = 0;
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
+		    !(sh.sh_flags & SHF_COMPRESSED) ||
+		    !debug_section(elf_strptr(d->elf, shstrndx, sh.sh_name)) ||
+		    !gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZLIB)
+			continue;
+		data = elf_getdata(scn, NULL); /* ELF_T_CHDR: the header, then the zlib stream */
+		if (!data || !data->d_buf || data->d_size < hdr || at + ch.ch_size + 1 > total ||
+		    libdeflate_zlib_decompress(dec, (const char *)data->d_buf + hdr,
+					       data->d_size - hdr, out, ch.ch_size,
+					       &got) != LIBDEFLATE_SUCCESS ||
+		    got != ch.ch_size) {
+			err = -ENOEXEC;
+			goto out;
+		}
+		out[ch.ch_size] = '\0';
+		at += ((size_t)ch.ch_size + 1 + 63) & ~(size_t)63;
+		/* What elf_compress(scn, 0, 0) leaves behind, but in our buffer: the header says
+		 * uncompressed and the data is the inflated bytes. libelf still frees its own
+		 * buffer; this one is ours. */
+		data->d_buf = out;
+		data->d_size = ch.ch_size;
+		data->d_type = ELF_T_BYTE;
+		data->d_align = ch.ch_addralign ? ch.ch_addralign : 1;
+		data->d_off = 0;
+		sh.sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+		sh.sh_size = ch.ch_size;
+		sh.sh_addralign = ch.ch_addralign;
+		if (!gelf_update_shdr(scn, &sh)) {
+			err = -ENOEXEC;
+			goto out;
+		}
+	}
+	d->bytes += total;
+out:
+	libdeflate_free_decompressor(dec);
+	return err;
+}
+
 /*
  * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
  * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
@@ -626,9 +728,29 @@ static int harden_sections(struct dwarfsym *d)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
+	int err;
 
 	if (elf_getshdrstrndx(d->elf, &shstrndx))
 		return -ENOEXEC;
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (debug_section(name) && unused_section(name)) {
+			/* libdw reads (and inflates) every debug section it knows when the file is
+			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
+			 */
+			sh.sh_type = SHT_NOBITS;
+			if (!gelf_update_shdr(scn, &sh))
+				return -ENOEXEC;
+		}
+	}
+	err = inflate_sections(d, shstrndx);
+	if (err)
+		return err;
 	while ((scn = elf_nextscn(d->elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -639,17 +761,8 @@ static int harden_sections(struct dwarfsym *d)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
-		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+		if (!debug_section(name))
 			continue;
-		if (unused_section(name)) {
-			/* libdw reads (and inflates) every debug section it knows when the file is
-			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
-			 */
-			sh.sh_type = SHT_NOBITS;
-			if (!gelf_update_shdr(scn, &sh))
-				return -ENOEXEC;
-			continue;
-		}
 		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
 			return -ENOEXEC;
 		if (name[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0)
@@ -658,6 +771,9 @@ static int harden_sections(struct dwarfsym *d)
 		if (!data || !data->d_buf || !data->d_size ||
 		    !((const char *)data->d_buf)[data->d_size - 1])
 			continue;
+		if ((char *)data->d_buf >= (char *)d->inflated &&
+		    (char *)data->d_buf < (char *)d->inflated + d->inflated_size)
+			continue; /* inflate_sections put a zero byte after it */
 		np = realloc(d->pads, (d->npads + 1) * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
@@ -896,6 +1012,7 @@ void dwarfsym__free(struct dwarfsym *d)
 	for (size_t i = 0; i < d->npads; i++)
 		free(d->pads[i]);
 	free(d->pads);
+	free(d->inflated);
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);
