@@ -29,7 +29,7 @@ static const char usage[] =
     "  -i, --inlines         also print every inlined call, innermost first\n"
     "  -s, --stats           print cache statistics to standard error at the end\n"
     "      --answer-cache    keep resolved addresses in the cache as the collector does\n"
-    "                        (by default each address is resolved from the tables)\n"
+    "                        (by default only the latest answers are remembered)\n"
     "      --symbol-cache-mb N  bound of the symbol caches in MiB (default 256)\n"
     "  -h, --help            this text\n";
 
@@ -61,10 +61,20 @@ static int print_one(struct symbolizer *s, struct sym_binary *b, const char *arg
 		/* Without -i, the outermost function with the innermost location, as addr2line. */
 		const struct sym_frame *loc = inlines ? &f[i] : &f[0];
 
-		fputs(f[i].name ? f[i].name : "??", stdout);
-		putchar('\n');
-		fputs(loc->file ? loc->file : "??", stdout);
-		printf(":%u\n", loc->line);
+		char num[16], *p = num + sizeof(num);
+		uint32_t line = loc->line;
+
+		/* The _unlocked calls and a hand-made number: printf's parsing and stdio's locking
+		 * were a tenth of a run over 100,000 addresses. One thread writes stdout. */
+		fputs_unlocked(f[i].name ? f[i].name : "??", stdout);
+		putchar_unlocked('\n');
+		fputs_unlocked(loc->file ? loc->file : "??", stdout);
+		*--p = '\n';
+		do
+			*--p = (char)('0' + line % 10);
+		while (line /= 10);
+		*--p = ':';
+		fwrite_unlocked(p, 1, (size_t)(num + sizeof(num) - p), stdout);
 	}
 	return 0;
 }
@@ -80,10 +90,9 @@ int cmd_symbolize(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	/* One pass over a list: answers are rarely asked twice, and a repeated one costs a table
-	 * lookup about as cheap as a cache hit, so by default nothing is cached (--answer-cache).
-	 */
-	struct symbolizer_opts opts = { .no_answer_cache = true };
+	/* One pass over a list: the LRU answer cache costs more to fill than it saves unless asked
+	 * for (--answer-cache); a small memo catches the addresses that repeat. */
+	struct symbolizer_opts opts = { .one_pass = true };
 	struct symbolizer *s;
 	struct sym_binary *b;
 	const char *exe = NULL;
@@ -113,7 +122,7 @@ int cmd_symbolize(int argc, char **argv)
 			opts.cache_bytes = (uint64_t)v << 20;
 			break;
 		case 'C':
-			opts.no_answer_cache = false;
+			opts.one_pass = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);
