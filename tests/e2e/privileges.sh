@@ -141,7 +141,8 @@ chown -R $U_OTHER:$U_OTHER "$WORK/private"
 resolves() {
 	local saved=$GRANT tag=${1:-all}
 	[ -n "$1" ] && GRANT=$(echo ",$GRANT," | sed "s/,$1,/,/; s/^,//; s/,$//")
-	start_bg setpriv --reuid=$U_OTHER --regid=$U_OTHER --clear-groups "$WORK/private/chain" 4
+	# chain prints a line when its 4 s are up: not into this function's output.
+	start_bg setpriv --reuid=$U_OTHER --regid=$U_OTHER --clear-groups "$WORK/private/chain" 4 >/dev/null
 	local prog=$BG_PID
 	sleep 0.3
 	[ "${2:-}" = deleted ] && rm -f "$WORK/private/chain.del" &&
