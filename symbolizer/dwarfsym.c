@@ -771,7 +771,7 @@ static int harden_sections(struct dwarfsym *d)
 		if (!data || !data->d_buf || !data->d_size ||
 		    !((const char *)data->d_buf)[data->d_size - 1])
 			continue;
-		if ((char *)data->d_buf >= (char *)d->inflated &&
+		if (d->inflated && (char *)data->d_buf >= (char *)d->inflated &&
 		    (char *)data->d_buf < (char *)d->inflated + d->inflated_size)
 			continue; /* inflate_sections put a zero byte after it */
 		np = realloc(d->pads, (d->npads + 1) * sizeof(*np));
