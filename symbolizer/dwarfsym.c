@@ -636,6 +636,16 @@ static bool debug_section(const char *name)
  * zero byte (see harden_sections). The sections then look uncompressed to libdw. Sections of
  * other compression types are left to libelf.
  */
+/* Is `scn` a zlib-compressed debug section libdw will read? Fills *sh and *ch when it is. */
+static bool zlib_debug_section(Elf *elf, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh,
+			       GElf_Chdr *ch)
+{
+	return gelf_getshdr(scn, sh) && sh->sh_type != SHT_NOBITS &&
+	       (sh->sh_flags & SHF_COMPRESSED) &&
+	       debug_section(elf_strptr(elf, shstrndx, sh->sh_name)) && gelf_getchdr(scn, ch) &&
+	       ch->ch_type == ELFCOMPRESS_ZLIB;
+}
+
 static int inflate_sections(struct dwarfsym *d, size_t shstrndx)
 {
 	struct libdeflate_decompressor *dec = NULL;
@@ -647,10 +657,7 @@ static int inflate_sections(struct dwarfsym *d, size_t shstrndx)
 		GElf_Shdr sh;
 		GElf_Chdr ch;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(sh.sh_flags & SHF_COMPRESSED) ||
-		    !debug_section(elf_strptr(d->elf, shstrndx, sh.sh_name)) ||
-		    !gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZLIB)
+		if (!zlib_debug_section(d->elf, shstrndx, scn, &sh, &ch))
 			continue;
 		/* zlib inflates at most 1032:1; a header claiming more is forged. */
 		if (ch.ch_size / 1032 > sh.sh_size)
@@ -679,10 +686,7 @@ static int inflate_sections(struct dwarfsym *d, size_t shstrndx)
 		GElf_Shdr sh;
 		GElf_Chdr ch;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS ||
-		    !(sh.sh_flags & SHF_COMPRESSED) ||
-		    !debug_section(elf_strptr(d->elf, shstrndx, sh.sh_name)) ||
-		    !gelf_getchdr(scn, &ch) || ch.ch_type != ELFCOMPRESS_ZLIB)
+		if (!zlib_debug_section(d->elf, shstrndx, scn, &sh, &ch))
 			continue;
 		data = elf_getdata(scn, NULL); /* ELF_T_CHDR: the header, then the zlib stream */
 		if (!data || !data->d_buf || data->d_size < hdr || at + ch.ch_size + 1 > total ||
