@@ -36,9 +36,36 @@ struct debuginfod_api {
 	void (*end)(debuginfod_client *c);
 };
 
+/*
+ * Loaded once per process and never closed, as libdw does with it: libcurl's global state lives in
+ * the library's data, and an unloaded library leaves it unreachable (LeakSanitizer saw it).
+ */
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+static struct debuginfod_api api;
+static bool api_ok;
+
+static void api_load(void)
+{
+	void *lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	void *sym[3];
+
+	if (!lib)
+		return;
+	sym[0] = dlsym(lib, "debuginfod_begin");
+	sym[1] = dlsym(lib, "debuginfod_find_debuginfo");
+	sym[2] = dlsym(lib, "debuginfod_end");
+	if (!sym[0] || !sym[1] || !sym[2]) {
+		dlclose(lib);
+		return;
+	}
+	/* POSIX's way from a data pointer to a function pointer: through memcpy. */
+	memcpy(&api.begin, &sym[0], sizeof(sym[0]));
+	memcpy(&api.find_debuginfo, &sym[1], sizeof(sym[1]));
+	memcpy(&api.end, &sym[2], sizeof(sym[2]));
+	api_ok = true;
+}
+
 struct debuginfod_worker {
-	void *lib; /* dlopen handle of libdebuginfod */
-	struct debuginfod_api api;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -57,7 +84,7 @@ static struct request *find(struct debuginfod_worker *w, const char *id)
 static void *worker_main(void *arg)
 {
 	struct debuginfod_worker *w = arg;
-	debuginfod_client *c = w->api.begin();
+	debuginfod_client *c = api.begin();
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
@@ -76,7 +103,7 @@ static void *worker_main(void *arg)
 		snprintf(id, sizeof(id), "%s", r->build_id);
 		pthread_mutex_unlock(&w->lock);
 		/* A length of 0 means: the id is a NUL-terminated hex string. */
-		fd = c ? w->api.find_debuginfo(c, (const unsigned char *)id, 0, &path) : -ENOSYS;
+		fd = c ? api.find_debuginfo(c, (const unsigned char *)id, 0, &path) : -ENOSYS;
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&w->lock);
@@ -92,7 +119,7 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (c)
-		w->api.end(c);
+		api.end(c);
 	return NULL;
 }
 
@@ -106,37 +133,20 @@ struct debuginfod_worker *debuginfod_worker__new(void)
 		errno = ENOENT;
 		return NULL;
 	}
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return NULL;
-	w->lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
-	if (w->lib) {
-		/* POSIX's way from a data pointer to a function pointer: through memcpy. */
-		void *sym[3] = { dlsym(w->lib, "debuginfod_begin"),
-				 dlsym(w->lib, "debuginfod_find_debuginfo"),
-				 dlsym(w->lib, "debuginfod_end") };
-
-		if (sym[0] && sym[1] && sym[2]) {
-			memcpy(&w->api.begin, &sym[0], sizeof(sym[0]));
-			memcpy(&w->api.find_debuginfo, &sym[1], sizeof(sym[1]));
-			memcpy(&w->api.end, &sym[2], sizeof(sym[2]));
-		} else {
-			dlclose(w->lib);
-			w->lib = NULL;
-		}
-	}
-	if (!w->lib) {
-		free(w);
+	pthread_once(&api_once, api_load);
+	if (!api_ok) {
 		errno = ENOSYS;
 		return NULL;
 	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	err = pthread_create(&w->thread, NULL, worker_main, w);
 	if (err) {
 		pthread_mutex_destroy(&w->lock);
 		pthread_cond_destroy(&w->cond);
-		dlclose(w->lib);
 		free(w);
 		errno = err;
 		return NULL;
@@ -202,6 +212,5 @@ void debuginfod_worker__free(struct debuginfod_worker *w)
 	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
-	dlclose(w->lib);
 	free(w);
 }
