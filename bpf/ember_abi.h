@@ -38,6 +38,8 @@ enum ember_event_type {
 	EMBER_EVENT_EXIT = 3, /* struct ember_proc_event: the last thread of a process exited */
 	EMBER_EVENT_FIRST_SAMPLE = 4, /* struct ember_proc_event, in `proc_notices` only: the first
 					 sample of a process after its exec */
+	EMBER_EVENT_MAPS = 5,	      /* struct ember_maps_event, in `proc_notices` only: the
+					 executable file mappings of a process as it exits */
 };
 
 /*
@@ -84,6 +86,43 @@ struct ember_proc_event {
 
 #define EMBER_PROC_EVENT_SIZE 48
 
+/*
+ * The executable file mappings of a process, as the kernel holds them when its last thread exits
+ * (the sched_process_exit tracepoint runs before the address space is torn down). Sent to
+ * `proc_notices` before the exit event goes to `events`, so that a process gone before user space
+ * could read /proc/PID/maps still has maps: the final ones, with every library the loader or a
+ * dlopen added. A file is named by device and inode only (BPF cannot print paths here); user space
+ * finds the file among those it pinned or cached (symbolizer__process_adopt). Variable-sized: only
+ * nr entries of maps[] are written.
+ */
+#define EMBER_MAX_EXIT_MAPS 256
+
+/* ember_maps_event.flags */
+#define EMBER_MAPS_TRUNCATED (1u << 0) /* more than EMBER_MAX_EXIT_MAPS executable mappings */
+
+struct ember_map {
+	__u64 start, end; /* end exclusive */
+	__u64 offset;	  /* file offset of start */
+	__u64 inode;
+	__u32 dev_major, dev_minor; /* as /proc/PID/maps prints them */
+};
+
+struct ember_maps_event {
+	__u32 type; /* EMBER_EVENT_MAPS */
+	__u32 pid;  /* tgid */
+	__u64 time_ns;
+	__u64 proc_start_ns; /* identity with pid, as in struct ember_sample */
+	__u64 exec_ns;	     /* time of the exec that made this image; 0: before the sampler
+				started. Samples older than that belong to another image. */
+	__u64 vdso;	     /* start of the [vdso] text: the one entry with inode 0 */
+	__u32 nr;	     /* entries of maps[] that follow */
+	__u32 flags;	     /* EMBER_MAPS_* */
+	struct ember_map maps[EMBER_MAX_EXIT_MAPS];
+};
+
+#define EMBER_MAP_SIZE 40
+#define EMBER_MAPS_EVENT_HEADER_SIZE 48 /* offsetof(struct ember_maps_event, maps) */
+
 /* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
  * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so
  * their sum equals EMBER_STAT_RUNS. */
@@ -96,6 +135,9 @@ enum ember_stat {
 	EMBER_STAT_STACK_COPY_FAULT, /* informational: stack copy cut short by a fault */
 	EMBER_STAT_PROC_SENT,	     /* process events (exec, exit) written; not samples */
 	EMBER_STAT_PROC_LOST,	     /* process events lost to a full ring buffer */
+	EMBER_STAT_MAPS_SENT,	     /* exit-time maps sent to proc_notices */
+	EMBER_STAT_MAPS_LOST,	     /* exit-time maps not sent: ring full, or the address space
+					locked by someone else (the iterator only try-locks) */
 	EMBER_STAT__MAX,
 };
 

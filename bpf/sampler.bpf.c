@@ -12,6 +12,11 @@
  * the record carries the user registers and a copy of up to N bytes of the user stack from the
  * stack pointer up instead, and user space unwinds it with the binaries' DWARF CFI
  * (symbolizer/unwind.h), as `perf --call-graph dwarf` does.
+ *
+ * When a process exits, the exit program also sends its executable file mappings (struct
+ * ember_maps_event) to `proc_notices`: the kernel's own record of what was mapped where, so that
+ * a process gone before user space read /proc/PID/maps (a 50 ms process on a starved host) still
+ * resolves.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -31,6 +36,8 @@ const volatile __u32 stack_copy = 0;
  * the ring on a short timer as well, so a quiet host costs a few wake-ups a second, not one per
  * sample. */
 const volatile __u64 wakeup_bytes = 0;
+/* Send each exiting process's executable mappings (needs the task VMA iterator, kernel 6.7). */
+const volatile bool exit_maps = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -69,6 +76,30 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } fresh SEC(".maps");
+
+/* When each process last exec'd (for the exit-time maps: the image they describe). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} exec_times SEC(".maps");
+
+/* The exit-time maps under construction: 10 KiB, too large for the BPF stack. Tracepoint programs
+ * of one CPU do not nest with each other (bpf_prog_active), so one slot per CPU suffices. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ember_maps_event);
+} maps_scratch SEC(".maps");
+
+/* The open-coded task VMA iterator (kernel 6.7). Declared here: libbpf 1.1's headers predate it.
+ * Weak, so that an object loaded with exit_maps off on an older kernel needs none of them. */
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __weak __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __weak __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __weak __ksym;
 
 /* The stack is copied in chunks that end at page boundaries: a fault then means the page it
  * starts on is unreadable, so the copy keeps every readable byte above the stack pointer. */
@@ -278,6 +309,90 @@ static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
 	return 0;
 }
 
+#define VM_EXEC 0x4		 /* a #define BTF lacks */
+#define FMODE_BACKING (1u << 25) /* likewise: the file is a struct backing_file (overlayfs) */
+
+/*
+ * Sends the executable file mappings of the current (exiting) process to `proc_notices`. Device
+ * and inode are those /proc/PID/maps prints: for a file of a stacking filesystem (overlayfs maps
+ * the lower file, marked FMODE_BACKING) the inode the user opened, not the backing one.
+ */
+static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u64 *exec_ns = bpf_map_lookup_elem(&exec_times, &tgid);
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	struct ember_maps_event *e;
+	__u32 zero = 0;
+	__u64 size;
+
+	e = bpf_map_lookup_elem(&maps_scratch, &zero);
+	if (!e)
+		return;
+	e->type = EMBER_EVENT_MAPS;
+	e->pid = tgid;
+	e->time_ns = bpf_ktime_get_boot_ns();
+	e->proc_start_ns = start_ns;
+	e->exec_ns = exec_ns ? *exec_ns : 0;
+	e->vdso = (__u64)BPF_CORE_READ(task, mm, context.vdso);
+	e->flags = 0;
+	/* A try-lock of the address space: -EBUSY while someone holds it (a maps reader). The
+	 * iterator must be destroyed whatever new returned. */
+	if (bpf_iter_task_vma_new(&it, task, 0)) {
+		bpf_iter_task_vma_destroy(&it);
+		count(EMBER_STAT_MAPS_LOST);
+		return;
+	}
+	e->nr = 0;
+	while ((vma = bpf_iter_task_vma_next(&it))) {
+		struct ember_map *m;
+		struct inode *ino;
+		struct file *f;
+		dev_t dev;
+		/* The count lives in map memory, not in a register: the verifier then knows it only
+		 * by the bound below, and the loop's states converge at once. A counter in a
+		 * register makes each count a state of its own (over a million instructions
+		 * explored). */
+		__u32 n = e->nr;
+
+		f = vma->vm_file;
+		if (!(vma->vm_flags & VM_EXEC) || (!f && vma->vm_start != e->vdso))
+			continue;
+		if (n >= EMBER_MAX_EXIT_MAPS) {
+			e->flags |= EMBER_MAPS_TRUNCATED;
+			break;
+		}
+		m = &e->maps[n];
+		m->start = vma->vm_start;
+		m->end = vma->vm_end;
+		m->offset = (__u64)vma->vm_pgoff << 12; /* PAGE_SHIFT on x86-64 */
+		if (!f) {				/* the vdso */
+			m->inode = 0;
+			m->dev_major = m->dev_minor = 0;
+			e->nr = n + 1;
+			continue;
+		}
+		if (BPF_CORE_READ(f, f_mode) & FMODE_BACKING)
+			ino = BPF_CORE_READ((struct backing_file *)f, user_path.dentry, d_inode);
+		else
+			ino = BPF_CORE_READ(f, f_inode);
+		m->inode = BPF_CORE_READ(ino, i_ino);
+		dev = BPF_CORE_READ(ino, i_sb, s_dev);
+		m->dev_major = dev >> 20; /* the kernel's MAJOR()/MINOR(), not glibc's encoding */
+		m->dev_minor = dev & 0xfffff;
+		e->nr = n + 1;
+	}
+	bpf_iter_task_vma_destroy(&it);
+	size = EMBER_MAPS_EVENT_HEADER_SIZE + (__u64)e->nr * sizeof(struct ember_map);
+	if (size > sizeof(*e))
+		size = sizeof(*e);
+	if (bpf_ringbuf_output(&proc_notices, e, size, 0))
+		count(EMBER_STAT_MAPS_LOST);
+	else
+		count(EMBER_STAT_MAPS_SENT);
+}
+
 /* Raw tracepoints: they need no tracefs mounted (many hosts have none), and the current task is
  * all they read. */
 SEC("raw_tp/sched_process_exec")
@@ -289,6 +404,11 @@ int on_exec(void *ctx)
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
 		return 0;
 	bpf_map_update_elem(&fresh, &tgid, &one, BPF_ANY);
+	if (exit_maps) {
+		__u64 now = bpf_ktime_get_boot_ns();
+
+		bpf_map_update_elem(&exec_times, &tgid, &now, BPF_ANY);
+	}
 	return proc_event(EMBER_EVENT_EXEC, tgid, 0);
 }
 
@@ -306,5 +426,10 @@ int on_exit(void *ctx)
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
 		return 0;
 	bpf_map_delete_elem(&fresh, &tgid);
+	/* Before the exit event: whoever reads that the process is gone finds its maps waiting. */
+	if (exit_maps) {
+		send_maps(tgid, BPF_CORE_READ(task, group_leader, start_boottime));
+		bpf_map_delete_elem(&exec_times, &tgid);
+	}
 	return proc_event(EMBER_EVENT_EXIT, tgid, 0);
 }

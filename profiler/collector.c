@@ -586,20 +586,22 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	flush(&c, true);
 	{
 		struct symbolizer_stats st;
-		uint64_t taken = 0, missed = 0;
+		uint64_t taken = 0, missed = 0, exit_maps = 0;
 
 		symbolizer__stats(c.sym, &st);
 		if (c.pf)
-			prefetch__stats(c.pf, &taken, &missed);
+			prefetch__stats(c.pf, &taken, &missed, &exit_maps);
 		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
 			  "%lu "
 			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
 			  "evicted; "
-			  "%lu kallsyms loads; prefetched maps %llu, missed %llu",
+			  "%lu kallsyms loads; prefetched maps %llu, missed %llu, exit-time maps "
+			  "%llu",
 			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
 			  st.elf_errors, (unsigned long long)st.cache_hits,
 			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
-			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed);
+			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed,
+			  (unsigned long long)exit_maps);
 	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));

@@ -350,6 +350,7 @@ int ingest__record(struct ingest *in, const void *data, size_t size, int64_t boo
 	comm[EMBER_TASK_COMM_LEN] = '\0';
 
 	if (s->pid) {
+		proctrack__set_record_time(in->pt, s->time_ns);
 		p = proctrack__get(in->pt, s->pid, s->proc_start_ns, now_ns, &is_new);
 		if (!p) {
 			err = -ENOMEM;
@@ -411,8 +412,9 @@ int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t
 		return -EBADMSG;
 	}
 	in->stats.proc_events++;
+	proctrack__set_record_time(in->pt, e->time_ns);
 	if (e->type == EMBER_EVENT_EXIT) {
-		proctrack__exit(in->pt, e->pid, e->proc_start_ns);
+		proctrack__exit(in->pt, e->pid, e->proc_start_ns, now_ns);
 		if (in->uw)
 			unwinder__forget(in->uw, e->pid, e->proc_start_ns);
 		return 0;

@@ -2,8 +2,9 @@
 /*
  * The prefetch thread polls its own ring buffer (libbpf ring buffers are per consumer) and keeps
  * at most PREFETCH_MAX snapshots in a hash under a mutex; the collector's thread only takes the
- * mutex to take a snapshot. Identity: the start time read from /proc/PID/stat must match the
- * event's, so a pid reused in between never gives one process another's maps.
+ * mutex to take a snapshot, and the consume lock to drain the ring itself (prefetch__sync).
+ * Identity: the start time read from /proc/PID/stat must match the event's, so a pid reused in
+ * between never gives one process another's maps; exit-time maps carry the identity themselves.
  */
 #include "profiler/prefetch.h"
 
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -39,11 +41,12 @@ struct entry {
 
 struct prefetch {
 	pthread_t thread;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;	 /* entries and counters */
+	pthread_mutex_t consume; /* the ring buffer: the thread and prefetch__sync */
 	struct ring_buffer *rb;
 	bool stop; /* __atomic: set by prefetch__free */
 	struct entry *entries;
-	uint64_t taken, missed;
+	uint64_t taken, missed, exit_maps;
 	long ticks; /* sysconf(_SC_CLK_TCK) */
 };
 
@@ -148,29 +151,21 @@ static struct prefetched *snapshot(uint32_t pid)
 	return p;
 }
 
-static int on_notice(void *ctx, void *data, size_t size)
+/* The table's key of (pid, start_ns), padding zeroed: uthash compares the bytes. */
+static void set_key(struct entry *key, uint32_t pid, uint64_t start_ns)
 {
-	struct prefetch *pf = ctx;
-	const struct ember_proc_event *e = data;
-	struct prefetched *snap;
+	memset(&key->key, 0, sizeof(key->key));
+	key->key.pid = pid;
+	key->key.start_ns = start_ns;
+}
+
+/* Keeps `snap` as the newest snapshot of (pid, start_ns); takes it. */
+static void keep(struct prefetch *pf, uint32_t pid, uint64_t start_ns, struct prefetched *snap)
+{
 	struct entry *en, key;
 
-	if (size < sizeof(*e) || !e->pid)
-		return 0;
-	snap = snapshot(e->pid);
-	/* Read after the maps: if the process is still the one of the event, the maps were too. */
-	if (!snap || !same_process(pf, e->pid, e->proc_start_ns)) {
-		prefetched__free(snap);
-		pthread_mutex_lock(&pf->lock);
-		pf->missed++;
-		pthread_mutex_unlock(&pf->lock);
-		return 0;
-	}
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = e->pid;
-	key.key.start_ns = e->proc_start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
-	pf->taken++;
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en) {
 		prefetched__free(en->snap);
@@ -184,6 +179,128 @@ static int on_notice(void *ctx, void *data, size_t size)
 	}
 	pthread_mutex_unlock(&pf->lock);
 	prefetched__free(snap); /* the table was full */
+}
+
+/* Takes the waiting snapshot of (pid, start_ns) out of the table, or NULL. */
+static struct prefetched *take_any(struct prefetch *pf, uint32_t pid, uint64_t start_ns)
+{
+	struct prefetched *snap = NULL;
+	struct entry *en, key;
+
+	set_key(&key, pid, start_ns);
+	pthread_mutex_lock(&pf->lock);
+	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en) {
+		HASH_DEL(pf->entries, en);
+		snap = en->snap;
+		free(en);
+	}
+	pthread_mutex_unlock(&pf->lock);
+	return snap;
+}
+
+/*
+ * The maps the kernel sent as the process exited: final, with every library, but files known by
+ * device and inode only. Paths and pinned fds come from the snapshot taken while it lived, when
+ * there is one; the collector and the symbolizer name the rest (proctrack, symbolizer__user).
+ */
+static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, size_t size)
+{
+	struct procmaps_entry v[EMBER_MAX_EXIT_MAPS];
+	struct prefetched *old, *snap = NULL;
+	struct procmaps *raw;
+	size_t n;
+
+	if (size < EMBER_MAPS_EVENT_HEADER_SIZE || e->nr > EMBER_MAX_EXIT_MAPS ||
+	    size < EMBER_MAPS_EVENT_HEADER_SIZE + (size_t)e->nr * sizeof(e->maps[0]))
+		return;
+	n = 0;
+	for (uint32_t i = 0; i < e->nr; i++) {
+		const struct ember_map *m = &e->maps[i];
+
+		if (m->end <= m->start || (!m->inode && m->start != e->vdso))
+			continue;
+		v[n++] = (struct procmaps_entry){ .start = m->start,
+						  .end = m->end,
+						  .offset = m->offset,
+						  .inode = m->inode,
+						  .dev_major = m->dev_major,
+						  .dev_minor = m->dev_minor,
+						  .path = m->inode ? "" : "[vdso]" };
+	}
+	old = take_any(pf, e->pid, e->proc_start_ns);
+	raw = procmaps__new(v, n);
+	snap = calloc(1, sizeof(*snap));
+	if (!raw || !snap)
+		goto fail;
+	snap->taken_ns = mono_ns();
+	snap->final = true;
+	snap->image_ns = e->exec_ns;
+	snap->maps = procmaps__named(raw, old ? old->maps : NULL);
+	n = procmaps__count(snap->maps);
+	snap->fds = n ? malloc(n * sizeof(*snap->fds)) : NULL;
+	if (!snap->maps || (n && !snap->fds))
+		goto fail;
+	/* Move the pinned fds over, one per file, as snapshot() keeps them. */
+	for (size_t i = 0; i < n; i++) {
+		const struct procmaps_entry *me = procmaps__entry(snap->maps, i);
+
+		snap->fds[i] = -1;
+		for (size_t j = 0; old && j < procmaps__count(old->maps); j++) {
+			const struct procmaps_entry *o = procmaps__entry(old->maps, j);
+
+			if (old->fds[j] >= 0 && o->inode == me->inode &&
+			    o->dev_major == me->dev_major && o->dev_minor == me->dev_minor) {
+				snap->fds[i] = old->fds[j];
+				old->fds[j] = -1;
+				break;
+			}
+		}
+	}
+	procmaps__free(raw);
+	prefetched__free(old);
+	pthread_mutex_lock(&pf->lock);
+	pf->exit_maps++;
+	pthread_mutex_unlock(&pf->lock);
+	keep(pf, e->pid, e->proc_start_ns, snap);
+	return;
+fail:
+	procmaps__free(raw);
+	prefetched__free(snap);
+	if (old) /* keep what we had */
+		keep(pf, e->pid, e->proc_start_ns, old);
+}
+
+static int on_notice(void *ctx, void *data, size_t size)
+{
+	struct prefetch *pf = ctx;
+	const struct ember_proc_event *e = data;
+	struct prefetched *snap;
+
+	if (size < sizeof(e->type))
+		return 0;
+	if (e->type == EMBER_EVENT_MAPS) {
+		on_exit_maps(pf, data, size);
+		return 0;
+	}
+	if (size < sizeof(*e) || !e->pid)
+		return 0;
+	snap = snapshot(e->pid);
+	/* Read after the maps: if the process is still the one of the event, the maps were too.
+	 * Empty maps are those of a process exiting or a zombie: its exit-time maps follow. */
+	if (!snap || !procmaps__count(snap->maps) || !same_process(pf, e->pid, e->proc_start_ns)) {
+		prefetched__free(snap);
+		pthread_mutex_lock(&pf->lock);
+		pf->missed++;
+		pthread_mutex_unlock(&pf->lock);
+		return 0;
+	}
+	/* After an exec the image is the exec's; at a first sample it is the one sampled. */
+	snap->image_ns = e->type == EMBER_EVENT_EXEC ? e->time_ns : 0;
+	pthread_mutex_lock(&pf->lock);
+	pf->taken++;
+	pthread_mutex_unlock(&pf->lock);
+	keep(pf, e->pid, e->proc_start_ns, snap);
 	return 0;
 }
 
@@ -208,9 +325,18 @@ static void *thread_main(void *arg)
 	struct prefetch *pf = arg;
 	int64_t last_expire = mono_ns();
 
+	int epfd = ring_buffer__epoll_fd(pf->rb);
+
 	while (!__atomic_load_n(&pf->stop, __ATOMIC_ACQUIRE)) {
-		/* A short timeout: stopping takes at most this long. */
-		ring_buffer__poll(pf->rb, 100);
+		struct epoll_event ev;
+
+		/* A short timeout: stopping takes at most this long. The wait is ours, the consume
+		 * shared with prefetch__sync (ring_buffer__poll would consume unlocked). */
+		if (epoll_wait(epfd, &ev, 1, 100) > 0) {
+			pthread_mutex_lock(&pf->consume);
+			ring_buffer__consume(pf->rb);
+			pthread_mutex_unlock(&pf->consume);
+		}
 		if (mono_ns() - last_expire > 1000000000ll) {
 			last_expire = mono_ns();
 			expire(pf, last_expire);
@@ -230,6 +356,7 @@ struct prefetch *prefetch__new(int notices_fd)
 	if (pf->ticks <= 0)
 		pf->ticks = 100;
 	pthread_mutex_init(&pf->lock, NULL);
+	pthread_mutex_init(&pf->consume, NULL);
 	pf->rb = ring_buffer__new(notices_fd, on_notice, pf, NULL);
 	if (!pf->rb) {
 		err = -errno;
@@ -241,6 +368,7 @@ struct prefetch *prefetch__new(int notices_fd)
 	return pf;
 fail:
 	ring_buffer__free(pf->rb);
+	pthread_mutex_destroy(&pf->consume);
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);
 	errno = -err;
@@ -248,18 +376,18 @@ fail:
 }
 
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
-				  int64_t after_ns)
+				  int64_t after_ns, uint64_t at_ns)
 {
 	struct prefetched *snap = NULL;
 	struct entry *en, key;
 
 	if (!pf)
 		return NULL;
-	memset(&key.key, 0, sizeof(key.key));
-	key.key.pid = pid;
-	key.key.start_ns = start_ns;
+	set_key(&key, pid, start_ns);
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
+	if (en && en->snap->image_ns > at_ns)
+		en = NULL; /* the maps of a later image: not for this record */
 	if (en) {
 		HASH_DEL(pf->entries, en);
 		if (en->snap->taken_ns > after_ns)
@@ -272,11 +400,21 @@ struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t st
 	return snap;
 }
 
-void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed)
+void prefetch__sync(struct prefetch *pf)
+{
+	if (!pf)
+		return;
+	pthread_mutex_lock(&pf->consume);
+	ring_buffer__consume(pf->rb);
+	pthread_mutex_unlock(&pf->consume);
+}
+
+void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed, uint64_t *exit_maps)
 {
 	pthread_mutex_lock(&pf->lock);
 	*taken = pf->taken;
 	*missed = pf->missed;
+	*exit_maps = pf->exit_maps;
 	pthread_mutex_unlock(&pf->lock);
 }
 
@@ -294,6 +432,7 @@ void prefetch__free(struct prefetch *pf)
 		prefetched__free(en->snap);
 		free(en);
 	}
+	pthread_mutex_destroy(&pf->consume);
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);
 }

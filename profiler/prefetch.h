@@ -6,10 +6,18 @@
  * busy (a flush, the first parse of a large binary) or wait for a CPU on a loaded host; a process
  * that lives 50 ms is gone by then, and with it /proc/PID/maps and map_files. The snapshots wait
  * here, keyed by (pid, start time), until the process tracker takes them.
+ *
+ * This thread can be late too (a starved host): the process may exit before it reads anything. So
+ * the kernel also sends each process's executable mappings as it exits (struct ember_maps_event,
+ * before its exit event), and they become the process's final snapshot here. A process whose maps
+ * read empty or missing has exited, so its exit-time maps are in the ring already:
+ * prefetch__sync() drains the ring on the caller's thread, and the snapshot is there to take,
+ * however late this thread runs.
  */
 #ifndef EMBER_PREFETCH_H
 #define EMBER_PREFETCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,8 +26,12 @@
 /* One snapshot: the executable mappings and, per entry, an fd on its file (-1 when none). */
 struct prefetched {
 	struct procmaps *maps;
-	int *fds;	  /* procmaps__count(maps) entries; owned */
-	int64_t taken_ns; /* CLOCK_MONOTONIC */
+	int *fds;	   /* procmaps__count(maps) entries; owned */
+	int64_t taken_ns;  /* CLOCK_MONOTONIC */
+	bool final;	   /* from the exit-time maps: files may be known by device and inode only
+			      (an empty path; see procmaps_entry_is_file) */
+	uint64_t image_ns; /* CLOCK_BOOTTIME of the exec that made the image these maps are of;
+			      0: unknown. Records older than that belong to the image before. */
 };
 
 struct prefetch;
@@ -32,13 +44,23 @@ struct prefetch *prefetch__new(int notices_fd);
 
 /*
  * Takes the newest snapshot of (pid, start_ns) taken after `after_ns` (CLOCK_MONOTONIC), or NULL.
- * The caller owns it (prefetched__free).
+ * A snapshot of an image made after `at_ns` (CLOCK_BOOTTIME: the time of the record being
+ * handled, a sample before the exec, say) stays for a later caller. The caller owns it
+ * (prefetched__free).
  */
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
-				  int64_t after_ns);
+				  int64_t after_ns, uint64_t at_ns);
 
-/* Snapshots taken, and processes gone before the thread could read their maps. */
-void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed);
+/*
+ * Handles every notice waiting in the ring now, on the caller's thread (the thread's own consume
+ * is locked out meanwhile). Call it before prefetch__take when the process has exited: its
+ * exit-time maps are then in the table. Accepts NULL.
+ */
+void prefetch__sync(struct prefetch *pf);
+
+/* Snapshots taken, processes gone before the thread could read their maps, and exit-time maps
+ * received. */
+void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed, uint64_t *exit_maps);
 
 void prefetched__free(struct prefetched *p);
 

@@ -24,7 +24,14 @@ struct proctrack {
 	struct proc_entry *procs;
 	struct symbolizer *sym;
 	struct prefetch *pf;
+	uint64_t record_ns; /* CLOCK_BOOTTIME of the record being handled */
+	int64_t now_ns;	    /* CLOCK_MONOTONIC of the last record handled */
 };
+
+void proctrack__set_record_time(struct proctrack *pt, uint64_t boot_ns)
+{
+	pt->record_ns = boot_ns;
+}
 
 struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf)
 {
@@ -39,12 +46,22 @@ struct proctrack *proctrack__new(struct symbolizer *sym, struct prefetch *pf)
 
 static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 {
-	struct procmaps *m = procmaps__read((int)p->pid);
+	struct procmaps *m = procmaps__read((int)p->pid), *named;
 	struct prefetched *snap;
 
 	p->maps_read_ns = now_ns;
+	/* Empty maps: the process is exiting or a zombie (its address space is gone, the pid not
+	 * yet). Not a snapshot to keep: it would replace everything we knew with nothing. */
+	if (m && !procmaps__count(m)) {
+		procmaps__free(m);
+		m = NULL;
+	}
+	/* Gone: its exit-time maps were sent before its address space went away, so they wait in
+	 * the notices ring if the prefetch thread has not handled them yet. */
+	if (!m)
+		prefetch__sync(pt->pf);
 	/* A snapshot the prefetch thread took since our last maps; unused when we can read live. */
-	snap = prefetch__take(pt->pf, p->pid, p->start_ns, p->maps_taken_ns);
+	snap = prefetch__take(pt->pf, p->pid, p->start_ns, p->maps_taken_ns, pt->record_ns);
 	if (m) {
 		prefetched__free(snap);
 		procmaps__free(p->maps);
@@ -59,6 +76,11 @@ static void read_maps(struct proctrack *pt, struct proc *p, int64_t now_ns)
 	}
 	if (!snap)
 		return; /* exited, or unreadable: keep what we had */
+	/* Exit-time maps know some files by device and inode only: the maps we had name them. */
+	if (snap->final && (named = procmaps__named(snap->maps, p->maps))) {
+		procmaps__free(snap->maps);
+		snap->maps = named;
+	}
 	procmaps__free(p->maps);
 	p->maps = snap->maps;
 	p->maps_taken_ns = snap->taken_ns;
@@ -93,6 +115,7 @@ struct proc *proctrack__get(struct proctrack *pt, uint32_t pid, uint64_t start_n
 	memset(&key.key, 0, sizeof(key.key));
 	key.key.pid = pid;
 	key.key.start_ns = start_ns;
+	pt->now_ns = now_ns;
 	HASH_FIND(hh, pt->procs, &key.key, sizeof(key.key), e);
 	if (e) {
 		*is_new = false;
@@ -170,7 +193,7 @@ static void proc_entry_free(struct proctrack *pt, struct proc_entry *e)
 	free(e);
 }
 
-void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns)
+void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns, int64_t now_ns)
 {
 	struct proc_entry *e, key;
 
@@ -178,10 +201,9 @@ void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns)
 	key.key.pid = pid;
 	key.key.start_ns = start_ns;
 	HASH_FIND(hh, pt->procs, &key.key, sizeof(key.key), e);
-	if (!e)
-		return;
-	HASH_DEL(pt->procs, e);
-	proc_entry_free(pt, e);
+	pt->now_ns = now_ns;
+	if (e)
+		e->p.exit_ns = now_ns ? now_ns : 1;
 }
 
 unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns)
@@ -190,10 +212,12 @@ unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns)
 	unsigned int n = 0;
 
 	HASH_ITER (hh, pt->procs, e, tmp) {
-		if (e->p.last_seen_ns < cutoff_ns) {
+		bool idle = e->p.last_seen_ns < cutoff_ns;
+
+		if (idle || (e->p.exit_ns && e->p.exit_ns < pt->now_ns - PROCTRACK_EXIT_GRACE_NS)) {
 			HASH_DEL(pt->procs, e);
 			proc_entry_free(pt, e);
-			n++;
+			n += idle;
 		}
 	}
 	return n;

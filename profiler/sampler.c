@@ -29,6 +29,9 @@ _Static_assert(__builtin_offsetof(struct ember_sample, ips) == EMBER_SAMPLE_HEAD
 											 "header");
 
 _Static_assert(sizeof(struct ember_proc_event) == EMBER_PROC_EVENT_SIZE, "ember_proc_event layout");
+_Static_assert(sizeof(struct ember_map) == EMBER_MAP_SIZE, "ember_map layout");
+_Static_assert(__builtin_offsetof(struct ember_maps_event, maps) == EMBER_MAPS_EVENT_HEADER_SIZE,
+	       "ember_maps_event header");
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT 38
@@ -39,7 +42,8 @@ struct sampler {
 	int *fds; /* perf event per CPU, -1 when skipped */
 	struct bpf_link **links;
 	struct bpf_link *exec_link, *exit_link;
-	int nr_cpus; /* possible CPUs: the size of fds and links */
+	int nr_cpus;	/* possible CPUs: the size of fds and links */
+	bool exit_maps; /* the exit program sends exit-time maps */
 	unsigned int attached;
 	const char *event;
 };
@@ -179,6 +183,43 @@ size_t sampler_ringbuf_size(unsigned int freq, unsigned int ncpus, uint32_t stac
 	return (size_t)((double)freq * ncpus * rec * seconds);
 }
 
+/* Opens and loads the skeleton into s->skel for `opts`, with a ring of `rb` bytes. 0 or -errno;
+ * on failure s->skel is NULL. */
+static int load(struct sampler *s, const struct sampler_opts *opts, size_t rb)
+{
+	int err;
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		log_error("cannot open the BPF sampler: %s", strerror(-err));
+		return err;
+	}
+	s->skel->rodata->filter_pids = opts->npids > 0;
+	s->skel->rodata->kernel_stacks = !opts->no_kernel_stacks;
+	s->skel->rodata->user_stacks = !opts->no_user_stacks;
+	s->skel->rodata->stack_copy = opts->stack_copy;
+	s->skel->rodata->wakeup_bytes = rb / 4;
+	s->skel->rodata->exit_maps = s->exit_maps;
+	/* One scratch record per possible CPU (the program indexes it by CPU). */
+	err = bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)s->nr_cpus);
+	if (!err)
+		err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
+	if (!err && opts->npids)
+		err = bpf_map__set_max_entries(s->skel->maps.pids, (__u32)opts->npids);
+	if (err) {
+		log_error("cannot size the BPF maps: %s", strerror(-err));
+		goto fail;
+	}
+	err = sampler_bpf__load(s->skel);
+	if (!err)
+		return 0;
+fail:
+	sampler_bpf__destroy(s->skel);
+	s->skel = NULL;
+	return err;
+}
+
 struct sampler *sampler__open(const struct sampler_opts *opts)
 {
 	struct sampler *s;
@@ -211,38 +252,28 @@ struct sampler *sampler__open(const struct sampler_opts *opts)
 	for (cpu = 0; cpu < s->nr_cpus; cpu++)
 		ncpu_online += online[cpu];
 
-	s->skel = sampler_bpf__open();
-	if (!s->skel) {
-		err = -errno;
-		log_error("cannot open the BPF sampler: %s", strerror(-err));
-		goto fail;
-	}
-	s->skel->rodata->filter_pids = opts->npids > 0;
-	s->skel->rodata->kernel_stacks = !opts->no_kernel_stacks;
-	s->skel->rodata->user_stacks = !opts->no_user_stacks;
 	if (opts->stack_copy > EMBER_STACK_COPY_MAX) {
 		err = -EINVAL;
 		log_error("a stack copy of %u bytes is above the limit of %u", opts->stack_copy,
 			  EMBER_STACK_COPY_MAX);
 		goto fail;
 	}
-	s->skel->rodata->stack_copy = opts->stack_copy;
 	rb = opts->ringbuf_bytes;
 	if (!rb)
 		rb = sampler_ringbuf_size(opts->freq, (unsigned int)ncpu_online, opts->stack_copy);
 	rb = round_pow2(rb < (1u << 20) ? 1u << 20 : rb > (256u << 20) ? 256u << 20 : rb);
-	s->skel->rodata->wakeup_bytes = rb / 4;
-	/* One scratch record per possible CPU (the program indexes it by CPU). */
-	err = bpf_map__set_max_entries(s->skel->maps.scratch, (__u32)s->nr_cpus);
-	if (!err)
-		err = bpf_map__set_max_entries(s->skel->maps.events, (__u32)rb);
-	if (!err && opts->npids)
-		err = bpf_map__set_max_entries(s->skel->maps.pids, (__u32)opts->npids);
-	if (err) {
-		log_error("cannot size the BPF maps: %s", strerror(-err));
-		goto fail;
+	s->exit_maps = !opts->no_exit_maps;
+	err = load(s, opts, rb);
+	if (err && s->exit_maps && err != -ENOMEM) {
+		/* A kernel without the task VMA iterator (before 6.7) refuses the exit program:
+		 * sample without exit-time maps, from /proc alone. */
+		log_warn("the kernel refused the exit-time maps (%s): samples of processes that "
+			 "exit "
+			 "before their maps are read may lose their symbols",
+			 strerror(-err));
+		s->exit_maps = false;
+		err = load(s, opts, rb);
 	}
-	err = sampler_bpf__load(s->skel);
 	if (err) {
 		log_error("the kernel refused the BPF sampler: %s (run with -v for the verifier "
 			  "log)",
@@ -323,6 +354,11 @@ int sampler__ringbuf_fd(const struct sampler *s)
 int sampler__notices_fd(const struct sampler *s)
 {
 	return bpf_map__fd(s->skel->maps.proc_notices);
+}
+
+bool sampler__exit_maps(const struct sampler *s)
+{
+	return s->exit_maps;
 }
 
 const char *sampler__event(const struct sampler *s)

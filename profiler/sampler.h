@@ -27,6 +27,9 @@ struct sampler_opts {
 	 * 0: frame-pointer IPs from the kernel instead. */
 	uint32_t stack_copy;
 	size_t ringbuf_bytes; /* 0: sized from freq, CPUs and record size */
+	/* Do not send exit-time maps (struct ember_maps_event); without this they are sent when
+	 * the kernel has the task VMA iterator (6.7), and silently not otherwise. */
+	bool no_exit_maps;
 };
 
 struct sampler;
@@ -59,9 +62,12 @@ struct sampler *sampler__open(const struct sampler_opts *opts);
 /* The fd of the `events` ring buffer map. Borrowed. */
 int sampler__ringbuf_fd(const struct sampler *s);
 
-/* The fd of the `proc_notices` ring buffer (exec events and first samples, for the prefetch
- * thread; see profiler/prefetch.h). Borrowed. */
+/* The fd of the `proc_notices` ring buffer (exec events, first samples and exit-time maps, for
+ * the prefetch thread; see profiler/prefetch.h). Borrowed. */
 int sampler__notices_fd(const struct sampler *s);
+
+/* Whether exiting processes' maps are sent to `proc_notices` (see struct ember_maps_event). */
+bool sampler__exit_maps(const struct sampler *s);
 
 /* "cycles" or "cpu-clock". */
 const char *sampler__event(const struct sampler *s);

@@ -250,6 +250,71 @@ out:
 	return m;
 }
 
+struct procmaps *procmaps__new(const struct procmaps_entry *v, size_t n)
+{
+	struct procmaps *m = calloc(1, sizeof(*m));
+	size_t strings_len = 0, off = 0;
+	int err = 0;
+
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].end <= v[i].start) {
+			err = -EINVAL;
+			goto fail;
+		}
+		strings_len += (v[i].path ? strlen(v[i].path) : 0) + 1;
+	}
+	m->strings = malloc(strings_len ? strings_len : 1);
+	m->v = n ? malloc(n * sizeof(*m->v)) : NULL;
+	if (!m->strings || (n && !m->v)) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *path = v[i].path ? v[i].path : "";
+		size_t len = strlen(path) + 1;
+
+		m->v[i] = v[i];
+		m->v[i].path = memcpy(m->strings + off, path, len);
+		off += len;
+	}
+	m->n = n;
+	if (n)
+		qsort(m->v, n, sizeof(*m->v), cmp_entry);
+	return m;
+fail:
+	procmaps__free(m);
+	errno = -err;
+	return NULL;
+}
+
+struct procmaps *procmaps__named(const struct procmaps *m, const struct procmaps *names)
+{
+	struct procmaps_entry *v = m && m->n ? malloc(m->n * sizeof(*v)) : NULL;
+	struct procmaps *out;
+
+	if (m && m->n && !v)
+		return NULL;
+	for (size_t i = 0; m && i < m->n; i++) {
+		v[i] = m->v[i];
+		if (!v[i].inode || v[i].path[0])
+			continue;
+		for (size_t j = 0; names && j < names->n; j++) {
+			const struct procmaps_entry *o = &names->v[j];
+
+			if (o->inode == v[i].inode && o->dev_major == v[i].dev_major &&
+			    o->dev_minor == v[i].dev_minor && o->path[0] == '/') {
+				v[i].path = o->path;
+				break;
+			}
+		}
+	}
+	out = procmaps__new(v, m ? m->n : 0);
+	free(v);
+	return out;
+}
+
 const struct procmaps_entry *procmaps__find(const struct procmaps *m, uint64_t addr)
 {
 	size_t lo = 0, hi;

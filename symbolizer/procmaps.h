@@ -7,6 +7,7 @@
 #ifndef EMBER_PROCMAPS_H
 #define EMBER_PROCMAPS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,9 +18,16 @@ struct procmaps_entry {
 	uint64_t inode;
 	uint32_t dev_major;
 	uint32_t dev_minor;
-	const char *path; /* "" for anonymous memory; "[vdso]" and friends as the kernel names them
-			   */
+	const char *path; /* "" for anonymous memory; "[vdso]" and friends as the kernel names them;
+			     "" with a non-zero inode: a file known by device and inode only (maps
+			     the kernel sent as a process exited, struct ember_maps_event) */
 };
+
+/* Whether the entry maps a file (by path, or known by device and inode only). */
+static inline bool procmaps_entry_is_file(const struct procmaps_entry *e)
+{
+	return e->inode && (e->path[0] == '/' || e->path[0] == '\0');
+}
 
 struct procmaps;
 
@@ -28,6 +36,18 @@ struct procmaps;
  * object, or NULL with errno EINVAL for a malformed line or ENOMEM.
  */
 struct procmaps *procmaps__parse(const char *text, size_t len);
+
+/*
+ * Builds maps from `n` executable mappings (copied, paths too; a NULL path is ""). Returns an owned
+ * object, or NULL with errno EINVAL (an empty or inverted range) or ENOMEM.
+ */
+struct procmaps *procmaps__new(const struct procmaps_entry *v, size_t n);
+
+/*
+ * A copy of `m` in which each file known by device and inode only takes the path of an entry of
+ * `names` (NULL: none) for the same device and inode, when there is one. NULL with errno ENOMEM.
+ */
+struct procmaps *procmaps__named(const struct procmaps *m, const struct procmaps *names);
 
 /* Reads and parses /proc/<pid>/maps. NULL with errno (ENOENT when the process is gone). */
 struct procmaps *procmaps__read(int pid);

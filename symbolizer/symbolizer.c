@@ -78,6 +78,12 @@ struct sym_binary {
 	void (*release)(void *priv);
 	struct sym_binary *lru_prev, *lru_next; /* utlist DL: most recent first */
 	UT_hash_handle hh;
+	/* The device and inode of the file fd is open on. While fd is open that inode cannot be
+	 * reused, so a mapping of this (device, inode) is this file, whoever maps it, even after
+	 * every process that mapped it exited: exit-time maps name files by nothing else. */
+	struct file_key fkey;
+	bool in_by_file;
+	UT_hash_handle hh_file;
 };
 
 struct sym_file {
@@ -239,6 +245,7 @@ struct symbolizer {
 	bool vdso_read;
 	struct sym_file *files;	     /* by (dev, inode); only files some process pins */
 	struct sym_binary *binaries; /* by build-id */
+	struct sym_binary *by_file;  /* by the (dev, inode) of each binary's own fd */
 	struct sym_binary *lru;	     /* most recent first; lru->lru_prev is the least recent */
 	unsigned long nbinaries;
 	struct addr_table addrs;     /* by (gen, offset) */
@@ -438,6 +445,8 @@ static void binary_free(struct symbolizer *s, struct sym_binary *b)
 	binary_drop_tables(s, b);
 	DL_DELETE2(s->lru, b, lru_prev, lru_next);
 	HASH_DEL(s->binaries, b);
+	if (b->in_by_file)
+		HASH_DELETE(hh_file, s->by_file, b);
 	s->nbinaries--;
 	if (b->release)
 		b->release(b->priv);
@@ -584,6 +593,20 @@ static struct sym_binary *binary_identify(struct symbolizer *s, int fd, const ch
 	b->elf = elf;
 	b->gen = ++s->next_gen;
 	HASH_ADD(hh, s->binaries, key, sizeof(b->key), b);
+	{
+		struct stat st;
+		struct sym_binary *other;
+
+		if (!fstat(fd, &st)) {
+			b->fkey =
+			    (struct file_key){ st.st_ino, major(st.st_dev), minor(st.st_dev) };
+			HASH_FIND(hh_file, s->by_file, &b->fkey, sizeof(b->fkey), other);
+			if (!other) {
+				HASH_ADD(hh_file, s->by_file, fkey, sizeof(b->fkey), b);
+				b->in_by_file = true;
+			}
+		}
+	}
 	s->nbinaries++;
 	s->stats.binaries++;
 	binary_account(s, b);
@@ -674,31 +697,52 @@ static void file_unref(struct symbolizer *s, struct sym_file *f)
 	free(f);
 }
 
-/* The file of a mapping, pinned by p: found among the pinned files, or opened now. */
+/*
+ * Gives a file without a binary its binary when one can be had now: a binary of the cache holding
+ * that very file open, else the file opened through p (a process that exited, known by its
+ * exit-time maps, has no other way to it than the first).
+ */
+static void file_identify(struct symbolizer *s, struct sym_process *p,
+			  const struct procmaps_entry *map, struct sym_file *f)
+{
+	int fd;
+
+	HASH_FIND(hh_file, s->by_file, &f->key, sizeof(f->key), f->bin);
+	if (!f->bin && map->path[0] == '/') {
+		fd = open_mapped(s, p, map, &f->key);
+		if (fd >= 0)
+			f->bin = binary_identify(s, fd, map->path, p->host_root);
+	}
+	if (f->bin)
+		f->bin->refs++;
+}
+
+/*
+ * The file of a mapping, pinned by p: found among the pinned files, or opened now. A file that
+ * failed is tried again once for each new process that maps it: another process may reach it
+ * (its map_files, its root) where the first could not.
+ */
 static struct sym_file *file_get(struct symbolizer *s, struct sym_process *p,
 				 const struct procmaps_entry *map)
 {
 	struct file_key key = { map->inode, map->dev_major, map->dev_minor };
 	struct sym_file *f;
-	int fd;
 
 	HASH_FIND(hh, s->files, &key, sizeof(key), f);
 	if (f) {
-		if (!pinned_by(p, f) && pin_add(p, f))
-			return NULL;
-		return f;
+		if (pinned_by(p, f))
+			return f;
+		if (!f->bin)
+			file_identify(s, p, map, f);
+		return pin_add(p, f) ? NULL : f;
 	}
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->key = key;
-	fd = open_mapped(s, p, map, &key);
-	if (fd >= 0) {
-		f->bin = binary_identify(s, fd, map->path, p->host_root);
-		if (f->bin)
-			f->bin->refs++;
-	}
-	if (!f->bin)
+	file_identify(s, p, map, f);
+	/* A file known by device and inode only that no binary holds is not one that failed. */
+	if (!f->bin && map->path[0])
 		s->stats.binary_errors++;
 	/* Failures are pinned too: a file that did not open will not open on the next sample. */
 	HASH_ADD(hh, s->files, key, sizeof(f->key), f);
@@ -771,7 +815,7 @@ int symbolizer__process_pin(struct symbolizer *s, struct sym_process *p,
 		const struct procmaps_entry *m = procmaps__entry(maps, i);
 		struct sym_file *f;
 
-		if (!m->inode || m->path[0] != '/')
+		if (!procmaps_entry_is_file(m))
 			continue;
 		f = file_get(s, p, m);
 		if (!f)
@@ -791,21 +835,24 @@ int symbolizer__process_adopt(struct symbolizer *s, struct sym_process *p,
 		struct file_key key = { m->inode, m->dev_major, m->dev_minor };
 		struct sym_file *f;
 
-		if (!m->inode || m->path[0] != '/')
+		if (!procmaps_entry_is_file(m))
 			continue;
 		HASH_FIND(hh, s->files, &key, sizeof(key), f);
-		if (!f && fds[i] >= 0 && fd_matches(fds[i], &key)) {
-			f = calloc(1, sizeof(*f));
-			if (!f)
+		if ((!f || !f->bin) && fds[i] >= 0 && fd_matches(fds[i], &key)) {
+			bool added = !f;
+
+			if (!f && !(f = calloc(1, sizeof(*f))))
 				return -ENOMEM;
 			f->key = key;
+			/* An earlier failure (another process could not open it) takes this fd. */
 			f->bin = binary_identify(s, fds[i], m->path, p->host_root);
 			fds[i] = -1; /* taken (and closed on failure) */
 			if (f->bin)
 				f->bin->refs++;
 			else
 				s->stats.binary_errors++;
-			HASH_ADD(hh, s->files, key, sizeof(f->key), f);
+			if (added)
+				HASH_ADD(hh, s->files, key, sizeof(f->key), f);
 		}
 		if (f) {
 			if (!pinned_by(p, f) && pin_add(p, f))
@@ -1186,7 +1233,7 @@ int symbolizer__user(struct symbolizer *s, struct sym_process *p, const struct p
 	if (!strcmp(map->path, "[vdso]"))
 		return resolve_vdso(s, map, ip, out);
 	file_offset = ip - map->start + map->offset;
-	if (map->path[0] != '/' || !p) {
+	if (!procmaps_entry_is_file(map) || !p) {
 		frame_base(out, NULL, map->path, file_offset);
 		return 1;
 	}
@@ -1202,7 +1249,8 @@ int symbolizer__user(struct symbolizer *s, struct sym_process *p, const struct p
 	if (f && !f->bin && perfmap_lookup(s, p, ip, out))
 		return 1; /* JIT code in a file mapping (a memfd, a double-mapped heap) */
 	if (!f || !f->bin) {
-		frame_base(out, NULL, map->path, file_offset);
+		/* A file known by device and inode only, and by no binary: say so. */
+		frame_base(out, NULL, map->path[0] ? map->path : "[unknown]", file_offset);
 		return 1;
 	}
 	return emit(resolve_binary(s, f->bin, file_offset), f->bin, f->bin->path, file_offset, out,
@@ -1276,18 +1324,26 @@ int symbolizer__open_mapped(struct symbolizer *s, int pid, const struct procmaps
 {
 	struct file_key key = { map->inode, map->dev_major, map->dev_minor };
 	struct sym_process tmp = { .pid = pid, .rootfd = -1, .pm_fd = -1 };
+	struct sym_binary *b = NULL;
 	struct sym_file *f;
 	char path[300];
 	int fd;
 
-	if (!map->inode || map->path[0] != '/')
+	if (!procmaps_entry_is_file(map))
 		return -ENOENT;
-	/* A pinned file: its fd is open already, and still valid after the process exited. */
+	/* A pinned file, or a cached binary's own: its fd is open already, and still valid after
+	 * the process exited. */
 	HASH_FIND(hh, s->files, &key, sizeof(key), f);
-	if (f && f->bin) {
-		fd = fcntl(f->bin->fd, F_DUPFD_CLOEXEC, 0);
+	if (f)
+		b = f->bin;
+	if (!b)
+		HASH_FIND(hh_file, s->by_file, &key, sizeof(key), b);
+	if (b) {
+		fd = fcntl(b->fd, F_DUPFD_CLOEXEC, 0);
 		return fd < 0 ? -errno : fd;
 	}
+	if (!map->path[0])
+		return -ENOENT;
 	snprintf(path, sizeof(path), "%s/%d/root", s->proc_root, pid);
 	tmp.rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	fd = open_mapped(s, &tmp, map, &key);
@@ -1301,7 +1357,7 @@ struct sym_binary *symbolizer__binary(struct symbolizer *s, struct sym_process *
 {
 	struct sym_file *f;
 
-	if (!p || !map || !map->inode || map->path[0] != '/') {
+	if (!p || !map || !procmaps_entry_is_file(map)) {
 		errno = ENOENT;
 		return NULL;
 	}

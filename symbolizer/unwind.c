@@ -343,11 +343,18 @@ static struct ubinary *binary_get(struct unwinder *u, int pid, const struct proc
 	HASH_FIND(hh, u->files, &key, sizeof(key), f);
 	if (f)
 		return f->bin;
-	f = calloc(1, sizeof(*f));
-	if (!f)
-		return NULL;
-	f->key = key;
 	fd = u->opts.open_file(u->opts.ctx, pid, m);
+	/* A file known by device and inode only (exit-time maps) that nobody holds open: not an
+	 * error to report, and not one to remember (a process mapping it by path may come). */
+	if (fd < 0 && !m->path[0])
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	f->key = key;
 	if (fd < 0)
 		snprintf(why, sizeof(why), "cannot open it: %s", strerror(-fd));
 	else
@@ -575,7 +582,7 @@ static void proc_build(struct unwinder *u, struct uproc *p, const struct unwind_
 
 		if (!strcmp(m->path, "[vdso]"))
 			b = vdso_get(u);
-		else if (m->inode && m->path[0] == '/')
+		else if (procmaps_entry_is_file(m))
 			b = binary_get(u, (int)s->pid, m);
 		if (!b || binary_bias(b, m, &bias))
 			continue;

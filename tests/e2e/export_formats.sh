@@ -195,7 +195,8 @@ done
 kill "$CHAIN" 2>/dev/null
 total=$(folded_count '' live.folded)
 leaves=$(folded_count ';main;chain_run;chain_mid1;chain_mid2;chain_leaf_[ab]( |;)' live.folded)
-[ "$total" -gt 500 ] || fail "live: only $total samples of chain"
+# chain alone on a CPU gives about 2,000 samples; at a load of 15 on 2 CPUs it got 300-400.
+[ "$total" -gt 150 ] || fail "live: only $total samples of chain"
 [ $((leaves * 100)) -ge $((total * 90)) ] || fail "live: $leaves of $total samples in the chain"
 /usr/bin/python3 "$FOLD" live.perf-script >live.refolded || fail "live perf-script: $(cat live.refolded)"
 sed -E 's/([^;]+)\+0x[0-9a-f]+/[\1]/g' live.folded | sort >live.expected

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* procmaps: parsing real and hostile /proc/PID/maps text. */
+#include <errno.h>
 #include <unistd.h>
 
 #include "symbolizer/procmaps.h"
@@ -101,4 +102,62 @@ static enum test_result test_self(void)
 	return TEST_PASS;
 }
 
-TEST_MAIN(TEST(test_parse), TEST(test_hostile), TEST(test_self))
+/* Maps built from the kernel's exit-time entries: sorted, a file known by device and inode only
+ * named from other maps, the rest left nameless; a bad range refused. */
+static enum test_result test_named(void)
+{
+	struct procmaps_entry v[] = {
+		{ .start = 0x7f1000000000,
+		  .end = 0x7f1000100000,
+		  .offset = 0x28000,
+		  .inode = 99,
+		  .dev_major = 0xfd,
+		  .dev_minor = 2,
+		  .path = "" },
+		{ .start = 0x55d0c0a02000,
+		  .end = 0x55d0c0a07000,
+		  .offset = 0x2000,
+		  .inode = 1234,
+		  .dev_major = 8,
+		  .dev_minor = 1,
+		  .path = "" },
+		{ .start = 0x7e0000000000, .end = 0x7e0000001000, .inode = 77, .path = NULL },
+	};
+	struct procmaps *names = procmaps__parse(sample, sizeof(sample) - 1), *raw, *m = NULL;
+	const struct procmaps_entry *e;
+	enum test_result r = TEST_FAIL;
+
+	raw = procmaps__new(v, 3);
+	if (!ASSERT_NONNULL(names, "parse") || !ASSERT_NONNULL(raw, "new") ||
+	    !ASSERT_EQ(procmaps__count(raw), 3, "entries") ||
+	    !ASSERT_EQ(procmaps__entry(raw, 0)->start, 0x55d0c0a02000, "sorted"))
+		goto out;
+	m = procmaps__named(raw, names);
+	if (!ASSERT_NONNULL(m, "named"))
+		goto out;
+	e = procmaps__find(m, 0x55d0c0a03000);
+	if (!ASSERT_NONNULL(e, "cat") || !ASSERT_STREQ(e->path, "/usr/bin/cat", "named") ||
+	    !ASSERT_TRUE(procmaps_entry_is_file(e), "a file"))
+		goto out;
+	e = procmaps__find(m, 0x7f1000000010);
+	if (!ASSERT_NONNULL(e, "libc") ||
+	    !ASSERT_STREQ(e->path, "/lib/with space/libc.so.6", "named, same dev and inode"))
+		goto out;
+	e = procmaps__find(m, 0x7e0000000000);
+	if (!ASSERT_NONNULL(e, "unnamed") || !ASSERT_STREQ(e->path, "", "no name known") ||
+	    !ASSERT_TRUE(procmaps_entry_is_file(e), "still a file, by device and inode"))
+		goto out;
+	procmaps__free(m);
+	v[0].end = v[0].start;
+	m = procmaps__new(v, 3);
+	if (!ASSERT_NULL(m, "empty range refused") || !ASSERT_EQ(errno, EINVAL, "errno"))
+		goto out;
+	r = TEST_PASS;
+out:
+	procmaps__free(m);
+	procmaps__free(raw);
+	procmaps__free(names);
+	return r;
+}
+
+TEST_MAIN(TEST(test_parse), TEST(test_hostile), TEST(test_self), TEST(test_named))
