@@ -287,13 +287,15 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
  */
 static uint32_t rows_above(const struct dcu *cu, uint32_t begin, uint32_t end, uint64_t addr)
 {
-	const uint32_t *base = cu->laddr + begin;
 	uint32_t n = end - begin, key;
+	const uint32_t *base;
 
+	/* A unit without rows has no laddr at all: no arithmetic on it. */
 	if (!n || addr < cu->line_base)
 		return begin;
 	if (addr - cu->line_base > UINT32_MAX)
 		return end;
+	base = cu->laddr + begin;
 	key = (uint32_t)(addr - cu->line_base);
 	while (n > 1) {
 		uint32_t half = n / 2;
