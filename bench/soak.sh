@@ -5,7 +5,8 @@
 # churn loop starts new short-lived processes of several binaries without pause. Every 10 s it
 # reads the collector's RSS and open fds. After the warm-up (the first quarter) it fits a line to
 # RSS over time: the growth extrapolated to an hour must stay under 1 MiB, and the fd count must
-# not grow.
+# not grow (it moves with the processes alive: the most open in the last quarter may exceed the
+# most open in the second by a quarter at most).
 #
 # Usage: bench/soak.sh [SECONDS] [BUILD_DIR]     (as root; default 1800 s and ./build)
 #   EMBER_ARGS="-v" adds options to `ember record` (-v logs the collector's own cost, heap and
@@ -64,6 +65,7 @@ awk -F, -v dur="$DURATION" -v db="$DBSIZE" -v csv="$CSV" 'NR > 1 {
 	for (i = 0; i < n; i++) if (t[i] >= warm) {
 		m++; st += t[i]; sr += r[i]; stt += t[i] * t[i]; str += t[i] * r[i]
 		if (!fmin || f[i] < fmin) fmin = f[i]; if (f[i] > fmax) fmax = f[i]
+		if (t[i] < dur / 2) { if (f[i] > fq2) fq2 = f[i] } else if (t[i] >= dur * 3 / 4 && f[i] > fq4) fq4 = f[i]
 		if (!first) first = i; last = i
 	}
 	b = (m * str - st * sr) / (m * stt - st * st)
@@ -71,10 +73,10 @@ awk -F, -v dur="$DURATION" -v db="$DBSIZE" -v csv="$CSV" 'NR > 1 {
 	procs = p[n - 1] - p[0]
 	printf "soak: %d s at 999 Hz, %d processes started (%.1f/s); RSS %d KiB after warm-up, %d KiB at the end (max %d)\n", \
 		t[n - 1], procs, procs / t[n - 1], r[first], r[n - 1], rmax(r, n)
-	printf "soak: RSS growth after warm-up %.3f MiB/hour (fit over %d points); fds %d..%d; database %.1f MiB\n", \
-		mib_h, m, fmin, fmax, db / 1024
+	printf "soak: RSS growth after warm-up %.3f MiB/hour (fit over %d points); fds %d..%d (most %d in the second quarter, %d in the last); database %.1f MiB\n", \
+		mib_h, m, fmin, fmax, fq2, fq4, db / 1024
 	printf "soak: %s\n", csv
-	ok = mib_h < 1 && fmax - fmin <= 4
+	ok = mib_h < 1 && fq4 <= fq2 * 1.25
 	printf "soak: %s\n", ok ? "PASS" : "FAIL"
 	exit !ok
 }

@@ -15,6 +15,7 @@
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
 #include "storage/admin.h"
+#include "storage/query.h"
 #include "storage/storage.h"
 #include "storage/writer.h"
 
@@ -78,6 +79,32 @@ static double per_sample(uint64_t bytes, uint64_t samples)
 	return samples ? (double)bytes / (double)samples : 0;
 }
 
+/* The collector's own cost, its newest row (of the running collector, or the last one). */
+static void print_self(struct storage *db)
+{
+	struct storage_reader *r = storage_reader__new(db);
+	struct storage_self s;
+	char a[64], b[64], t[64];
+	int err = r ? storage_reader__self_latest(r, &s) : -errno;
+
+	if (err == -ENODATA)
+		printf("collector    no measurement of its own cost yet\n");
+	else if (err)
+		printf("collector    cannot read its own cost: %s\n", storage_strerror(err));
+	if (err) {
+		storage_reader__free(r);
+		return;
+	}
+	human_bytes(a, sizeof(a), (double)s.rss_kib * 1024);
+	human_bytes(b, sizeof(b), (double)s.heap_kib * 1024);
+	human_time(t, sizeof(t), s.time_ns);
+	printf("collector    %.2f%% of a CPU, %s resident (%s of heap), %.1f samples/s at %u Hz, "
+	       "%llu dropped: its own cost over the %.0f s to %s (recording %lld)\n",
+	       s.cpu_pct, a, b, s.samples_per_s, s.hz, (unsigned long long)s.dropped,
+	       (double)s.span_ns / 1e9, t, (long long)s.recording);
+	storage_reader__free(r);
+}
+
 static int db_info(struct storage *db, const char *path)
 {
 	struct storage_info in;
@@ -136,6 +163,7 @@ static int db_info(struct storage *db, const char *path)
 	       (unsigned long long)in.stack_status[STORAGE_STACK_UNCLASSIFIED],
 	       (unsigned long long)in.stack_status[STORAGE_STACK_NO_USER]);
 	printf("recordings   %llu\n", (unsigned long long)in.recordings);
+	print_self(db);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include "profiler/collector.h"
 
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <malloc.h>
 #include <signal.h>
@@ -58,11 +59,12 @@ struct collector {
 	int last_write_err, last_maint_err;
 	uint64_t dropped_since_ok; /* samples dropped since writes last worked */
 	struct utsname uts;
-	int64_t self_cpu, self_wall; /* --max-cpu: the start of the current window */
-	struct collector_self self;  /* the last full minute */
-	unsigned int budget;	     /* records left in this consume(); 0: unlimited */
-	int64_t minute_wall, minute_cpu;
+	int64_t self_cpu, self_wall;	 /* --max-cpu: the start of the current window */
+	struct storage_self self;	 /* the last interval measured */
+	unsigned int budget;		 /* records left in this consume(); 0: unlimited */
+	int64_t minute_wall, minute_cpu; /* the start of the current interval */
 	uint64_t minute_delivered, minute_dropped;
+	unsigned int self_rows; /* intervals measured */
 };
 
 static int64_t clock_ns(clockid_t id)
@@ -306,48 +308,70 @@ static uint64_t self_rss_kib(void)
 }
 
 /*
- * Self-observability: once a minute, what the collector itself cost (CPU, memory) and what it
- * carried (samples per second, drops). Logged at debug level; storing it in the database waits
- * for storage's migrations (see docs/service.md).
+ * Self-observability: what the collector itself cost (CPU, memory) and what it carried (samples
+ * per second, drops), once a minute, stored in the database with the next flush. The first
+ * interval is SELF_FIRST_NS, so that a collector just started shows its cost soon (ember top's
+ * status line); the last, partial, is measured at exit (`final`), so that every run has a row.
  */
-static void self_minute(struct collector *c)
+/* Open file descriptors of this process (/proc/self/fd), 0 when unreadable. */
+static unsigned int self_fds(void)
 {
-	uint64_t dropped = c->rec.filtered + c->rec.ringbuf_full + c->rec.bpf_errors +
-			   c->rec.ingest_errors + c->rec.write_errors;
+	unsigned int n = 0;
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)))
+		n += d->d_name[0] != '.';
+	closedir(dir);
+	return n > 0 ? n - 1 : 0; /* not the directory's own fd */
+}
+
+/* Samples lost so far, for any reason (those --pid filters out are not lost). */
+static uint64_t samples_lost(const struct collector *c)
+{
+	return c->rec.ringbuf_full + c->rec.bpf_errors + c->rec.ingest_errors + c->rec.write_errors;
+}
+
+#define SELF_FIRST_NS (10ll * 1000000000ll)
+#define SELF_INTERVAL_NS (60ll * 1000000000ll)
+
+static void self_interval(struct collector *c, bool final)
+{
+	uint64_t dropped = samples_lost(c);
 	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall = c->now;
+	struct symbolizer_stats ss;
+	struct mallinfo2 mi;
 	double secs;
 
-	if (!c->minute_wall) {
-		c->minute_wall = wall;
-		c->minute_cpu = cpu;
-		return;
-	}
-	if (wall - c->minute_wall < 60ll * 1000000000ll)
+	if (wall - c->minute_wall < (c->self_rows ? SELF_INTERVAL_NS : SELF_FIRST_NS) &&
+	    !(final && wall > c->minute_wall))
 		return;
 	/* Processes expire and the writer empties its caches in bulk: give the freed pages back,
 	 * so that the resident size follows what is in use instead of its high-water mark. */
-	malloc_trim(0);
+	if (!final)
+		malloc_trim(0);
 	secs = (double)(wall - c->minute_wall) / 1e9;
+	mi = mallinfo2();
+	c->self.time_ns = clock_ns(CLOCK_REALTIME);
+	c->self.span_ns = wall - c->minute_wall;
 	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
 	c->self.rss_kib = self_rss_kib();
-	{
-		struct mallinfo2 mi = mallinfo2();
-
-		c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
-	}
+	c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
 	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
 	c->self.dropped = dropped - c->minute_dropped;
 	c->self.hz = c->rec.hz;
-	{
-		struct symbolizer_stats ss;
-
-		symbolizer__stats(c->sym, &ss);
-		log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
-			  "binaries parsed), %.1f samples/s, %llu dropped in the last minute",
-			  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
-			  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
-			  (unsigned long long)c->self.dropped);
-	}
+	storage_writer__self(c->writer, &c->self);
+	c->self_rows++;
+	symbolizer__stats(c->sym, &ss);
+	log_debug("self: %.2f%% of a CPU, %llu KiB resident (%llu KiB of heap in use, %lu "
+		  "binaries parsed), %.1f samples/s, %llu dropped in the last %.0f s; %u fds open "
+		  "(%u by prefetch), %u processes tracked",
+		  c->self.cpu_pct, (unsigned long long)c->self.rss_kib,
+		  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
+		  (unsigned long long)c->self.dropped, secs, self_fds(),
+		  c->pf ? prefetch__open_files(c->pf, NULL, NULL) : 0, proctrack__count(c->pt));
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;
 	c->minute_delivered = c->rec.delivered;
@@ -521,6 +545,13 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		end_mono = start_mono + (int64_t)(opts->duration_s * 1e9);
 	log_debug("sampling at %u Hz on %u CPUs with %s", opts->sampler.freq, c.rec.ncpus,
 		  c.rec.event);
+	/* The collector's own cost is measured from here: the set-up above is not the steady
+	 * state. */
+	update_counters(&c);
+	c.minute_wall = clock_ns(CLOCK_MONOTONIC);
+	c.minute_cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+	c.minute_delivered = c.rec.delivered;
+	c.minute_dropped = samples_lost(&c);
 
 	while (running) {
 		struct epoll_event evs[4];
@@ -552,7 +583,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					ticks = 0;
 					flush(&c, false);
 					check_own_cpu(&c, opts);
-					self_minute(&c);
+					self_interval(&c, false);
 					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
 					if (c.uw)
@@ -583,25 +614,32 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	sampler__detach(c.sampler);
 	c.now = clock_ns(CLOCK_MONOTONIC);
 	ring_buffer__consume(c.rb);
+	/* The last, partial interval of the collector's own cost goes into the final flush. */
+	update_counters(&c);
+	self_interval(&c, true);
 	flush(&c, true);
 	{
 		struct symbolizer_stats st;
-		uint64_t taken = 0, missed = 0, exit_maps = 0;
+		uint64_t taken = 0, missed = 0, exit_maps = 0, unopened = 0;
+		unsigned int pf_files = 0, pf_max = PREFETCH_MAX_FILES;
 
 		symbolizer__stats(c.sym, &st);
-		if (c.pf)
+		if (c.pf) {
 			prefetch__stats(c.pf, &taken, &missed, &exit_maps);
+			pf_files = prefetch__open_files(c.pf, &unopened, &pf_max);
+		}
 		log_debug("symbolizer: %lu binaries (%lu with DWARF), %lu unopenable, %lu stale, "
 			  "%lu "
 			  "ELF/DWARF errors; %llu cached answers used, %llu resolved, %llu "
 			  "evicted; "
 			  "%lu kallsyms loads; prefetched maps %llu, missed %llu, exit-time maps "
-			  "%llu",
+			  "%llu; prefetch fds open %u (at most %u), files left unopened %llu",
 			  st.binaries, st.dwarf_binaries, st.binary_errors, st.stale_files,
 			  st.elf_errors, (unsigned long long)st.cache_hits,
 			  (unsigned long long)st.cache_misses, (unsigned long long)st.evictions,
 			  st.kernel_reloads, (unsigned long long)taken, (unsigned long long)missed,
-			  (unsigned long long)exit_maps);
+			  (unsigned long long)exit_maps, pf_files, pf_max,
+			  (unsigned long long)unopened);
 	}
 	if (sum) {
 		memset(sum, 0, sizeof(*sum));

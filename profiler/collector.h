@@ -41,16 +41,6 @@ struct collector_opts {
 	void *reload_arg;
 };
 
-/* The collector's own cost over its last full minute (zero before the first minute). */
-struct collector_self {
-	double cpu_pct;	      /* CPU time of all its threads, percent of one CPU */
-	uint64_t rss_kib;     /* resident memory */
-	uint64_t heap_kib;    /* malloc'd and in use (mallinfo2) */
-	double samples_per_s; /* delivered by the sampler */
-	uint64_t dropped;     /* samples lost in that minute, for any reason */
-	unsigned int hz;      /* the sampling rate at the end of the minute */
-};
-
 /* What one run did, as printed at exit. stored + every drop = delivered once the run ends. */
 struct collector_summary {
 	uint64_t delivered, stored;
@@ -58,8 +48,8 @@ struct collector_summary {
 	uint64_t ingest_errors, write_errors;
 	double seconds;
 	unsigned int ncpus;
-	unsigned int freq; /* at the end (SIGHUP and --max-cpu may change it) */
-	struct collector_self self;
+	unsigned int freq;	  /* at the end (SIGHUP and --max-cpu may change it) */
+	struct storage_self self; /* the collector's own cost over the last interval */
 	const char *event;
 	/* How user stacks were unwound (auto falls back to frame pointers where it must), the copy
 	 * size, and the samples by the status of their stack (enum storage_stack_status). */

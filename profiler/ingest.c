@@ -415,6 +415,7 @@ int ingest__proc_event(struct ingest *in, const void *data, size_t size, int64_t
 	proctrack__set_record_time(in->pt, e->time_ns);
 	if (e->type == EMBER_EVENT_EXIT) {
 		proctrack__exit(in->pt, e->pid, e->proc_start_ns, now_ns);
+		storage_writer__process_exit(in->w, e->pid, (int64_t)e->proc_start_ns);
 		if (in->uw)
 			unwinder__forget(in->uw, e->pid, e->proc_start_ns);
 		return 0;

@@ -5,6 +5,11 @@
  * mutex to take a snapshot, and the consume lock to drain the ring itself (prefetch__sync).
  * Identity: the start time read from /proc/PID/stat must match the event's, so a pid reused in
  * between never gives one process another's maps; exit-time maps carry the identity themselves.
+ *
+ * The fds the waiting snapshots hold are counted, and no more than PREFETCH_MAX_FILES are opened:
+ * at hundreds of new processes a second, one fd per mapped file per snapshot came to thousands.
+ * Past the limit a snapshot keeps its maps without fds; the process tracker then opens the files
+ * the usual ways (map_files, or the path in the process's root) while the process lives.
  */
 #include "profiler/prefetch.h"
 
@@ -47,7 +52,10 @@ struct prefetch {
 	bool stop; /* __atomic: set by prefetch__free */
 	struct entry *entries;
 	uint64_t taken, missed, exit_maps;
-	long ticks; /* sysconf(_SC_CLK_TCK) */
+	unsigned int nfds;	/* __atomic: fds of the snapshots in the table or being made */
+	uint64_t unopened;	/* __atomic: files left unopened at the limit */
+	unsigned int max_files; /* PREFETCH_MAX_FILES, or EMBER_PREFETCH_MAX_FILES (tests) */
+	long ticks;		/* sysconf(_SC_CLK_TCK) */
 };
 
 static int64_t mono_ns(void)
@@ -102,7 +110,25 @@ static bool same_process(struct prefetch *pf, uint32_t pid, uint64_t start_ns)
 		   2 * (1000000000ull / (uint64_t)pf->ticks);
 }
 
-static struct prefetched *snapshot(uint32_t pid)
+/* The fds a snapshot holds. */
+static unsigned int count_fds(const struct prefetched *p)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; p && p->fds && i < procmaps__count(p->maps); i++)
+		n += p->fds[i] >= 0;
+	return n;
+}
+
+/* A snapshot leaves the prefetch: handed to the caller (`keep_it`) or freed. */
+static void drop(struct prefetch *pf, struct prefetched *p, bool keep_it)
+{
+	__atomic_sub_fetch(&pf->nfds, count_fds(p), __ATOMIC_RELAXED);
+	if (!keep_it)
+		prefetched__free(p);
+}
+
+static struct prefetched *snapshot(struct prefetch *pf, uint32_t pid)
 {
 	struct prefetched *p = calloc(1, sizeof(*p));
 	size_t n;
@@ -134,6 +160,10 @@ static struct prefetched *snapshot(uint32_t pid)
 			    o->dev_minor == e->dev_minor)
 				goto next;
 		}
+		if (__atomic_load_n(&pf->nfds, __ATOMIC_RELAXED) >= pf->max_files) {
+			__atomic_add_fetch(&pf->unopened, 1, __ATOMIC_RELAXED);
+			continue;
+		}
 		snprintf(path, sizeof(path), "/proc/%u/map_files/%llx-%llx", pid,
 			 (unsigned long long)e->start, (unsigned long long)e->end);
 		/* The checks of symbolizer/safeopen.c: non-blocking, regular files, same inode. */
@@ -146,6 +176,7 @@ static struct prefetched *snapshot(uint32_t pid)
 			continue;
 		}
 		p->fds[i] = fd;
+		__atomic_add_fetch(&pf->nfds, 1, __ATOMIC_RELAXED);
 	next:;
 	}
 	return p;
@@ -168,7 +199,7 @@ static void keep(struct prefetch *pf, uint32_t pid, uint64_t start_ns, struct pr
 	pthread_mutex_lock(&pf->lock);
 	HASH_FIND(hh, pf->entries, &key.key, sizeof(key.key), en);
 	if (en) {
-		prefetched__free(en->snap);
+		drop(pf, en->snap, false);
 		en->snap = snap;
 		snap = NULL;
 	} else if (HASH_COUNT(pf->entries) < PREFETCH_MAX && (en = calloc(1, sizeof(*en)))) {
@@ -178,7 +209,8 @@ static void keep(struct prefetch *pf, uint32_t pid, uint64_t start_ns, struct pr
 		HASH_ADD(hh, pf->entries, key, sizeof(en->key), en);
 	}
 	pthread_mutex_unlock(&pf->lock);
-	prefetched__free(snap); /* the table was full */
+	if (snap)
+		drop(pf, snap, false); /* the table was full */
 }
 
 /* Takes the waiting snapshot of (pid, start_ns) out of the table, or NULL. */
@@ -258,7 +290,7 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 		}
 	}
 	procmaps__free(raw);
-	prefetched__free(old);
+	drop(pf, old, false); /* its fds not moved over */
 	pthread_mutex_lock(&pf->lock);
 	pf->exit_maps++;
 	pthread_mutex_unlock(&pf->lock);
@@ -266,8 +298,8 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 	return;
 fail:
 	procmaps__free(raw);
-	prefetched__free(snap);
-	if (old) /* keep what we had */
+	prefetched__free(snap); /* failed before any fd moved into it */
+	if (old)		/* keep what we had */
 		keep(pf, e->pid, e->proc_start_ns, old);
 }
 
@@ -285,11 +317,11 @@ static int on_notice(void *ctx, void *data, size_t size)
 	}
 	if (size < sizeof(*e) || !e->pid)
 		return 0;
-	snap = snapshot(e->pid);
+	snap = snapshot(pf, e->pid);
 	/* Read after the maps: if the process is still the one of the event, the maps were too.
 	 * Empty maps are those of a process exiting or a zombie: its exit-time maps follow. */
 	if (!snap || !procmaps__count(snap->maps) || !same_process(pf, e->pid, e->proc_start_ns)) {
-		prefetched__free(snap);
+		drop(pf, snap, false);
 		pthread_mutex_lock(&pf->lock);
 		pf->missed++;
 		pthread_mutex_unlock(&pf->lock);
@@ -313,7 +345,7 @@ static void expire(struct prefetch *pf, int64_t now)
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		if (now - en->snap->taken_ns > PREFETCH_MAX_AGE_NS) {
 			HASH_DEL(pf->entries, en);
-			prefetched__free(en->snap);
+			drop(pf, en->snap, false);
 			free(en);
 		}
 	}
@@ -355,6 +387,12 @@ struct prefetch *prefetch__new(int notices_fd)
 	pf->ticks = sysconf(_SC_CLK_TCK);
 	if (pf->ticks <= 0)
 		pf->ticks = 100;
+	/* Tests lower the limit to reach it with a few processes. */
+	pf->max_files = getenv("EMBER_PREFETCH_MAX_FILES")
+			    ? (unsigned int)strtoul(getenv("EMBER_PREFETCH_MAX_FILES"), NULL, 10)
+			    : PREFETCH_MAX_FILES;
+	if (!pf->max_files || pf->max_files > PREFETCH_MAX_FILES)
+		pf->max_files = PREFETCH_MAX_FILES;
 	pthread_mutex_init(&pf->lock, NULL);
 	pthread_mutex_init(&pf->consume, NULL);
 	pf->rb = ring_buffer__new(notices_fd, on_notice, pf, NULL);
@@ -392,8 +430,7 @@ struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t st
 		HASH_DEL(pf->entries, en);
 		if (en->snap->taken_ns > after_ns)
 			snap = en->snap;
-		else
-			prefetched__free(en->snap);
+		drop(pf, en->snap, snap != NULL);
 		free(en);
 	}
 	pthread_mutex_unlock(&pf->lock);
@@ -418,6 +455,15 @@ void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed, uin
 	pthread_mutex_unlock(&pf->lock);
 }
 
+unsigned int prefetch__open_files(struct prefetch *pf, uint64_t *unopened, unsigned int *max)
+{
+	if (unopened)
+		*unopened = __atomic_load_n(&pf->unopened, __ATOMIC_RELAXED);
+	if (max)
+		*max = pf->max_files;
+	return __atomic_load_n(&pf->nfds, __ATOMIC_RELAXED);
+}
+
 void prefetch__free(struct prefetch *pf)
 {
 	struct entry *en, *tmp;
@@ -429,7 +475,7 @@ void prefetch__free(struct prefetch *pf)
 	ring_buffer__free(pf->rb);
 	HASH_ITER (hh, pf->entries, en, tmp) {
 		HASH_DEL(pf->entries, en);
-		prefetched__free(en->snap);
+		drop(pf, en->snap, false);
 		free(en);
 	}
 	pthread_mutex_destroy(&pf->consume);

@@ -51,6 +51,14 @@ struct prefetch *prefetch__new(int notices_fd);
 struct prefetched *prefetch__take(struct prefetch *pf, uint32_t pid, uint64_t start_ns,
 				  int64_t after_ns, uint64_t at_ns);
 
+/* The fds the waiting snapshots may hold at most; past it, snapshots keep maps without fds. */
+#define PREFETCH_MAX_FILES 512
+
+/* Fds the waiting snapshots hold now; in *unopened (may be NULL) how many files were left
+ * unopened at the limit, in *max (may be NULL) the limit: PREFETCH_MAX_FILES, or
+ * EMBER_PREFETCH_MAX_FILES from the environment when lower (tests). */
+unsigned int prefetch__open_files(struct prefetch *pf, uint64_t *unopened, unsigned int *max);
+
 /*
  * Handles every notice waiting in the ring now, on the caller's thread (the thread's own consume
  * is locked out meanwhile). Call it before prefetch__take when the process has exited: its

@@ -265,6 +265,10 @@ static int delete_blocks(struct storage_writer *w, const char *sql, int64_t arg,
 		err = storage_step_done(st);
 		*n = sqlite3_changes(w->db->db);
 	}
+	/* The collector's own cost goes with the history it was measured over. */
+	if (!err && *n)
+		err = storage_exec(w->db, "DELETE FROM collector_self"
+					  " WHERE t_ns < (SELECT min(t_start) FROM blocks)");
 	sqlite3_finalize(st);
 	err = end(w, err);
 	if (!err && *n) {
@@ -1234,6 +1238,9 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 		err = idset_add(&live_frames, ((struct wframe *)w->dirty[DICT_FRAME].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_STRING].n && !err; i++)
 		err = idset_add(&live_strings, ((struct wstring *)w->dirty[DICT_STRING].v[i])->id);
+	/* Rows the writer forgot in memory still name their strings (writer.c, sweep). */
+	if (!err)
+		err = idset_union(&live_strings, &w->forgotten_strings);
 	if (err)
 		goto out;
 	HASH_ITER (hh, w->stacks, k, tk) {

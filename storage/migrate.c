@@ -9,6 +9,8 @@
  * 1 -> 2: rows (strings, frames, stacks, threads, processes) move into compressed dictionary
  * chunks; processes get ids and threads refer to them; comm and exe become string ids; sample
  * blocks are re-encoded in the block codec's version 2 and get a level.
+ *
+ * 2 -> 3: the table of the collector's own cost per minute (collector_self), empty.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -442,8 +444,23 @@ static int migrate_1_to_2(struct storage *s)
 	return err;
 }
 
+/* Schema 3's new table, frozen. */
+static const char schema_v3[] =
+    "CREATE TABLE collector_self(recording INTEGER NOT NULL REFERENCES recordings(id),"
+    " t_ns INTEGER NOT NULL, span_ns INTEGER NOT NULL, cpu_pct REAL NOT NULL,"
+    " rss_kib INTEGER NOT NULL, heap_kib INTEGER NOT NULL, samples_per_s REAL NOT NULL,"
+    " dropped INTEGER NOT NULL, hz INTEGER NOT NULL, PRIMARY KEY(recording, t_ns))"
+    " WITHOUT ROWID;"
+    "CREATE INDEX collector_self_time ON collector_self(t_ns);";
+
+static int migrate_2_to_3(struct storage *s)
+{
+	return storage_exec(s, schema_v3);
+}
+
 static int (*const steps[])(struct storage *s) = {
 	[1] = migrate_1_to_2,
+	[2] = migrate_2_to_3,
 };
 
 int storage_migrate(struct storage *s, int from)

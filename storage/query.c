@@ -1602,6 +1602,88 @@ int storage_reader__rate(struct storage_reader *r, int64_t from_ns, int64_t to_n
 	return 0;
 }
 
+/* ---- The collector's own cost. ---- */
+
+#define SELF_COLUMNS \
+	"recording, t_ns, span_ns, cpu_pct, rss_kib, heap_kib, samples_per_s, dropped, hz"
+
+static void self_row(sqlite3_stmt *st, struct storage_self *s)
+{
+	s->recording = sqlite3_column_int64(st, 0);
+	s->time_ns = sqlite3_column_int64(st, 1);
+	s->span_ns = sqlite3_column_int64(st, 2);
+	s->cpu_pct = sqlite3_column_double(st, 3);
+	s->rss_kib = (uint64_t)sqlite3_column_int64(st, 4);
+	s->heap_kib = (uint64_t)sqlite3_column_int64(st, 5);
+	s->samples_per_s = sqlite3_column_double(st, 6);
+	s->dropped = (uint64_t)sqlite3_column_int64(st, 7);
+	s->hz = (uint32_t)sqlite3_column_int64(st, 8);
+}
+
+int storage_reader__self(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
+			 struct storage_self **out, size_t *n)
+{
+	struct storage_self *v = NULL, *nv;
+	size_t cnt = 0, cap = 0;
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	*out = NULL;
+	*n = 0;
+	err = storage_errno(sqlite3_prepare_v2(r->db->db,
+					       "SELECT " SELF_COLUMNS " FROM collector_self"
+					       " WHERE t_ns >= ?1 AND t_ns < ?2 ORDER BY t_ns,"
+					       " recording",
+					       -1, &st, NULL));
+	if (err)
+		return err;
+	sqlite3_bind_int64(st, 1, from_ns);
+	sqlite3_bind_int64(st, 2, to_ns ? to_ns : INT64_MAX);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		self_row(st, &v[cnt++]);
+	}
+	if (rc != SQLITE_DONE) {
+		err = storage_errno(rc);
+		goto out;
+	}
+	*out = v;
+	*n = cnt;
+	v = NULL;
+out:
+	free(v);
+	sqlite3_finalize(st);
+	return err;
+}
+
+int storage_reader__self_latest(struct storage_reader *r, struct storage_self *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, err;
+
+	err = storage_errno(sqlite3_prepare_v2(r->db->db,
+					       "SELECT " SELF_COLUMNS " FROM collector_self"
+					       " ORDER BY t_ns DESC, recording DESC LIMIT 1",
+					       -1, &st, NULL));
+	if (err)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		self_row(st, out);
+	else
+		err = rc == SQLITE_DONE ? -ENODATA : storage_errno(rc);
+	sqlite3_finalize(st);
+	return err;
+}
+
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns)
 {
 	int rc = sqlite3_step(r->span), err = 0;

@@ -132,6 +132,18 @@ int storage_reader__histogram(struct storage_reader *r, const struct storage_fil
 int storage_reader__recordings(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
 			       struct storage_recording **out, size_t *n);
 
+/*
+ * The collector's own cost (storage/storage.h, struct storage_self): the rows whose interval ends
+ * in [from_ns, to_ns) (to_ns 0: to the end), in time order, as an owned array (free()) of *n
+ * entries (NULL and 0 when none). 0, -ENOMEM or a database error.
+ */
+int storage_reader__self(struct storage_reader *r, int64_t from_ns, int64_t to_ns,
+			 struct storage_self **out, size_t *n);
+
+/* The newest row of the collector's own cost, of any recording. 0, -ENODATA when there is none,
+ * or a database error. */
+int storage_reader__self_latest(struct storage_reader *r, struct storage_self *out);
+
 /* The times of the first and last stored samples (ns since the epoch). -ENODATA when empty. */
 int storage_reader__span(struct storage_reader *r, int64_t *first_ns, int64_t *last_ns);
 

@@ -56,7 +56,14 @@ const char storage_schema_sql[] =
     " hostname TEXT, kernel TEXT, delivered INTEGER NOT NULL DEFAULT 0,"
     " stored INTEGER NOT NULL DEFAULT 0, filtered INTEGER NOT NULL DEFAULT 0,"
     " ringbuf_full INTEGER NOT NULL DEFAULT 0, bpf_errors INTEGER NOT NULL DEFAULT 0,"
-    " ingest_errors INTEGER NOT NULL DEFAULT 0, write_errors INTEGER NOT NULL DEFAULT 0);";
+    " ingest_errors INTEGER NOT NULL DEFAULT 0, write_errors INTEGER NOT NULL DEFAULT 0);"
+    /* The collector's own cost, one row per interval of a recording (struct storage_self). */
+    "CREATE TABLE collector_self(recording INTEGER NOT NULL REFERENCES recordings(id),"
+    " t_ns INTEGER NOT NULL, span_ns INTEGER NOT NULL, cpu_pct REAL NOT NULL,"
+    " rss_kib INTEGER NOT NULL, heap_kib INTEGER NOT NULL, samples_per_s REAL NOT NULL,"
+    " dropped INTEGER NOT NULL, hz INTEGER NOT NULL, PRIMARY KEY(recording, t_ns))"
+    " WITHOUT ROWID;"
+    "CREATE INDEX collector_self_time ON collector_self(t_ns);";
 
 int storage_errno(int rc)
 {

@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORAGE_SCHEMA_VERSION 2
+#define STORAGE_SCHEMA_VERSION 3
 
 enum storage_frame_kind {
 	STORAGE_FRAME_USER = 0,
@@ -56,6 +56,24 @@ struct storage_recording {
 	uint64_t bpf_errors;
 	uint64_t ingest_errors; /* malformed records, or no memory to process them */
 	uint64_t write_errors;	/* samples lost because the database could not take them */
+};
+
+/*
+ * The collector's own cost over one interval: a minute, except the first of a run (10 s, so that
+ * a collector just started shows its cost soon) and the last (up to its end). Stored once per
+ * interval with the recording it belongs to, in the flush transaction that follows.
+ */
+struct storage_self {
+	int64_t time_ns;      /* the end of the interval, ns since the epoch */
+	int64_t span_ns;      /* its length */
+	double cpu_pct;	      /* CPU time of all the collector's threads, percent of one CPU */
+	uint64_t rss_kib;     /* resident memory at the end */
+	uint64_t heap_kib;    /* malloc'd and in use at the end */
+	double samples_per_s; /* delivered by the sampler over the interval */
+	uint64_t dropped;     /* samples lost in the interval, for any reason (--pid filtering is
+				 not a loss) */
+	uint32_t hz;	      /* the sampling rate at the end */
+	int64_t recording;    /* the recording's id: set by the writer, read back by the reader */
 };
 
 enum storage_mode {

@@ -110,11 +110,27 @@ struct wprocess {
 	struct dict_process row;
 	char *comm, *exe, *cmdline; /* the details, until id is given */
 	uint64_t registered;	    /* the flush count when it was registered */
+	uint64_t exited;	    /* the flush count when its exit was noted; 0: running */
+	uint64_t used;		    /* sweep: the last flush any of its threads was used in */
 	bool written;		    /* in the database: no longer changed */
 	UT_hash_handle hh;
 };
 
 #define WRITER_PROCESS_PENDING 600
+
+/*
+ * Written processes are forgotten in memory, with all their threads, this many flushes after
+ * their exit was noted, or when none of their threads was used for WRITER_IDLE_FLUSHES; the
+ * sweep runs every WRITER_SWEEP_FLUSHES. Their rows stay in the database; a thread seen again
+ * later gets new rows. The strings they name are kept from pruning (forgotten_strings), and the
+ * forgotten rows themselves are pruned only by a later writer, which loads them again.
+ */
+#define WRITER_EXITED_FLUSHES 10
+#define WRITER_IDLE_FLUSHES 600
+#define WRITER_SWEEP_FLUSHES 10
+
+/* Rows of the collector's own cost kept while flushes fail (an hour of them). */
+#define WRITER_SELF_MAX 60
 
 struct wthread_key {
 	uint32_t pid, tid;
@@ -126,6 +142,7 @@ struct wthread {
 	struct wthread_key key;
 	int64_t id;
 	int64_t process, comm; /* ids */
+	uint64_t used;	       /* the flush count when a sample last named it */
 	UT_hash_handle hh;
 };
 
@@ -149,6 +166,8 @@ struct idset {
 int idset_add(struct idset *s, int64_t id);
 bool idset_has(const struct idset *s, int64_t id);
 void idset_free(struct idset *s);
+/* Adds every id of `src` to `dst`. 0 or -ENOMEM. */
+int idset_union(struct idset *dst, const struct idset *src);
 
 /* Pruning in progress: see maintain.c. */
 struct wprune {
@@ -188,8 +207,13 @@ struct storage_writer {
 	int64_t deleted_since_prune; /* blocks deleted or replaced since the last prune */
 	int64_t last_prune_ns;
 	struct wprune prune;
+	struct idset forgotten_strings; /* named by rows forgotten in memory: never pruned */
+	uint64_t forgotten_processes, forgotten_threads;
+	/* The collector's own cost, waiting for the next flush; the oldest go past the cap. */
+	struct storage_self self[WRITER_SELF_MAX];
+	size_t nself;
 
-	sqlite3_stmt *ins_block, *ins_recording, *upd_recording;
+	sqlite3_stmt *ins_block, *ins_recording, *upd_recording, *ins_self;
 };
 
 /* Reads the list of flush blocks from the database again. 0 or -errno. */

@@ -26,25 +26,33 @@ static const char *const next_key[DICT__MAX] = {
 	[DICT_PROCESS] = "next_process", [DICT_THREAD] = "next_thread",
 };
 
+/* Makes room for `words` words of bits. 0 or -ENOMEM. */
+static int idset_grow(struct idset *s, size_t words)
+{
+	size_t n = s->nwords ? s->nwords : 64;
+	uint64_t *nb;
+
+	if (words <= s->nwords)
+		return 0;
+	while (n < words)
+		n *= 2;
+	nb = realloc(s->bits, n * sizeof(*nb));
+	if (!nb)
+		return -ENOMEM;
+	memset(nb + s->nwords, 0, (n - s->nwords) * sizeof(*nb));
+	s->bits = nb;
+	s->nwords = n;
+	return 0;
+}
+
 int idset_add(struct idset *s, int64_t id)
 {
 	size_t word = (size_t)id / 64;
 
 	if (id < 0)
 		return -EINVAL;
-	if (word >= s->nwords) {
-		size_t n = s->nwords ? s->nwords : 64;
-		uint64_t *nb;
-
-		while (n <= word)
-			n *= 2;
-		nb = realloc(s->bits, n * sizeof(*nb));
-		if (!nb)
-			return -ENOMEM;
-		memset(nb + s->nwords, 0, (n - s->nwords) * sizeof(*nb));
-		s->bits = nb;
-		s->nwords = n;
-	}
+	if (idset_grow(s, word + 1))
+		return -ENOMEM;
 	s->bits[word] |= 1ull << (id % 64);
 	return 0;
 }
@@ -54,6 +62,15 @@ bool idset_has(const struct idset *s, int64_t id)
 	size_t word = (size_t)id / 64;
 
 	return id >= 0 && word < s->nwords && (s->bits[word] >> (id % 64) & 1);
+}
+
+int idset_union(struct idset *dst, const struct idset *src)
+{
+	if (idset_grow(dst, src->nwords))
+		return -ENOMEM;
+	for (size_t i = 0; i < src->nwords; i++)
+		dst->bits[i] |= src->bits[i];
+	return 0;
 }
 
 void idset_free(struct idset *s)
@@ -341,6 +358,12 @@ struct storage_writer *storage_writer__new(struct storage *db)
 				      " stored = ?, filtered = ?, ringbuf_full = ?, bpf_errors = ?,"
 				      " ingest_errors = ?, write_errors = ? WHERE id = ?",
 				      &w->upd_recording);
+	if (!err)
+		err = storage_prepare(db,
+				      "INSERT OR REPLACE INTO collector_self(recording, t_ns,"
+				      " span_ns, cpu_pct, rss_kib, heap_kib, samples_per_s,"
+				      " dropped, hz) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				      &w->ins_self);
 	if (err)
 		goto fail;
 	return w;
@@ -539,8 +562,10 @@ int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t 
 	key.proc_start = proc_start_ns;
 	strncpy(key.comm, comm ? comm : "", sizeof(key.comm) - 1);
 	HASH_FIND(hh, w->threads, &key, sizeof(key), e);
-	if (e)
+	if (e) {
+		e->used = w->nflush;
 		return e->id;
+	}
 	p = find_process(w, pid, proc_start_ns, key.comm, true);
 	if (!p || (!p->id && activate_process(w, p)))
 		return -ENOMEM;
@@ -552,6 +577,7 @@ int64_t storage_writer__thread(struct storage_writer *w, uint32_t pid, uint32_t 
 		return -ENOMEM;
 	e->key = key;
 	e->id = w->next_id[DICT_THREAD];
+	e->used = w->nflush;
 	e->process = p->id;
 	e->comm = comm_id;
 	if (dirty_push(&w->dirty[DICT_THREAD], e)) {
@@ -638,6 +664,67 @@ int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int6
 		return (int)id;
 	e->row.cmdline = id;
 	return 0;
+}
+
+void storage_writer__process_exit(struct storage_writer *w, uint32_t pid, int64_t proc_start)
+{
+	struct wprocess *e = find_process(w, pid, proc_start, NULL, false);
+
+	if (e && !e->exited)
+		e->exited = w->nflush + 1;
+}
+
+static struct wprocess *thread_process(struct storage_writer *w, const struct wthread *t)
+{
+	return find_process(w, t->key.pid, t->key.proc_start, NULL, false);
+}
+
+/* Whether a written process may be forgotten now (sweep() computed p->used). */
+static bool forgettable(const struct storage_writer *w, const struct wprocess *p)
+{
+	return p->written && ((p->exited && w->nflush >= p->exited + WRITER_EXITED_FLUSHES) ||
+			      w->nflush >= p->used + WRITER_IDLE_FLUSHES);
+}
+
+/*
+ * Forgets, in memory, the written processes that exited or went idle, with all their threads
+ * (a thread is never forgotten without its process, so no process in memory is named by a
+ * forgotten thread, which pruning could not see). Runs after a successful flush: nothing is dirty.
+ */
+static void sweep(struct storage_writer *w)
+{
+	struct wprocess *p, *tp;
+	struct wthread *t, *tt;
+
+	HASH_ITER (hh, w->processes, p, tp)
+		p->used = p->exited ? p->exited - 1 : 0;
+	HASH_ITER (hh, w->threads, t, tt) {
+		p = thread_process(w, t);
+		if (p && t->used > p->used)
+			p->used = t->used;
+	}
+	HASH_ITER (hh, w->threads, t, tt) {
+		p = thread_process(w, t);
+		/* A thread whose process is not in memory (pruned): it goes when idle. */
+		if (p ? !forgettable(w, p) : w->nflush < t->used + WRITER_IDLE_FLUSHES)
+			continue;
+		if (idset_add(&w->forgotten_strings, t->comm))
+			return; /* no memory: keep it, and the rest, for now */
+		HASH_DEL(w->threads, t);
+		free(t);
+		w->forgotten_threads++;
+	}
+	HASH_ITER (hh, w->processes, p, tp) {
+		if (!forgettable(w, p))
+			continue;
+		if (idset_add(&w->forgotten_strings, p->row.comm) ||
+		    idset_add(&w->forgotten_strings, p->row.exe) ||
+		    idset_add(&w->forgotten_strings, p->row.cmdline))
+			return;
+		HASH_DEL(w->processes, p);
+		process_free(p);
+		w->forgotten_processes++;
+	}
 }
 
 /* Forgets the processes registered long ago that no thread ever named (never written). */
@@ -851,6 +938,38 @@ static int write_recording(struct storage_writer *w, const struct storage_record
 	return storage_step_done(w->upd_recording);
 }
 
+int storage_writer__self(struct storage_writer *w, const struct storage_self *s)
+{
+	if (w->nself == WRITER_SELF_MAX) {
+		memmove(w->self, w->self + 1, (WRITER_SELF_MAX - 1) * sizeof(*w->self));
+		w->nself--;
+	}
+	w->self[w->nself++] = *s;
+	return 0;
+}
+
+/* The queued rows of the collector's own cost, tied to the recording just written. */
+static int write_self(struct storage_writer *w)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < w->nself && !err; i++) {
+		const struct storage_self *s = &w->self[i];
+
+		sqlite3_bind_int64(w->ins_self, 1, w->recording_id);
+		sqlite3_bind_int64(w->ins_self, 2, s->time_ns);
+		sqlite3_bind_int64(w->ins_self, 3, s->span_ns);
+		sqlite3_bind_double(w->ins_self, 4, s->cpu_pct);
+		sqlite3_bind_int64(w->ins_self, 5, (int64_t)s->rss_kib);
+		sqlite3_bind_int64(w->ins_self, 6, (int64_t)s->heap_kib);
+		sqlite3_bind_double(w->ins_self, 7, s->samples_per_s);
+		sqlite3_bind_int64(w->ins_self, 8, (int64_t)s->dropped);
+		sqlite3_bind_int64(w->ins_self, 9, s->hz);
+		err = storage_step_done(w->ins_self);
+	}
+	return err;
+}
+
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped)
 {
@@ -876,14 +995,20 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		rec->stored += nsamples;
 		counted = true;
 		err = write_recording(w, rec);
+		if (!err)
+			err = write_self(w);
 	}
 	if (!err)
 		err = storage_exec(w->db, "COMMIT");
 	if (!err) {
+		if (rec)
+			w->nself = 0;
 		for (size_t i = 0; i < w->dirty[DICT_PROCESS].n; i++)
 			((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->written = true;
 		w->nflush++;
 		expire_pending(w);
+		if (!(w->nflush % WRITER_SWEEP_FLUSHES))
+			sweep(w);
 		for (int k = 0; k < DICT__MAX; k++) {
 			w->dirty[k].n = 0;
 			w->written_next[k] = w->next_id[k];
@@ -949,10 +1074,12 @@ void storage_writer__free(struct storage_writer *w)
 	}
 	idset_free(&w->prune.ref_stacks);
 	idset_free(&w->prune.ref_threads);
+	idset_free(&w->forgotten_strings);
 	free(w->samples);
 	free(w->flushes);
 	sqlite3_finalize(w->ins_block);
 	sqlite3_finalize(w->ins_recording);
 	sqlite3_finalize(w->upd_recording);
+	sqlite3_finalize(w->ins_self);
 	free(w);
 }

@@ -52,6 +52,13 @@ int storage_writer__process(struct storage_writer *w, uint32_t pid, int64_t proc
 int storage_writer__process_cmdline(struct storage_writer *w, uint32_t pid, int64_t proc_start,
 				    const char *cmdline);
 
+/*
+ * Notes that the process (pid, proc_start) exited: no sample will name it again. Shortly after
+ * (10 flushes), the writer forgets it and its threads in memory; their rows stay in the
+ * database. Unknown processes are ignored.
+ */
+void storage_writer__process_exit(struct storage_writer *w, uint32_t pid, int64_t proc_start);
+
 /* Buffers one sample until the next flush. 0 or -ENOMEM. */
 int storage_writer__sample(struct storage_writer *w, const struct storage_sample *s);
 
@@ -66,6 +73,14 @@ size_t storage_writer__pending(const struct storage_writer *w);
  */
 int storage_writer__flush(struct storage_writer *w, struct storage_recording *rec,
 			  size_t max_pending, uint64_t *dropped);
+
+/*
+ * Queues a row of the collector's own cost (s->recording is ignored), written in the next
+ * flush's transaction with the id of the recording that flush writes; a flush without a
+ * recording keeps it queued. While flushes fail, at most 60 rows wait (an hour), the oldest
+ * dropped first. Always 0.
+ */
+int storage_writer__self(struct storage_writer *w, const struct storage_self *s);
 
 /* What storage_writer__maintain keeps. */
 struct storage_policy {

@@ -425,9 +425,23 @@ static void draw_status(struct loop *l, int y, int w)
 	views[a->view]->status(a, a->state[a->view], buf, sizeof(buf));
 	{
 		static const char hint[] = " F1 help  q quit";
-		int hw = (int)sizeof(hint) - 1, x;
+		int hw = (int)sizeof(hint) - 1, x, sw = 0;
+		char self[128];
 
-		x = screen_put(y, 0, w > hw + 10 ? w - hw - 1 : w, A_NORMAL, buf, true, true);
+		/* The profiler's own cost, always in front of the operator while it records. */
+		if (a->following && a->self_known) {
+			snprintf(self, sizeof(self),
+				 " ember: %.1f%% CPU %.0f MiB %.0f samples/s %llu dropped ",
+				 a->self.cpu_pct, (double)a->self.rss_kib / 1024,
+				 a->self.samples_per_s, (unsigned long long)a->self.dropped);
+			sw = (int)strlen(self);
+			if (w < hw + sw + 20)
+				sw = 0; /* too narrow: the view's line first */
+		}
+		x = screen_put(y, 0, w > hw + sw + 10 ? w - hw - sw - 1 : w, A_NORMAL, buf, true,
+			       true);
+		if (sw)
+			x += screen_put(y, x, sw, screen_attr(ROLE_DIM), self, false, false);
 		if (w > hw + 10)
 			screen_put(y, x + 1, hw, screen_attr(ROLE_DIM), hint, false, false);
 	}
@@ -472,6 +486,30 @@ static void draw(struct loop *l)
 
 /* --- input --- */
 
+/* The collector's newest row of its own cost: shown while following, when it is recent (the
+ * collector writes one 10 s after it starts, then every minute). */
+static void refresh_self(struct loop *l)
+{
+	struct app *a = &l->a;
+	struct storage_self s;
+	struct timespec now;
+	bool known;
+
+	if (!a->following) {
+		l->dirty |= a->self_known;
+		a->self_known = false;
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	known = !storage_reader__self_latest(a->opts->reader, &s) &&
+		s.time_ns > (int64_t)now.tv_sec * NS_PER_S + now.tv_nsec - 150 * NS_PER_S;
+	if (known != a->self_known || (known && s.time_ns != a->self.time_ns))
+		l->dirty = true;
+	a->self_known = known;
+	if (known)
+		a->self = s;
+}
+
 static int do_refresh(struct loop *l)
 {
 	struct app *a = &l->a;
@@ -490,6 +528,7 @@ static int do_refresh(struct loop *l)
 		a->data_gen++;
 		l->dirty = true;
 	}
+	refresh_self(l);
 	trace_line(l, "refresh wall_ns=%lld cpu_ns=%lld changed=%d stacks=%zu samples=%llu",
 		   (long long)(mono_ns() - w0), (long long)(clock_of(CLOCK_THREAD_CPUTIME_ID) - c0),
 		   r, model__info(a->model)->stacks,

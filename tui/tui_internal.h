@@ -72,7 +72,10 @@ struct app {
 	bool by_thread;
 	bool paused;
 	bool following; /* a writer holds the database (starts as opts->following) */
-	int err;	/* set by app_fail: the loop ends */
+	/* the collector's own cost, its newest row, while following a collector that wrote one */
+	struct storage_self self;
+	bool self_known;
+	int err; /* set by app_fail: the loop ends */
 	char errmsg[512];
 };
 

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # `ember top` live: following a running collector (the clock moves; pause freezes it; the time
 # cursor rewinds into history and L comes back), the window, kernel-only and user-only frames, the
-# filter prompt and narrowing with Enter; an unprivileged user without any capability reading the
-# collector's database, and told when the collector stops; and, with no collector, recording
-# in-process (root) or refusing clearly.
+# filter prompt and narrowing with Enter; the collector's own cost on the status line; an
+# unprivileged user without any capability reading the collector's database, and told when the
+# collector stops; and, with no collector, recording in-process (root) or refusing clearly.
 . "$(dirname "$0")/lib_tui.sh"
 need_root
 
@@ -24,6 +24,16 @@ tui_send Enter
 tui_run_top --db "$WORK/live.db"
 tui_wait "LIVE .*collector $COLLECTOR"
 tui_wait "^ +$CHAIN +root .* chain +chain_leaf_b" 15
+# The status line shows the collector's own cost once it measured it (10 s after its start):
+# plausible figures, samples/s near 99 Hz x CPUs (cpu-clock fires on idle CPUs too).
+tui_wait 'ember: [0-9.]+% CPU [0-9]+ MiB [0-9]+ samples/s [0-9]+ dropped +F1 help' 20
+line=$(tui_screen | tail -1)
+read -r cpu mib rate <<<"$(echo "$line" |
+	sed -E 's/.*ember: ([0-9.]+)% CPU ([0-9]+) MiB ([0-9]+) samples\/s.*/\1 \2 \3/')"
+expect=$((99 * $(nproc)))
+awk -v c="$cpu" -v m="$mib" -v r="$rate" -v e="$expect" \
+	'BEGIN { exit !(c > 0 && m > 0 && r >= 0.8 * e && r <= 1.1 * e) }' ||
+	fail "implausible cost of the collector on the status line: $line"
 # The default refresh is a second: about three refreshes in three seconds.
 n0=$(grep -c '^refresh' "$WORK/trace")
 sleep 3

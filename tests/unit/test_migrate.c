@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Schema migrations: a database written by schema 1 (tests/data/schema_v1.sql, made by the
- * writer of that time) opens for writing, becomes the current schema, and reads back with every
- * sample, stack, frame, thread and process it held; a reader alone does not upgrade it but says
- * it needs to be.
+ * writer of that time) and the same upgraded to schema 2 (tests/data/schema_v2.sql) open for
+ * writing, become the current schema, and read back with every sample, stack, frame, thread and
+ * process they held; a reader alone does not upgrade them but says they need to be. Upgraded,
+ * they take new samples and the collector's own cost.
  */
 #include <sqlite3.h>
 
@@ -78,9 +79,10 @@ static const char *stack_names(struct storage_reader *r, int64_t id,
 	return buf;
 }
 
-static enum test_result test_v1_fixture(void)
+/* A fixture of schema `version`: loaded, refused by a reader, upgraded by a writer, and read
+ * back whole. */
+static enum test_result check_fixture(const char *sql, int version, const char *path)
 {
-	const char *path = th_path("v1.db");
 	struct storage *db = NULL;
 	struct storage_reader *r = NULL;
 	struct storage_stack_count *c = NULL;
@@ -89,8 +91,8 @@ static enum test_result test_v1_fixture(void)
 	int64_t first, last;
 	enum test_result res = TEST_FAIL;
 
-	if (!ASSERT_OK(load_sql(EMBER_TEST_DATA "/schema_v1.sql", path), "load the fixture") ||
-	    !ASSERT_EQ(pragma(path, "PRAGMA user_version"), 1, "a schema 1 database"))
+	if (!ASSERT_OK(load_sql(sql, path), "load the fixture") ||
+	    !ASSERT_EQ(pragma(path, "PRAGMA user_version"), version, "the fixture's schema"))
 		return TEST_FAIL;
 	/* A reader does not upgrade it. */
 	db = storage__open(path, STORAGE_READ);
@@ -103,6 +105,8 @@ static enum test_result test_v1_fixture(void)
 	if (!ASSERT_EQ(pragma(path, "PRAGMA user_version"), STORAGE_SCHEMA_VERSION, "current") ||
 	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM sqlite_schema WHERE name = 'stacks'"), 0,
 		       "old tables gone") ||
+	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM collector_self"), 0,
+		       "schema 3's table, empty") ||
 	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM pragma_integrity_check WHERE"
 				    " integrity_check = 'ok'"),
 		       1, "integrity") ||
@@ -211,6 +215,17 @@ out:
 	return res;
 }
 
+static enum test_result test_v1_fixture(void)
+{
+	return check_fixture(EMBER_TEST_DATA "/schema_v1.sql", 1, th_path("v1.db"));
+}
+
+/* Schema 2 (the v1 fixture as the schema 2 code upgraded it) to the current one. */
+static enum test_result test_v2_fixture(void)
+{
+	return check_fixture(EMBER_TEST_DATA "/schema_v2.sql", 2, th_path("v2.db"));
+}
+
 /* A migrated database takes new data, and maintenance merges the migrated blocks. */
 static enum test_result test_v1_then_write(void)
 {
@@ -245,9 +260,51 @@ out:
 	return res;
 }
 
+/* A database upgraded from schema 2 takes the collector's own cost with its next recording. */
+static enum test_result test_v2_then_self(void)
+{
+	const char *path = th_path("v2s.db");
+	struct storage_recording rec = {
+		.started_ns = T_EPOCH + 100 * T_NS, .hz = 99, .ncpus = 2, .event = "cpu-clock"
+	};
+	struct storage_self self = { .time_ns = T_EPOCH + 160 * T_NS,
+				     .span_ns = 60 * T_NS,
+				     .cpu_pct = 1.5,
+				     .rss_kib = 1024,
+				     .samples_per_s = 198,
+				     .hz = 99 },
+			    got;
+	struct storage *db = NULL;
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	enum test_result res = TEST_FAIL;
+
+	if (!ASSERT_OK(load_sql(EMBER_TEST_DATA "/schema_v2.sql", path), "load the fixture"))
+		return TEST_FAIL;
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer") || !ASSERT_OK(storage_writer__self(w, &self), "self") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	r = storage_reader__new(db);
+	if (!ASSERT_NONNULL(r, "reader") ||
+	    !ASSERT_OK(storage_reader__self_latest(r, &got), "latest") ||
+	    !ASSERT_EQ(got.recording, 2, "the new recording, after the fixture's") ||
+	    !ASSERT_EQ(got.time_ns, self.time_ns, "time"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_reader__free(r);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct test_case tests[] = { TEST(test_v1_fixture), TEST(test_v1_then_write) };
+	static const struct test_case tests[] = { TEST(test_v1_fixture), TEST(test_v2_fixture),
+						  TEST(test_v1_then_write),
+						  TEST(test_v2_then_self) };
 	int r;
 
 	if (th_setup())

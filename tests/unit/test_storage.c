@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "storage/admin.h"
+#include "storage/storage_internal.h" /* WRITER_*_FLUSHES */
 #include "storage/query.h"
 #include "storage/storage.h"
 #include "storage/writer.h"
@@ -649,12 +650,185 @@ out:
 	return res;
 }
 
+/* The collector's own cost: queued rows go out with the next flush that writes the recording,
+ * tied to it; the reader gives the newest and those of a range. */
+static enum test_result test_self_rows(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll;
+	struct storage_recording rec = { .started_ns = t0, .hz = 999, .ncpus = 2, .event = "x" };
+	struct storage_self a = { .time_ns = t0 + 10 * s,
+				  .span_ns = 10 * s,
+				  .cpu_pct = 2.5,
+				  .rss_kib = 40960,
+				  .heap_kib = 20480,
+				  .samples_per_s = 1998.0,
+				  .dropped = 3,
+				  .hz = 999 },
+			    b = a, got, *v = NULL;
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	struct storage *db, *rdb = NULL;
+	enum test_result res = TEST_FAIL;
+	size_t n = 0;
+
+	fresh_path("self.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	rdb = w ? storage__open(path, STORAGE_READ) : NULL;
+	r = rdb ? storage_reader__new(rdb) : NULL;
+	if (!ASSERT_NONNULL(r, "reader") ||
+	    !ASSERT_EQ(storage_reader__self_latest(r, &got), -ENODATA, "none yet") ||
+	    !ASSERT_OK(storage_writer__self(w, &a), "queue") ||
+	    /* A flush without a recording keeps it queued. */
+	    !ASSERT_OK(storage_writer__flush(w, NULL, 0, NULL), "flush without a recording") ||
+	    !ASSERT_EQ(storage_reader__self_latest(r, &got), -ENODATA, "still queued") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	b.time_ns = t0 + 70 * s;
+	b.span_ns = 60 * s;
+	b.cpu_pct = 1.25;
+	b.rss_kib = 41000;
+	b.dropped = 0;
+	if (!ASSERT_OK(storage_writer__self(w, &b), "queue b") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush b") ||
+	    !ASSERT_OK(storage_reader__self_latest(r, &got), "latest") ||
+	    !ASSERT_EQ(got.time_ns, b.time_ns, "newest") ||
+	    !ASSERT_EQ(got.span_ns, 60 * s, "span") ||
+	    !ASSERT_EQ(got.recording, 1, "tied to the recording") ||
+	    !ASSERT_EQ(got.rss_kib, 41000, "rss") || !ASSERT_EQ(got.heap_kib, 20480, "heap") ||
+	    !ASSERT_EQ(got.hz, 999, "hz") || !ASSERT_EQ(got.dropped, 0, "dropped") ||
+	    !ASSERT_TRUE(got.cpu_pct == 1.25 && got.samples_per_s == 1998.0, "cpu, samples/s") ||
+	    !ASSERT_OK(storage_reader__self(r, 0, 0, &v, &n), "all") || !ASSERT_EQ(n, 2, "two") ||
+	    !ASSERT_EQ(v[0].time_ns, a.time_ns, "in time order") ||
+	    !ASSERT_EQ(v[0].dropped, 3, "a's drops"))
+		goto out;
+	free(v);
+	v = NULL;
+	if (!ASSERT_OK(storage_reader__self(r, t0 + 11 * s, 0, &v, &n), "range") ||
+	    !ASSERT_EQ(n, 1, "one in the range") || !ASSERT_EQ(v[0].time_ns, b.time_ns, "b"))
+		goto out;
+	free(v);
+	v = NULL;
+	if (!ASSERT_OK(storage_reader__self(r, t0, t0 + 10 * s, &v, &n), "before a") ||
+	    !ASSERT_EQ(n, 0, "none: the end is exclusive"))
+		goto out;
+	res = TEST_PASS;
+out:
+	free(v);
+	storage_reader__free(r);
+	storage__close(rdb);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
+static void print_problem(const char *problem, void *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "check: %s\n", problem);
+}
+
+/*
+ * Under process churn the writer's memory stays bounded: processes that exited are forgotten in
+ * memory with their threads (a thread seen again gets new rows), idle ones after
+ * WRITER_IDLE_FLUSHES; their rows stay readable, and pruning keeps the strings they name.
+ */
+static enum test_result test_forget_exited(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll, first = 0, idle = 0, again;
+	struct storage_recording rec = { .started_ns = t0, .hz = 19, .ncpus = 1, .event = "x" };
+	struct storage_policy pol = { .retention_ns = 3600 * s };
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	const struct storage_thread *t;
+	struct storage *db, *rdb = NULL;
+	struct storage_info info;
+	enum test_result res = TEST_FAIL;
+	uint64_t problems = 1;
+	int64_t frame, stack;
+
+	fresh_path("forget.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	frame = storage_writer__frame(w, &(struct storage_frame){ .name = "f", .module = "m" });
+	stack = storage_writer__stack(w, &frame, 1, STORAGE_STACK_COMPLETE);
+	/* An old block for retention to delete, so that pruning runs later. */
+	if (!ASSERT_OK(storage_writer__sample(
+			   w,
+			   &(struct storage_sample){
+			       t0, storage_writer__thread(w, 9999, 9999, 1, "old"), stack, 0, 0 }),
+		       "old sample") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "old flush"))
+		goto out;
+	for (uint32_t pid = 1; pid <= 1000; pid++) {
+		char exe[32];
+		int64_t th;
+
+		snprintf(exe, sizeof(exe), "/usr/bin/churn%u", pid);
+		if (!ASSERT_OK(storage_writer__process(w, pid, pid * 10, t0, 0, "churn", exe, t0),
+			       "process"))
+			goto out;
+		th = storage_writer__thread(w, pid, pid, pid * 10, "churn");
+		if (!ASSERT_GT(th, 0, "thread") ||
+		    !ASSERT_OK(storage_writer__sample(w,
+						      &(struct storage_sample){ t0 + 7200 * s + pid,
+										th, stack, 0, 0 }),
+			       "sample"))
+			goto out;
+		if (pid == 1)
+			first = th;
+		if (pid == 1000)
+			idle = th;
+		else
+			storage_writer__process_exit(w, pid, pid * 10);
+	}
+	for (int i = 0; i < 2 * WRITER_EXITED_FLUSHES + WRITER_SWEEP_FLUSHES; i++)
+		if (!ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+			goto out;
+	/* Forgotten: the same thread again is a new row; the idle one is still known. */
+	again = storage_writer__thread(w, 1, 1, 10, "churn");
+	if (!ASSERT_GT(again, first, "an exited process's thread has new rows") ||
+	    !ASSERT_EQ(storage_writer__thread(w, 1000, 1000, 10000, "churn"), idle,
+		       "a running one is kept"))
+		goto out;
+	for (int i = 0; i < WRITER_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES; i++)
+		if (!ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "idle flush"))
+			goto out;
+	if (!ASSERT_GT(storage_writer__thread(w, 1000, 1000, 10000, "churn"), idle,
+		       "an idle process is forgotten too") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	/* Retention deletes the old block and pruning runs: the forgotten rows' strings stay. */
+	if (!ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 7300 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	    !ASSERT_EQ(problems, 0, "no problems") ||
+	    !ASSERT_OK(storage__info(db, &info), "info") ||
+	    !ASSERT_EQ(info.rows[4], 1002, "thread rows: one more each for pids 1 and 1000"))
+		goto out;
+	rdb = storage__open(path, STORAGE_READ);
+	r = rdb ? storage_reader__new(rdb) : NULL;
+	t = r ? storage_reader__thread(r, first) : NULL;
+	if (!ASSERT_NONNULL(t, "the forgotten thread reads back") || !ASSERT_EQ(t->pid, 1, "pid") ||
+	    !ASSERT_STREQ(t->exe, "/usr/bin/churn1", "its exe") ||
+	    !ASSERT_STREQ(t->comm, "churn", "comm"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_reader__free(r);
+	storage__close(rdb);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
-		TEST(test_roundtrip),	  TEST(test_refusals), TEST(test_aggregates),
-		TEST(test_writer_active), TEST(test_rate),     TEST(test_recordings_functions_of),
-		TEST(test_churn_caches)
+		TEST(test_roundtrip),	  TEST(test_refusals),	TEST(test_aggregates),
+		TEST(test_writer_active), TEST(test_rate),	TEST(test_recordings_functions_of),
+		TEST(test_churn_caches),  TEST(test_self_rows), TEST(test_forget_exited)
 	};
 	char cmd[300];
 	int r;
