@@ -8,12 +8,15 @@
 #            tables touched (the worst case: no locality at all);
 #   profile: drawn from 5,000 distinct addresses with a heavy-tailed (log-uniform) popularity, as
 #            the IPs of sampled stacks repeat (what the collector sees).
-# Reports addresses per second of CPU time (user + sys, from /usr/bin/time: wall time is noise on
-# a shared machine) and peak RSS, each the median of ROUNDS interleaved rounds. A third ember run
-# over the unique list repeated WARM times gives the cost of a warm (cached) lookup.
+# Reports addresses per second of CPU time (user + sys, the child's rusage: wall time is noise on
+# a shared machine) and peak RSS, each the median of ROUNDS interleaved rounds, and ember's speed
+# as a multiple of each peer's. A third ember run over the unique list repeated WARM times gives the
+# cost of a lookup once the tables are built (100,000 distinct addresses overflow the one-pass
+# memo, so these are table lookups, not remembered answers). ember_lru_profile is the profile list
+# with --answer-cache, the collector's LRU answer cache, for comparison.
 #
 # Usage: bench/symbolize.sh [N_ADDRESSES] [ROUNDS]      (needs: a built ember, libc6-dbg,
-#        elfutils, llvm, time; run from the repository root or set EMBER)
+#        elfutils, llvm, python3; run from the repository root or set EMBER)
 set -eu
 N=${1:-100000}
 ROUNDS=${2:-3}
@@ -36,10 +39,14 @@ awk -v s=$((16#$start)) -v n=$((16#$size)) -v N="$N" 'BEGIN {
 measure() {
 	local name=$1 input=$2
 	shift 2
-	/usr/bin/time -f "%U %S %M" -o "$WORK/time" "$@" <"$input" >"$WORK/out.$name"
-	read -r u s m <"$WORK/time"
-	echo "$name $(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') $m $(wc -l <"$WORK/out.$name")" \
-		>>"$WORK/results"
+	# The child's rusage in microseconds (GNU time prints hundredths: 5 % of ember's run).
+	/usr/bin/python3 -c 'import resource, subprocess, sys
+subprocess.run(sys.argv[1:], check=True)
+r = resource.getrusage(resource.RUSAGE_CHILDREN)
+print("%.4f %d" % (r.ru_utime + r.ru_stime, r.ru_maxrss), file=sys.stderr)' "$@" \
+		<"$input" >"$WORK/out.$name" 2>"$WORK/time"
+	read -r cpu m < <(tail -1 "$WORK/time")
+	echo "$name $cpu $m $(wc -l <"$WORK/out.$name")" >>"$WORK/results"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -48,22 +55,31 @@ for r in $(seq "$ROUNDS"); do
 	measure eu "$WORK/addrs" eu-addr2line -i -f -e "$LIBC"
 	measure llvm "$WORK/addrs" "$LLVM_SYM" --obj="$LIBC" --inlining
 	measure ember_profile "$WORK/profile" "$EMBER" symbolize -e "$LIBC" -i
+	measure ember_lru_profile "$WORK/profile" "$EMBER" symbolize -e "$LIBC" -i --answer-cache
 	measure eu_profile "$WORK/profile" eu-addr2line -i -f -e "$LIBC"
 	measure llvm_profile "$WORK/profile" "$LLVM_SYM" --obj="$LIBC" --inlining
 done
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 echo "libc: $LIBC, $N addresses per list, $ROUNDS rounds, $(date -u +%Y-%m-%d)"
-printf "%-16s %12s %14s %12s %8s\n" "tool (list)" "CPU s" "addresses/s" "peak RSS MB" lines
-for t in ember eu llvm ember_profile eu_profile llvm_profile; do
-	cpu=$(awk -v t=$t '$1 == t { print $2 }' "$WORK/results" | median)
+cpu_of() { awk -v t="$1" '$1 == t { print $2 }' "$WORK/results" | median; }
+printf "%-18s %8s %12s %8s %8s %12s %8s\n" "tool (list)" "CPU s" "addresses/s" "vs eu" "vs llvm" \
+	"peak RSS MB" lines
+for t in ember eu llvm ember_profile ember_lru_profile eu_profile llvm_profile; do
+	cpu=$(cpu_of $t)
 	rss=$(awk -v t=$t '$1 == t { print $3 }' "$WORK/results" | median)
 	lines=$(awk -v t=$t '$1 == t { print $4 }' "$WORK/results" | median)
-	awk -v t="$t" -v c="$cpu" -v n="$N" -v r="$rss" -v l="$lines" \
-		'BEGIN { printf "%-16s %12s %14.0f %12.1f %8s\n", t, c, n / (c + 0.0001), r / 1024, l }'
+	case $t in
+	ember*profile) eu=$(cpu_of eu_profile) llvm=$(cpu_of llvm_profile) ;;
+	*) eu=$(cpu_of eu) llvm=$(cpu_of llvm) ;;
+	esac
+	awk -v t="$t" -v c="$cpu" -v n="$N" -v r="$rss" -v l="$lines" -v e="$eu" -v m="$llvm" 'BEGIN {
+		vs_e = t ~ /^ember/ ? sprintf("%.1fx", e / (c + 0.0001)) : ""
+		vs_m = t ~ /^ember/ ? sprintf("%.1fx", m / (c + 0.0001)) : ""
+		printf "%-18s %8s %12.0f %8s %8s %12.1f %8s\n", t, c, n / (c + 0.0001), vs_e, vs_m, r / 1024, l }'
 done
 cold=$(awk '$1 == "ember" { print $2 }' "$WORK/results" | median)
 warm=$(awk '$1 == "ember_warm" { print $2 }' "$WORK/results" | median)
 awk -v w="$warm" -v c="$cold" -v n="$N" -v k="$WARM" 'BEGIN {
-	printf "ember warm lookup (cache hit, incl. reading and printing): %.3f us per address\n",
+	printf "ember warm lookup (tables built, incl. reading and printing): %.3f us per address\n",
 		(w - c) * 1e6 / (n * (k - 1)) }'

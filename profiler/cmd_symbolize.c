@@ -28,6 +28,8 @@ static const char usage[] =
     "  -e, --exe FILE        the ELF file (required)\n"
     "  -i, --inlines         also print every inlined call, innermost first\n"
     "  -s, --stats           print cache statistics to standard error at the end\n"
+    "      --answer-cache    keep resolved addresses in the cache as the collector does\n"
+    "                        (by default only the latest answers are remembered)\n"
     "      --symbol-cache-mb N  bound of the symbol caches in MiB (default 256)\n"
     "  -h, --help            this text\n";
 
@@ -59,10 +61,20 @@ static int print_one(struct symbolizer *s, struct sym_binary *b, const char *arg
 		/* Without -i, the outermost function with the innermost location, as addr2line. */
 		const struct sym_frame *loc = inlines ? &f[i] : &f[0];
 
-		fputs(f[i].name ? f[i].name : "??", stdout);
-		putchar('\n');
-		fputs(loc->file ? loc->file : "??", stdout);
-		printf(":%u\n", loc->line);
+		char num[16], *p = num + sizeof(num);
+		uint32_t line = loc->line;
+
+		/* The _unlocked calls and a hand-made number: printf's parsing and stdio's locking
+		 * were a tenth of a run over 100,000 addresses. One thread writes stdout. */
+		fputs_unlocked(f[i].name ? f[i].name : "??", stdout);
+		putchar_unlocked('\n');
+		fputs_unlocked(loc->file ? loc->file : "??", stdout);
+		*--p = '\n';
+		do
+			*--p = (char)('0' + line % 10);
+		while (line /= 10);
+		*--p = ':';
+		fwrite_unlocked(p, 1, (size_t)(num + sizeof(num) - p), stdout);
 	}
 	return 0;
 }
@@ -74,10 +86,13 @@ int cmd_symbolize(int argc, char **argv)
 		{ "inlines", no_argument, NULL, 'i' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "symbol-cache-mb", required_argument, NULL, 'M' },
+		{ "answer-cache", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct symbolizer_opts opts = { 0 };
+	/* One pass over a list: the LRU answer cache costs more to fill than it saves unless asked
+	 * for (--answer-cache); a small memo catches the addresses that repeat. */
+	struct symbolizer_opts opts = { .one_pass = true };
 	struct symbolizer *s;
 	struct sym_binary *b;
 	const char *exe = NULL;
@@ -105,6 +120,9 @@ int cmd_symbolize(int argc, char **argv)
 						       "MiB",
 						       optarg);
 			opts.cache_bytes = (uint64_t)v << 20;
+			break;
+		case 'C':
+			opts.one_pass = false;
 			break;
 		case 'h':
 			fputs(usage, stdout);

@@ -3,9 +3,14 @@
  * One thread, one libdebuginfod client, a list of requests guarded by a mutex. The collector's
  * thread only takes the mutex to queue a request or read an answer; the fetch itself (blocking
  * HTTP, possibly seconds) happens with the mutex released.
+ *
+ * libdebuginfod is loaded with dlopen when the worker starts, as libdwfl itself does: linked, it
+ * pulls in libcurl, GnuTLS, Kerberos and LDAP, 27 libraries whose relocation cost every ember
+ * command about 7 ms of start-up, for a feature that is off by default.
  */
 #include "symbolizer/debuginfod.h"
 
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <pthread.h>
@@ -23,6 +28,42 @@ struct request {
 	char *path;
 	char build_id[];
 };
+
+/* The calls used, from the library loaded at start. */
+struct debuginfod_api {
+	debuginfod_client *(*begin)(void);
+	int (*find_debuginfo)(debuginfod_client *c, const unsigned char *id, int len, char **path);
+	void (*end)(debuginfod_client *c);
+};
+
+/*
+ * Loaded once per process and never closed, as libdw does with it: libcurl's global state lives in
+ * the library's data, and an unloaded library leaves it unreachable (LeakSanitizer saw it).
+ */
+static pthread_once_t api_once = PTHREAD_ONCE_INIT;
+static struct debuginfod_api api;
+static bool api_ok;
+
+static void api_load(void)
+{
+	void *lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	void *sym[3];
+
+	if (!lib)
+		return;
+	sym[0] = dlsym(lib, "debuginfod_begin");
+	sym[1] = dlsym(lib, "debuginfod_find_debuginfo");
+	sym[2] = dlsym(lib, "debuginfod_end");
+	if (!sym[0] || !sym[1] || !sym[2]) {
+		dlclose(lib);
+		return;
+	}
+	/* POSIX's way from a data pointer to a function pointer: through memcpy. */
+	memcpy(&api.begin, &sym[0], sizeof(sym[0]));
+	memcpy(&api.find_debuginfo, &sym[1], sizeof(sym[1]));
+	memcpy(&api.end, &sym[2], sizeof(sym[2]));
+	api_ok = true;
+}
 
 struct debuginfod_worker {
 	pthread_t thread;
@@ -43,7 +84,7 @@ static struct request *find(struct debuginfod_worker *w, const char *id)
 static void *worker_main(void *arg)
 {
 	struct debuginfod_worker *w = arg;
-	debuginfod_client *c = debuginfod_begin();
+	debuginfod_client *c = api.begin();
 
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
@@ -62,8 +103,7 @@ static void *worker_main(void *arg)
 		snprintf(id, sizeof(id), "%s", r->build_id);
 		pthread_mutex_unlock(&w->lock);
 		/* A length of 0 means: the id is a NUL-terminated hex string. */
-		fd = c ? debuginfod_find_debuginfo(c, (const unsigned char *)id, 0, &path)
-		       : -ENOSYS;
+		fd = c ? api.find_debuginfo(c, (const unsigned char *)id, 0, &path) : -ENOSYS;
 		if (fd >= 0)
 			close(fd);
 		pthread_mutex_lock(&w->lock);
@@ -79,7 +119,7 @@ static void *worker_main(void *arg)
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (c)
-		debuginfod_end(c);
+		api.end(c);
 	return NULL;
 }
 
@@ -91,6 +131,11 @@ struct debuginfod_worker *debuginfod_worker__new(void)
 
 	if (!urls || !*urls) {
 		errno = ENOENT;
+		return NULL;
+	}
+	pthread_once(&api_once, api_load);
+	if (!api_ok) {
+		errno = ENOSYS;
 		return NULL;
 	}
 	w = calloc(1, sizeof(*w));

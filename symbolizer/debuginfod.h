@@ -12,8 +12,9 @@
 
 struct debuginfod_worker;
 
-/* Starts the worker. NULL with errno: ENOENT when DEBUGINFOD_URLS is unset or empty, ENOMEM,
- * or the error of pthread_create. */
+/* Starts the worker, loading libdebuginfod. NULL with errno: ENOENT when DEBUGINFOD_URLS is unset
+ * or empty, ENOSYS when libdebuginfod.so.1 cannot be loaded, ENOMEM, or the error of
+ * pthread_create. */
 struct debuginfod_worker *debuginfod_worker__new(void);
 
 /* Queues a fetch of the debug info of `build_id_hex` (asked once per build-id; repeated requests

@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <libdeflate.h>
 #include <stdio.h>
 #include <libelf.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -41,6 +43,9 @@ struct dfunc {
 	const char *name;
 	uint32_t inl_begin, inl_end;
 	uint32_t order; /* DIE order: among functions at one address the first DIE wins */
+	/* The unit's line rows that can answer an address in [lo, hi): the row in force at lo and
+	 * every row below hi. A lookup searches these few instead of the whole unit's table. */
+	uint32_t line_begin, line_end;
 };
 
 struct dinl {
@@ -54,30 +59,40 @@ struct dinl {
 
 enum { CU_NEW = 0, CU_BUILT, CU_BAD };
 
-/* A row of a unit's line table, compacted from libdw's (which is sorted the same way). */
+/*
+ * A row of a unit's line table, compacted from libdw's (which is sorted the same way). Its address
+ * lives apart, in dcu.laddr, as an offset from the unit's first row: the binary search reads only
+ * those 4-byte keys, 16 to a cache line, and touches one row at the end.
+ */
 struct dline {
-	uint64_t addr;
 	uint32_t line;
 	uint32_t file : 31; /* index into the unit's paths */
 	uint32_t end : 1;   /* end of a sequence: no line from here */
 };
 
+/* dline.file of a row whose file the unit does not name */
+#define DLINE_NOFILE (UINT32_MAX >> 1)
+
+/*
+ * A unit. Aligned to a cache line, with everything a lookup inside a function reads in the first
+ * one: lookups land on random units, and each cache line touched is a miss.
+ */
 struct dcu {
-	Dwarf_Die die;
-	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
-	int state;
-	struct dline *lines;
-	uint32_t nlines;
-	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
-	char **owned;	    /* the joined names this unit allocated */
-	uint32_t npaths, nowned;
 	struct dfunc *funcs;
-	uint32_t nfuncs;
+	uint32_t *laddr; /* per row: its address - line_base */
+	struct dline *lines;
+	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
 	struct dinl *inls;
-	uint32_t ninls;
 	struct drange *ranges;
-	uint32_t nranges;
-};
+	uint64_t line_base; /* address of the first row */
+	uint32_t nfuncs;
+	int state;
+	/* Cold: building, lookups outside every function, freeing. */
+	uint32_t nlines, npaths, nowned, ninls, nranges;
+	char **owned;	      /* the joined names this unit allocated */
+	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
+	Dwarf_Die die;
+} __attribute__((aligned(64)));
 
 struct cu_range {
 	uint64_t lo, hi;
@@ -98,10 +113,18 @@ struct dwarfsym {
 	Dwarf *dw;
 	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
 	size_t npads;
+	void *inflated; /* the compressed debug sections, inflated (see inflate_sections) */
+	size_t inflated_size;
 	struct dcu *cus;
 	size_t ncus;
 	struct cu_range *cur;
 	size_t ncur;
+	/* Buckets over [cur[0].lo, the last lo]: bkt[p] is the number of ranges starting below
+	 * bkt_base + (p << bkt_shift), so a lookup searches only the ranges of its bucket. */
+	uint32_t *bkt;
+	size_t nbkt;
+	uint64_t bkt_base;
+	unsigned int bkt_shift;
 	struct dname *names;
 	size_t bytes;
 	unsigned long bad_units;
@@ -211,10 +234,14 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
 	return 0;
 }
 
-/* Copies the unit's line table (libdw keeps it sorted by address) into compact rows. */
+/*
+ * Copies the unit's line table (libdw keeps it sorted by address) into compact rows. A unit whose
+ * rows span 4 GiB or more (no real unit does) fails as a bad unit.
+ */
 static int build_lines(struct dwarfsym *d, struct dcu *cu)
 {
 	Dwarf_Lines *lines;
+	uint64_t prev = 0;
 	size_t n;
 
 	if (dwarf_getsrclines(&cu->die, &lines, &n) || !n)
@@ -222,11 +249,11 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 	if (n > UINT32_MAX / 2)
 		return -E2BIG;
 	cu->lines = malloc(n * sizeof(*cu->lines));
-	if (!cu->lines)
+	cu->laddr = malloc(n * sizeof(*cu->laddr));
+	if (!cu->lines || !cu->laddr)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
 		Dwarf_Line *l = dwarf_onesrcline(lines, i);
-		struct dline *r = &cu->lines[i];
 		Dwarf_Files *files;
 		Dwarf_Addr a = 0;
 		size_t idx = 0;
@@ -237,15 +264,46 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 			return -ENOEXEC;
 		dwarf_lineendsequence(l, &end);
 		if (dwarf_line_file(l, &files, &idx) || idx >= cu->npaths)
-			idx = UINT32_MAX >> 1; /* no name */
-		*r = (struct dline){ a, (uint32_t)ln, (uint32_t)idx, end };
+			idx = DLINE_NOFILE;
 		/* libdw sorts by address; a hostile table that is not must not break the search. */
-		if (i && a < cu->lines[i - 1].addr)
+		if (i && a < prev)
 			return -ENOEXEC;
+		if (!i)
+			cu->line_base = a;
+		if (a - cu->line_base > UINT32_MAX)
+			return -E2BIG;
+		prev = a;
+		cu->laddr[i] = (uint32_t)(a - cu->line_base);
+		cu->lines[i] = (struct dline){ (uint32_t)ln, (uint32_t)idx, end };
 	}
 	cu->nlines = (uint32_t)n;
-	d->bytes += n * sizeof(*cu->lines);
+	d->bytes += n * (sizeof(*cu->lines) + sizeof(*cu->laddr));
 	return 0;
+}
+
+/*
+ * The first row in [begin, end) of `cu` above `addr` (end when none): the row before it is the one
+ * in force at addr. Branch-free halving, so that the loads do not wait on mispredictions.
+ */
+static uint32_t rows_above(const struct dcu *cu, uint32_t begin, uint32_t end, uint64_t addr)
+{
+	uint32_t n = end - begin, key;
+	const uint32_t *base;
+
+	/* A unit without rows has no laddr at all: no arithmetic on it. */
+	if (!n || addr < cu->line_base)
+		return begin;
+	if (addr - cu->line_base > UINT32_MAX)
+		return end;
+	base = cu->laddr + begin;
+	key = (uint32_t)(addr - cu->line_base);
+	while (n > 1) {
+		uint32_t half = n / 2;
+
+		base = base[half] <= key ? base + half : base;
+		n -= half;
+	}
+	return (uint32_t)(base - cu->laddr) + (*base <= key);
 }
 
 /* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
@@ -326,10 +384,12 @@ static void add_function(struct walk *w, Dwarf_Die *die, int depth)
 		return;
 	}
 	for (size_t i = rb; i < rb + (size_t)nr; i++, w->nfuncs++)
-		w->funcs[w->nfuncs] = (struct dfunc){
-			w->ranges[i].lo,    w->ranges[i].hi,	0, name, (uint32_t)inl_begin,
-			(uint32_t)w->ninls, (uint32_t)w->nfuncs
-		};
+		w->funcs[w->nfuncs] = (struct dfunc){ .lo = w->ranges[i].lo,
+						      .hi = w->ranges[i].hi,
+						      .name = name,
+						      .inl_begin = (uint32_t)inl_begin,
+						      .inl_end = (uint32_t)w->ninls,
+						      .order = (uint32_t)w->nfuncs };
 }
 
 static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func)
@@ -407,10 +467,14 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	}
 	if (w.nfuncs)
 		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
-	for (size_t i = 0; i < w.nfuncs; i++)
-		w.funcs[i].max_hi = i && w.funcs[i - 1].max_hi > w.funcs[i].hi
-					? w.funcs[i - 1].max_hi
-					: w.funcs[i].hi;
+	for (size_t i = 0; i < w.nfuncs; i++) {
+		struct dfunc *f = &w.funcs[i];
+		uint32_t first = rows_above(cu, 0, cu->nlines, f->lo);
+
+		f->max_hi = i && w.funcs[i - 1].max_hi > f->hi ? w.funcs[i - 1].max_hi : f->hi;
+		f->line_begin = first ? first - 1 : 0;
+		f->line_end = rows_above(cu, first, cu->nlines, f->hi - 1);
+	}
 	cu->funcs = w.funcs;
 	cu->nfuncs = (uint32_t)w.nfuncs;
 	cu->inls = w.inls;
@@ -446,6 +510,40 @@ static int has_debug_info(Elf *elf)
 		if (name && (!strcmp(name, ".debug_info") || !strcmp(name, ".zdebug_info")))
 			return 1;
 	}
+	return 0;
+}
+
+/*
+ * Buckets over the units' ranges: at most about two per range, of at least 256 bytes of code each
+ * (libc: 5,600 buckets, 22 KB, about one range start each). Far-apart ranges make them coarser,
+ * never wrong.
+ */
+static int index_buckets(struct dwarfsym *d)
+{
+	uint64_t span;
+	size_t c = 0;
+
+	if (!d->ncur)
+		return 0;
+	d->bkt_base = d->cur[0].lo;
+	span = d->cur[d->ncur - 1].lo - d->bkt_base;
+	d->bkt_shift = 8;
+	while (d->bkt_shift < 63 && (span >> d->bkt_shift) >= 2 * d->ncur + 64)
+		d->bkt_shift++;
+	d->nbkt = (size_t)(span >> d->bkt_shift) + 1;
+	d->bkt = malloc((d->nbkt + 1) * sizeof(*d->bkt));
+	if (!d->bkt)
+		return -ENOMEM;
+	for (size_t p = 0; p <= d->nbkt; p++) {
+		/* p << shift stays within span + one bucket: no overflow past the last bucket. */
+		uint64_t start = p < d->nbkt ? d->bkt_base + ((uint64_t)p << d->bkt_shift)
+					     : UINT64_MAX;
+
+		while (c < d->ncur && d->cur[c].lo < start)
+			c++;
+		d->bkt[p] = (uint32_t)c;
+	}
+	d->bytes += (d->nbkt + 1) * sizeof(*d->bkt);
 	return 0;
 }
 
@@ -489,13 +587,23 @@ static int index_units(struct dwarfsym *d)
 		if (d->ncus > UINT32_MAX / 2)
 			return -EFBIG;
 	}
+	if (d->ncus) {
+		/* realloc does not keep the units' cache-line alignment: move them once. */
+		struct dcu *aligned = aligned_alloc(64, d->ncus * sizeof(*d->cus));
+
+		if (!aligned)
+			return -ENOMEM;
+		memcpy(aligned, d->cus, d->ncus * sizeof(*d->cus));
+		free(d->cus);
+		d->cus = aligned;
+	}
 	if (d->ncur)
 		qsort(d->cur, d->ncur, sizeof(*d->cur), cmp_cur);
 	for (size_t i = 0; i < d->ncur; i++)
 		d->cur[i].max_hi = i && d->cur[i - 1].max_hi > d->cur[i].hi ? d->cur[i - 1].max_hi
 									    : d->cur[i].hi;
-	d->bytes += ccus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
-	return 0;
+	d->bytes += d->ncus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
+	return index_buckets(d);
 }
 
 /* Debug sections ember never reads: locations, macros, CFI, name indexes. */
@@ -513,6 +621,108 @@ static bool unused_section(const char *name)
 	return false;
 }
 
+/* Debug sections inflated to more than this in all are refused. */
+#define DWARFSYM_MAX_INFLATED (1ull << 30)
+/* Huge pages for the inflated sections: lookups read them at random (names, paths). */
+#define DWARFSYM_HUGE_PAGE (2ull << 20)
+
+static bool debug_section(const char *name)
+{
+	return name && (!strncmp(name, ".debug_", 7) || !strncmp(name, ".zdebug_", 8));
+}
+
+/*
+ * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that libdw will read, with
+ * libdeflate (about twice as fast as zlib's inflate, which libelf's elf_compress uses: start-up was
+ * a sixth of a one-shot run over libc), into one buffer in huge pages, each section followed by a
+ * zero byte (see harden_sections). The sections then look uncompressed to libdw. Sections of
+ * other compression types are left to libelf.
+ */
+/* Is `scn` a zlib-compressed debug section libdw will read? Fills *sh and *ch when it is. */
+static bool zlib_debug_section(Elf *elf, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh,
+			       GElf_Chdr *ch)
+{
+	return gelf_getshdr(scn, sh) && sh->sh_type != SHT_NOBITS &&
+	       (sh->sh_flags & SHF_COMPRESSED) &&
+	       debug_section(elf_strptr(elf, shstrndx, sh->sh_name)) && gelf_getchdr(scn, ch) &&
+	       ch->ch_type == ELFCOMPRESS_ZLIB;
+}
+
+static int inflate_sections(struct dwarfsym *d, size_t shstrndx)
+{
+	struct libdeflate_decompressor *dec = NULL;
+	Elf_Scn *scn = NULL;
+	size_t total = 0, at = 0;
+	int err = 0;
+
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		if (!zlib_debug_section(d->elf, shstrndx, scn, &sh, &ch))
+			continue;
+		/* zlib inflates at most 1032:1; a header claiming more is forged. */
+		if (ch.ch_size / 1032 > sh.sh_size)
+			return -ENOEXEC;
+		total += ((size_t)ch.ch_size + 1 + 63) & ~(size_t)63;
+		if (total > DWARFSYM_MAX_INFLATED)
+			return -E2BIG;
+	}
+	if (!total)
+		return 0;
+	total = (total + DWARFSYM_HUGE_PAGE - 1) & ~(DWARFSYM_HUGE_PAGE - 1);
+	d->inflated = aligned_alloc(DWARFSYM_HUGE_PAGE, total);
+	dec = libdeflate_alloc_decompressor();
+	if (!d->inflated || !dec) {
+		err = -ENOMEM;
+		goto out;
+	}
+	d->inflated_size = total;
+	madvise(d->inflated, total, MADV_HUGEPAGE); /* a hint: without THP it changes nothing */
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		size_t hdr = gelf_getclass(d->elf) == ELFCLASS32 ? sizeof(Elf32_Chdr)
+								 : sizeof(Elf64_Chdr);
+		char *out = (char *)d->inflated + at;
+		Elf_Data *data;
+		size_t got = 0;
+		GElf_Shdr sh;
+		GElf_Chdr ch;
+
+		if (!zlib_debug_section(d->elf, shstrndx, scn, &sh, &ch))
+			continue;
+		data = elf_getdata(scn, NULL); /* ELF_T_CHDR: the header, then the zlib stream */
+		if (!data || !data->d_buf || data->d_size < hdr || at + ch.ch_size + 1 > total ||
+		    libdeflate_zlib_decompress(dec, (const char *)data->d_buf + hdr,
+					       data->d_size - hdr, out, ch.ch_size,
+					       &got) != LIBDEFLATE_SUCCESS ||
+		    got != ch.ch_size) {
+			err = -ENOEXEC;
+			goto out;
+		}
+		out[ch.ch_size] = '\0';
+		at += ((size_t)ch.ch_size + 1 + 63) & ~(size_t)63;
+		/* What elf_compress(scn, 0, 0) leaves behind, but in our buffer: the header says
+		 * uncompressed and the data is the inflated bytes. libelf still frees its own
+		 * buffer; this one is ours. */
+		data->d_buf = out;
+		data->d_size = ch.ch_size;
+		data->d_type = ELF_T_BYTE;
+		data->d_align = ch.ch_addralign ? ch.ch_addralign : 1;
+		data->d_off = 0;
+		sh.sh_flags &= ~(GElf_Xword)SHF_COMPRESSED;
+		sh.sh_size = ch.ch_size;
+		sh.sh_addralign = ch.ch_addralign;
+		if (!gelf_update_shdr(scn, &sh)) {
+			err = -ENOEXEC;
+			goto out;
+		}
+	}
+	d->bytes += total;
+out:
+	libdeflate_free_decompressor(dec);
+	return err;
+}
+
 /*
  * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
  * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
@@ -524,9 +734,29 @@ static int harden_sections(struct dwarfsym *d)
 {
 	Elf_Scn *scn = NULL;
 	size_t shstrndx;
+	int err;
 
 	if (elf_getshdrstrndx(d->elf, &shstrndx))
 		return -ENOEXEC;
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		GElf_Shdr sh;
+		const char *name;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (debug_section(name) && unused_section(name)) {
+			/* libdw reads (and inflates) every debug section it knows when the file is
+			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
+			 */
+			sh.sh_type = SHT_NOBITS;
+			if (!gelf_update_shdr(scn, &sh))
+				return -ENOEXEC;
+		}
+	}
+	err = inflate_sections(d, shstrndx);
+	if (err)
+		return err;
 	while ((scn = elf_nextscn(d->elf, scn))) {
 		GElf_Shdr sh;
 		const char *name;
@@ -537,17 +767,8 @@ static int harden_sections(struct dwarfsym *d)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
-		if (!name || (strncmp(name, ".debug_", 7) && strncmp(name, ".zdebug_", 8)))
+		if (!debug_section(name))
 			continue;
-		if (unused_section(name)) {
-			/* libdw reads (and inflates) every debug section it knows when the file is
-			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
-			 */
-			sh.sh_type = SHT_NOBITS;
-			if (!gelf_update_shdr(scn, &sh))
-				return -ENOEXEC;
-			continue;
-		}
 		if ((sh.sh_flags & SHF_COMPRESSED) && elf_compress(scn, 0, 0) < 0)
 			return -ENOEXEC;
 		if (name[1] == 'z' && elf_compress_gnu(scn, 0, 0) < 0)
@@ -556,6 +777,9 @@ static int harden_sections(struct dwarfsym *d)
 		if (!data || !data->d_buf || !data->d_size ||
 		    !((const char *)data->d_buf)[data->d_size - 1])
 			continue;
+		if (d->inflated && (char *)data->d_buf >= (char *)d->inflated &&
+		    (char *)data->d_buf < (char *)d->inflated + d->inflated_size)
+			continue; /* inflate_sections put a zero byte after it */
 		np = realloc(d->pads, (d->npads + 1) * sizeof(*np));
 		if (!np)
 			return -ENOMEM;
@@ -618,10 +842,19 @@ fail:
 
 static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
 {
-	size_t lo = 0, hi = d->ncur;
+	size_t lo, hi, p;
 
 	if (!d->ncur || addr < d->cur[0].lo)
 		return NULL;
+	/* The last range starting at or below addr is among its bucket's, or just before them. */
+	p = (size_t)((addr - d->bkt_base) >> d->bkt_shift);
+	if (p >= d->nbkt) {
+		lo = d->ncur - 1;
+		hi = d->ncur;
+	} else {
+		lo = d->bkt[p] ? d->bkt[p] - 1 : 0;
+		hi = d->bkt[p + 1];
+	}
 	while (hi - lo > 1) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -679,6 +912,7 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 	const char *file = NULL;
 	struct dcu *cu;
 	int depth = 0, lineno = 0, n = 0, top;
+	uint32_t r;
 
 	if (max <= 0)
 		return 0;
@@ -689,32 +923,26 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 		build_unit(d, cu);
 	if (cu->state != CU_BUILT)
 		return 0;
-	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. */
-	if (cu->nlines && vaddr >= cu->lines[0].addr) {
-		size_t lo = 0, hi = cu->nlines;
-
-		while (hi - lo > 1) {
-			size_t mid = lo + (hi - lo) / 2;
-
-			if (cu->lines[mid].addr <= vaddr)
-				lo = mid;
-			else
-				hi = mid;
-		}
-		if (!cu->lines[lo].end) {
-			lineno = (int)cu->lines[lo].line;
-			file = cu->lines[lo].file < cu->npaths ? cu->paths[cu->lines[lo].file]
-							       : NULL;
-		}
-	}
 	f = find_func(cu, vaddr);
+	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. Inside a
+	 * function only its own rows can be that row. */
+	r = f ? rows_above(cu, f->line_begin, f->line_end, vaddr)
+	      : rows_above(cu, 0, cu->nlines, vaddr);
+	if (r && vaddr >= cu->line_base && vaddr - cu->line_base >= cu->laddr[r - 1] &&
+	    !cu->lines[r - 1].end) {
+		lineno = (int)cu->lines[r - 1].line;
+		/* build_lines made every index valid or DLINE_NOFILE (npaths <= 2^30). */
+		file = cu->lines[r - 1].file != DLINE_NOFILE ? cu->paths[cu->lines[r - 1].file]
+							     : NULL;
+	}
 	if (!f) {
 		if (!file)
 			return 0;
 		frames[0] = (struct dwarfsym_frame){ NULL, file, (uint32_t)lineno, false };
 		return 1;
 	}
-	for (uint32_t i = f->inl_begin, end = f->inl_end; i < end && i < cu->ninls;) {
+	/* inl_end and subtree_end were set by build_unit, never past ninls. */
+	for (uint32_t i = f->inl_begin, end = f->inl_end; i < end;) {
 		const struct dinl *node = &cu->inls[i];
 
 		if (inl_contains(cu, node, vaddr)) {
@@ -768,6 +996,7 @@ void dwarfsym__free(struct dwarfsym *d)
 		free(cu->inls);
 		free(cu->ranges);
 		free(cu->lines);
+		free(cu->laddr);
 		for (uint32_t j = 0; j < cu->nowned; j++)
 			free(cu->owned[j]);
 		free(cu->owned);
@@ -775,6 +1004,7 @@ void dwarfsym__free(struct dwarfsym *d)
 	}
 	free(d->cus);
 	free(d->cur);
+	free(d->bkt);
 	HASH_ITER (hh, d->names, n, tmp) {
 		HASH_DEL(d->names, n);
 		free(n->demangled);
@@ -788,6 +1018,7 @@ void dwarfsym__free(struct dwarfsym *d)
 	for (size_t i = 0; i < d->npads; i++)
 		free(d->pads[i]);
 	free(d->pads);
+	free(d->inflated);
 	if (d->fd >= 0)
 		close(d->fd);
 	free(d);

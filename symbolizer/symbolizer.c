@@ -212,6 +212,21 @@ static void addr_table_del(struct addr_table *t, const struct addr_key *k)
 	}
 }
 
+/*
+ * One pass's memo: direct-mapped by file offset, the latest answer of up to MEMO_FRAMES frames per
+ * slot (deeper ones are not kept). A slot whose key names an old generation is never read, so
+ * dropped tables leave nothing dangling. No allocation, no list, no eviction: a miss costs one
+ * slot's cache lines.
+ */
+#define MEMO_SLOTS 4096
+#define MEMO_FRAMES 3
+
+struct memo_slot {
+	struct addr_key key; /* gen 0: empty (generations start at 1) */
+	uint32_t n;
+	struct cached_frame fr[MEMO_FRAMES];
+};
+
 struct kmodule {
 	const char *name; /* key: kallsyms' string */
 	char *bracketed;
@@ -241,6 +256,9 @@ struct symbolizer {
 	struct debuginfod_worker *dbgd;
 	char proc_root[256], kallsyms_path[256], modules_path[256], debug_dir[256];
 	bool no_map_files;
+	/* With opts.one_pass: the answer returned (SYM_MAX_FRAMES long), and the memo. */
+	struct addr_entry *scratch;
+	struct memo_slot *memo;
 	struct symbolizer_stats stats;
 };
 
@@ -987,6 +1005,18 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 		poll_debuginfod(s, b);
 		key.gen = b->gen;
 	}
+	if (s->memo) {
+		struct memo_slot *m = &s->memo[addr_hash(&key, MEMO_SLOTS - 1)];
+
+		if (m->key.gen == key.gen && m->key.offset == key.offset) {
+			s->stats.cache_hits++;
+			e = s->scratch;
+			e->key = key;
+			e->n = m->n;
+			memcpy(e->fr, m->fr, m->n * sizeof(m->fr[0]));
+			return e;
+		}
+	}
 	e = addr_table_find(&s->addrs, &key);
 	if (e) {
 		s->stats.cache_hits++;
@@ -1023,7 +1053,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	}
 	binary_account(s, b);
 	key.gen = b->gen; /* a debuginfod answer may have moved it */
-	e = malloc(addr_entry_bytes((uint32_t)n));
+	e = s->scratch ? s->scratch : malloc(addr_entry_bytes((uint32_t)n));
 	if (!e)
 		return NULL;
 	e->key = key;
@@ -1031,6 +1061,20 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	for (int i = 0; i < n; i++)
 		e->fr[i] =
 		    (struct cached_frame){ df[i].name, df[i].file, df[i].line, df[i].inlined };
+	if (s->scratch) {
+		/* Not in the LRU cache: only the tables count, and the answer is valid until the
+		 * next call, as the contract says anyway. */
+		struct memo_slot *m = &s->memo[addr_hash(&key, MEMO_SLOTS - 1)];
+
+		enforce_budget(s, b, NULL);
+		/* enforce_budget spares b's tables: the strings stay valid while gen does. */
+		if (n <= MEMO_FRAMES) {
+			m->key = key;
+			m->n = (uint32_t)n;
+			memcpy(m->fr, e->fr, (size_t)n * sizeof(m->fr[0]));
+		}
+		return e;
+	}
 	if (addr_table_add(&s->addrs, e)) {
 		free(e);
 		return NULL;
@@ -1389,8 +1433,20 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		 opts->debug_dir ? opts->debug_dir : "/usr/lib/debug");
 	s->budget = opts->cache_bytes ? opts->cache_bytes : SYMBOLIZER_DEFAULT_CACHE_BYTES;
 	s->no_map_files = opts->no_map_files;
+	if (opts->one_pass) {
+		s->scratch = malloc(addr_entry_bytes(SYM_MAX_FRAMES));
+		s->memo = calloc(MEMO_SLOTS, sizeof(*s->memo));
+		if (!s->scratch || !s->memo) {
+			free(s->scratch);
+			free(s->memo);
+			free(s);
+			return NULL;
+		}
+	}
 	s->self = symbolizer__process_new(s, 0);
 	if (!s->self) {
+		free(s->scratch);
+		free(s->memo);
 		free(s);
 		return NULL;
 	}
@@ -1421,6 +1477,8 @@ void symbolizer__free(struct symbolizer *s)
 	DL_FOREACH_SAFE (s->addr_lru, e, te)
 		free(e);
 	free(s->addrs.v);
+	free(s->scratch);
+	free(s->memo);
 	HASH_ITER (hh, s->binaries, b, tb)
 		binary_free(s, b);
 	/* Files still pinned by processes nobody freed. */

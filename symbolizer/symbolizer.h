@@ -62,6 +62,10 @@ struct symbolizer_opts {
 	bool debuginfod;	   /* fetch missing debug info from $DEBUGINFOD_URLS, off the
 				      sampling path */
 	bool no_map_files;	   /* tests: open mapped files by path only, as after an exit */
+	bool one_pass;		   /* one pass over a list of addresses (`ember symbolize`): instead
+				      of the LRU answer cache, whose filling costs more than it saves
+				      when addresses rarely repeat, a small fixed table remembers the
+				      latest answer per slot */
 };
 
 struct symbolizer_stats {
