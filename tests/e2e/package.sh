@@ -13,7 +13,7 @@ command -v dpkg-deb >/dev/null && command -v dpkg-shlibdeps >/dev/null || skip "
 (cd "$BUILD" && cpack -G DEB -B "$WORK/pkg") >"$WORK/cpack.log" 2>&1 || fail "cpack: $(cat "$WORK/cpack.log")"
 DEB=$(ls "$WORK"/pkg/ember_*.deb) || fail "no .deb: $(cat "$WORK/cpack.log")"
 dpkg-deb -f "$DEB" Depends >"$WORK/depends"
-for lib in libbpf1 libelf1 libsqlite3-0 libzstd1 libinih1 libcap-ng0 libc6; do
+for lib in libbpf1 libelf1 libdw1 libsqlite3-0 libzstd1 libdeflate0 libinih1 libcap-ng0 libc6; do
 	grep -q "$lib" "$WORK/depends" || fail "Depends lacks $lib: $(cat "$WORK/depends")"
 done
 [ "$(dpkg-deb -f "$DEB" Package)" = ember ] || fail "the package is not named ember"
