@@ -764,6 +764,42 @@ static int finish_col(struct rd *r, uint8_t *raw)
 	return ok ? 0 : -EBADMSG;
 }
 
+/* A column coded as move-to-front ranks: its values, its escapes and its "same as before" bits. */
+struct mtf_cols {
+	uint8_t *raw, *eraw, *sraw;
+	struct rd r, e, same;
+};
+
+/* Opens the three columns from `col` (COL_THREAD or COL_STACK) on. 0 or -errno (nothing held). */
+static int open_mtf_cols(struct codec_block *b, int col, int esc, int same, struct mtf_cols *m)
+{
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	err = open_col(b, col, &m->raw, &m->r);
+	if (!err)
+		err = open_col(b, esc, &m->eraw, &m->e);
+	if (!err)
+		err = open_col(b, same, &m->sraw, &m->same);
+	if (err) {
+		free(m->raw);
+		free(m->eraw);
+	}
+	return err;
+}
+
+/* Frees the columns; 0 when all three were read exactly to their ends, else -EBADMSG. */
+static int finish_mtf_cols(struct mtf_cols *m, size_t n)
+{
+	int err;
+
+	if (m->e.bad || m->same.bad)
+		m->r.bad = true;
+	err = finish_bits(&m->same, m->sraw, n);
+	err = finish_col(&m->e, m->eraw) ? -EBADMSG : err;
+	return finish_col(&m->r, m->raw) ? -EBADMSG : err;
+}
+
 int codec_block__time_col(struct codec_block *b, const int64_t **col)
 {
 	uint8_t *raw = NULL;
@@ -825,8 +861,7 @@ int codec_block__cpu_col(struct codec_block *b, const uint32_t **col)
 int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 {
 	uint32_t list[CODEC_THREAD_MTF], len;
-	uint8_t *raw = NULL, *eraw = NULL, *sraw = NULL;
-	struct rd r, e, sm;
+	struct mtf_cols m;
 	size_t i = 0;
 	int err;
 
@@ -835,34 +870,23 @@ int codec_block__thread_col(struct codec_block *b, const uint32_t **col)
 	b->tidx = malloc((b->n + 1) * sizeof(*b->tidx));
 	if (!b->tidx)
 		return -ENOMEM;
-	err = open_col(b, COL_THREAD, &raw, &r);
-	if (!err)
-		err = open_col(b, COL_THREAD_ESC, &eraw, &e);
-	if (!err)
-		err = open_col(b, COL_THREAD_SAME, &sraw, &sm);
-	if (err) {
-		free(raw);
-		free(eraw);
+	err = open_mtf_cols(b, COL_THREAD, COL_THREAD_ESC, COL_THREAD_SAME, &m);
+	if (err)
 		goto fail;
-	}
-	for (size_t run = 0; run < b->nruns && !r.bad; run++) {
+	for (size_t run = 0; run < b->nruns && !m.r.bad; run++) {
 		len = 0;
 		for (size_t j = 0; j < b->run_len[run]; j++, i++) {
-			uint32_t x =
-			    mtf_decode(list, &len, CODEC_THREAD_MTF, &sm, &r, &e, (uint32_t)b->k);
+			uint32_t x = mtf_decode(list, &len, CODEC_THREAD_MTF, &m.same, &m.r, &m.e,
+						(uint32_t)b->k);
 
 			if (x == UINT32_MAX) {
-				r.bad = true;
+				m.r.bad = true;
 				break;
 			}
 			b->tidx[i] = x;
 		}
 	}
-	if (e.bad || sm.bad)
-		r.bad = true;
-	err = finish_bits(&sm, sraw, b->n);
-	err = finish_col(&e, eraw) ? -EBADMSG : err;
-	err = finish_col(&r, raw) ? -EBADMSG : err;
+	err = finish_mtf_cols(&m, b->n);
 	if (err)
 		goto fail;
 done:
@@ -878,8 +902,7 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 {
 	const uint32_t *tidx;
 	uint32_t *lists = NULL, *lens = NULL;
-	uint8_t *raw = NULL, *eraw = NULL, *sraw = NULL;
-	struct rd r, e, sm;
+	struct mtf_cols m;
 	int err;
 
 	if (b->sidx)
@@ -894,32 +917,21 @@ int codec_block__stack_col(struct codec_block *b, const uint32_t **col)
 		err = -ENOMEM;
 		goto fail;
 	}
-	err = open_col(b, COL_STACK, &raw, &r);
-	if (!err)
-		err = open_col(b, COL_STACK_ESC, &eraw, &e);
-	if (!err)
-		err = open_col(b, COL_STACK_SAME, &sraw, &sm);
-	if (err) {
-		free(raw);
-		free(eraw);
+	err = open_mtf_cols(b, COL_STACK, COL_STACK_ESC, COL_STACK_SAME, &m);
+	if (err)
 		goto fail;
-	}
 	for (size_t i = 0; i < b->n; i++) {
 		uint32_t t = tidx[i];
 		uint32_t x = mtf_decode(lists + (size_t)t * CODEC_STACK_MTF, &lens[t],
-					CODEC_STACK_MTF, &sm, &r, &e, (uint32_t)b->m);
+					CODEC_STACK_MTF, &m.same, &m.r, &m.e, (uint32_t)b->m);
 
 		if (x == UINT32_MAX) {
-			r.bad = true;
+			m.r.bad = true;
 			break;
 		}
 		b->sidx[i] = x;
 	}
-	if (e.bad || sm.bad)
-		r.bad = true;
-	err = finish_bits(&sm, sraw, b->n);
-	err = finish_col(&e, eraw) ? -EBADMSG : err;
-	err = finish_col(&r, raw) ? -EBADMSG : err;
+	err = finish_mtf_cols(&m, b->n);
 	if (err)
 		goto fail;
 	free(lists);
