@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -443,6 +444,19 @@ static int add_fd(int epfd, int fd)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
+/* The collector holds an fd per process it tracks and per binary it caches (thousands on a busy
+ * host): the soft limit of open files (1024 by default) goes up to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		log_debug("cannot raise the limit of open files: %s", strerror(errno));
+}
+
 int collector_run(const struct collector_opts *opts, struct collector_summary *sum)
 {
 	struct collector c = { .opts = opts };
@@ -462,6 +476,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 	if (opts->reload)
 		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
+	raise_nofile();
 
 	c.db = storage__open(opts->db_path, STORAGE_WRITE);
 	if (!c.db) {
@@ -584,7 +599,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 					flush(&c, false);
 					check_own_cpu(&c, opts);
 					self_interval(&c, false);
-					if (proctrack__expire(c.pt, c.now - PROC_EXPIRE_NS))
+					if (proctrack__expire(c.pt, c.now, c.now - PROC_EXPIRE_NS))
 						ingest__clear_cache(c.ingest);
 					if (c.uw)
 						unwinder__expire(c.uw, c.now - PROC_EXPIRE_NS);

@@ -206,11 +206,15 @@ void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns, int6
 		e->p.exit_ns = now_ns ? now_ns : 1;
 }
 
-unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns)
+unsigned int proctrack__expire(struct proctrack *pt, int64_t now_ns, int64_t cutoff_ns)
 {
 	struct proc_entry *e, *tmp;
 	unsigned int n = 0;
 
+	/* Time goes on when no record comes: a quiet host must still release the pins of the
+	 * processes that exited before it fell quiet. */
+	if (now_ns > pt->now_ns)
+		pt->now_ns = now_ns;
 	HASH_ITER (hh, pt->procs, e, tmp) {
 		bool idle = e->p.last_seen_ns < cutoff_ns;
 

@@ -78,9 +78,9 @@ struct proc *proctrack__exec(struct proctrack *pt, uint32_t pid, uint64_t start_
 void proctrack__exit(struct proctrack *pt, uint32_t pid, uint64_t start_ns, int64_t now_ns);
 
 /* Forgets processes not seen since `cutoff_ns`, and those that exited more than
- * PROCTRACK_EXIT_GRACE_NS before the last event handled. Returns how many were dropped of the
- * first kind (the second is routine). */
-unsigned int proctrack__expire(struct proctrack *pt, int64_t cutoff_ns);
+ * PROCTRACK_EXIT_GRACE_NS before `now_ns` (CLOCK_MONOTONIC, every record up to it handled).
+ * Returns how many were dropped of the first kind (the second is routine). */
+unsigned int proctrack__expire(struct proctrack *pt, int64_t now_ns, int64_t cutoff_ns);
 
 unsigned int proctrack__count(const struct proctrack *pt);
 

@@ -12,11 +12,15 @@ need_root
 N=600
 mkdir -p "$WORK/bin"
 for i in $(seq $N); do cp /usr/bin/sleep "$WORK/bin/s$i"; done
+# A shell's soft limit of open files: the collector raises it to the hard limit itself.
+[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -gt 1024 ] && ulimit -Sn 1024
 EMBER_PREFETCH_MAX_FILES=8 start_bg "$EMBER" record --no-config --db "$WORK/f.db" -F 19 \
 	--duration 60 -v 2>"$WORK/rec.log"
 REC=$BG_PID
 sleep 2 # the sampler is attached
 base=$(ls /proc/$REC/fd | wc -l)
+read -r soft hard < <(awk '/^Max open files/ { print $4, $5 }' /proc/$REC/limits)
+[ "$soft" = "$hard" ] || fail "the collector left its soft limit of open files at $soft (hard $hard)"
 SLEEPERS=""
 for i in $(seq $N); do
 	"$WORK/bin/s$i" 30 &
