@@ -91,14 +91,23 @@ struct ember_proc_event {
  * (the sched_process_exit tracepoint runs before the address space is torn down). Sent to
  * `proc_notices` before the exit event goes to `events`, so that a process gone before user space
  * could read /proc/PID/maps still has maps: the final ones, with every library the loader or a
- * dlopen added. A file is named by device and inode only (BPF cannot print paths here); user space
- * finds the file among those it pinned or cached (symbolizer__process_adopt). Variable-sized: only
- * nr entries of maps[] are written.
+ * dlopen added. A file is named by device and inode, and by its path as far as names_size allows:
+ * a library dlopen'ed after user space last read the maps of a process that is gone by now is
+ * found by that path alone. Variable-sized: nr entries of maps[] are written, then names_size
+ * bytes of names (struct ember_map_name, one per file, each followed by its path).
+ *
+ * bpf_d_path, which prints paths, is not allowed in tracepoint programs (only in iterators, LSM
+ * and a list of fentry hooks), so the program walks the dentries itself: a path comes leaf first,
+ * one NUL-terminated component after another, up to the process's root (as /proc/PID/maps prints
+ * it) or the root of its mount namespace. User space reverses the components.
  */
 #define EMBER_MAX_EXIT_MAPS 256
+#define EMBER_EXIT_NAMES_MAX 4096 /* bytes of names in one exit-time maps record */
+#define EMBER_EXIT_NAME_DEPTH 32  /* components of one path at most */
 
 /* ember_maps_event.flags */
-#define EMBER_MAPS_TRUNCATED (1u << 0) /* more than EMBER_MAX_EXIT_MAPS executable mappings */
+#define EMBER_MAPS_TRUNCATED (1u << 0)	     /* more than EMBER_MAX_EXIT_MAPS executable mappings */
+#define EMBER_MAPS_NAMES_TRUNCATED (1u << 1) /* some files left unnamed: no room, too deep */
 
 struct ember_map {
 	__u64 start, end; /* end exclusive */
@@ -117,11 +126,23 @@ struct ember_maps_event {
 	__u64 vdso;	     /* start of the [vdso] text: the one entry with inode 0 */
 	__u32 nr;	     /* entries of maps[] that follow */
 	__u32 flags;	     /* EMBER_MAPS_* */
+	__u32 names_size;    /* bytes of names after maps[nr] */
+	__u32 pad;
 	struct ember_map maps[EMBER_MAX_EXIT_MAPS];
+	/* followed by names_size bytes of names */
+};
+
+/* The path of the file of maps[map] (and of every other entry with its device and inode): size
+ * bytes of components follow, leaf first, each NUL-terminated. */
+struct ember_map_name {
+	__u32 map;
+	__u16 size;
+	__u16 depth; /* components */
 };
 
 #define EMBER_MAP_SIZE 40
-#define EMBER_MAPS_EVENT_HEADER_SIZE 48 /* offsetof(struct ember_maps_event, maps) */
+#define EMBER_MAP_NAME_SIZE 8
+#define EMBER_MAPS_EVENT_HEADER_SIZE 56 /* offsetof(struct ember_maps_event, maps) */
 
 /* Per-CPU counters, index into the `stats` map. Every program run ends in exactly one of
  * EMBER_STAT_SENT, EMBER_STAT_FILTERED, EMBER_STAT_RINGBUF_FULL or EMBER_STAT_ERROR, so

@@ -14,9 +14,9 @@
  * (symbolizer/unwind.h), as `perf --call-graph dwarf` does.
  *
  * When a process exits, the exit program also sends its executable file mappings (struct
- * ember_maps_event) to `proc_notices`: the kernel's own record of what was mapped where, so that
- * a process gone before user space read /proc/PID/maps (a 50 ms process on a starved host) still
- * resolves.
+ * ember_maps_event) to `proc_notices`, with the path of each file: the kernel's own record of what
+ * was mapped where, so that a process gone before user space read /proc/PID/maps (a 50 ms process
+ * on a starved host, a library it dlopen'ed at the end) still resolves.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -85,13 +85,26 @@ struct {
 	__type(value, __u64);
 } exec_times SEC(".maps");
 
-/* The exit-time maps under construction: 10 KiB, too large for the BPF stack. Tracepoint programs
- * of one CPU do not nest with each other (bpf_prog_active), so one slot per CPU suffices. */
+/* Longest path component (NAME_MAX) with its NUL. */
+#define NAME_ROOM 256
+
+/* The exit-time maps under construction: the record (its names are copied in after maps[nr] once
+ * nr is known, into `tail`), and the names as they are made. */
+struct maps_buf {
+	struct ember_maps_event e;
+	char tail[EMBER_EXIT_NAMES_MAX];
+	/* A component is read at an offset below EMBER_EXIT_NAMES_MAX (masked, for the verifier)
+	 * with room for the longest name after it. */
+	char names[EMBER_EXIT_NAMES_MAX + NAME_ROOM];
+};
+
+/* 18 KiB, too large for the BPF stack. Tracepoint programs of one CPU do not nest with each other
+ * (bpf_prog_active), so one slot per CPU suffices. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ember_maps_event);
+	__type(value, struct maps_buf);
 } maps_scratch SEC(".maps");
 
 /* The open-coded task VMA iterator (kernel 6.7). Declared here: libbpf 1.1's headers predate it.
@@ -312,6 +325,99 @@ static __always_inline int proc_event(__u32 type, __u32 tgid, __u64 flags)
 #define VM_EXEC 0x4		 /* a #define BTF lacks */
 #define FMODE_BACKING (1u << 25) /* likewise: the file is a struct backing_file (overlayfs) */
 
+/* One path being walked, from the file's dentry up (bpf_loop's context: on the caller's stack). */
+struct walk {
+	struct dentry *dentry;
+	struct mount *mnt;
+	struct dentry *root_dentry; /* the process's root: where /proc/PID/maps stops */
+	struct vfsmount *root_mnt;
+	__u32 off; /* next free byte of names[] */
+	__u16 depth;
+	bool ok; /* reached a root */
+};
+
+static __always_inline struct mount *real_mount(struct vfsmount *m)
+{
+	return (struct mount *)((void *)m - bpf_core_field_offset(struct mount, mnt));
+}
+
+/*
+ * One step of the walk: the name of the dentry, then its parent; at the root of a mount, its
+ * mount point in the parent mount. Returns 1 to stop (a root reached: w->ok; or no room).
+ * Pointers are read with probe reads: they are plain kernel pointers, not ones the verifier
+ * trusts.
+ */
+static long walk_step(__u32 i, struct walk *w)
+{
+	struct dentry *d = w->dentry, *parent;
+	struct mount *mnt = w->mnt, *mp;
+	struct vfsmount *vm =
+	    (struct vfsmount *)((void *)mnt + bpf_core_field_offset(struct mount, mnt));
+	struct maps_buf *b;
+	const unsigned char *name;
+	__u32 zero = 0, off = w->off;
+	long n;
+
+	if (d == w->root_dentry && vm == w->root_mnt) {
+		w->ok = true;
+		return 1;
+	}
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == BPF_CORE_READ(vm, mnt_root) || d == parent) {
+		mp = BPF_CORE_READ(mnt, mnt_parent);
+		if (mp == mnt || !mp) { /* the root of the mount namespace */
+			w->ok = true;
+			return 1;
+		}
+		w->dentry = BPF_CORE_READ(mnt, mnt_mountpoint);
+		w->mnt = mp;
+		return 0;
+	}
+	b = bpf_map_lookup_elem(&maps_scratch, &zero);
+	if (!b || off >= EMBER_EXIT_NAMES_MAX - NAME_ROOM)
+		return 1;
+	name = BPF_CORE_READ(d, d_name.name);
+	n = bpf_probe_read_kernel_str(&b->names[off & (EMBER_EXIT_NAMES_MAX - 1)], NAME_ROOM, name);
+	if (n <= 1) /* an error, or an empty name */
+		return 1;
+	w->off = off + n;
+	w->depth++;
+	w->dentry = parent;
+	return 0;
+}
+
+/*
+ * Appends the path of f, the file of maps[map], to the names; returns the new end of the names, or
+ * `off` unchanged when the path did not fit or no root was reached in EMBER_EXIT_NAME_DEPTH steps.
+ */
+static __always_inline __u32 add_name(struct maps_buf *b, __u32 off, __u32 map, struct file *f,
+				      struct walk *w)
+{
+	struct ember_map_name *h;
+	const struct path *p;
+
+	if (off > EMBER_EXIT_NAMES_MAX - NAME_ROOM)
+		return off;
+	if (BPF_CORE_READ(f, f_mode) & FMODE_BACKING)
+		p = &((struct backing_file *)f)->user_path;
+	else
+		p = &f->f_path;
+	w->dentry = BPF_CORE_READ(p, dentry);
+	w->mnt = real_mount(BPF_CORE_READ(p, mnt));
+	w->off = off + sizeof(*h);
+	w->depth = 0;
+	w->ok = false;
+	/* Mount crossings take steps too: twice the depth. */
+	bpf_loop(2 * EMBER_EXIT_NAME_DEPTH, walk_step, w, 0);
+	if (!w->ok || !w->depth || w->off > EMBER_EXIT_NAMES_MAX)
+		return off;
+	h = (struct ember_map_name *)&b->names[off & (EMBER_EXIT_NAMES_MAX - 1)];
+	h->map = map;
+	h->size = w->off - off - sizeof(*h);
+	h->depth = w->depth;
+	return w->off;
+}
+
 /*
  * Sends the executable file mappings of the current (exiting) process to `proc_notices`. Device
  * and inode are those /proc/PID/maps prints: for a file of a stacking filesystem (overlayfs maps
@@ -324,12 +430,18 @@ static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 	struct bpf_iter_task_vma it;
 	struct vm_area_struct *vma;
 	struct ember_maps_event *e;
-	__u32 zero = 0;
-	__u64 size;
+	struct walk w = {};
+	struct maps_buf *b;
+	__u32 zero = 0, nr;
+	__u64 size, names;
 
-	e = bpf_map_lookup_elem(&maps_scratch, &zero);
-	if (!e)
+	b = bpf_map_lookup_elem(&maps_scratch, &zero);
+	if (!b)
 		return;
+	e = &b->e;
+	w.root_dentry = BPF_CORE_READ(task, fs, root.dentry);
+	w.root_mnt = BPF_CORE_READ(task, fs, root.mnt);
+	e->names_size = 0;
 	e->type = EMBER_EVENT_MAPS;
 	e->pid = tgid;
 	e->time_ns = bpf_ktime_get_boot_ns();
@@ -382,11 +494,29 @@ static __always_inline void send_maps(__u32 tgid, __u64 start_ns)
 		m->dev_major = dev >> 20; /* the kernel's MAJOR()/MINOR(), not glibc's encoding */
 		m->dev_minor = dev & 0xfffff;
 		e->nr = n + 1;
+		/* A file's executable mapping is most often its only one: name it unless the entry
+		 * before is the same file. */
+		if (n && e->maps[(n - 1) & (EMBER_MAX_EXIT_MAPS - 1)].inode == m->inode &&
+		    e->maps[(n - 1) & (EMBER_MAX_EXIT_MAPS - 1)].dev_minor == m->dev_minor &&
+		    e->maps[(n - 1) & (EMBER_MAX_EXIT_MAPS - 1)].dev_major == m->dev_major)
+			continue;
+		names = add_name(b, e->names_size, n, f, &w);
+		if (names == e->names_size)
+			e->flags |= EMBER_MAPS_NAMES_TRUNCATED;
+		e->names_size = names;
 	}
 	bpf_iter_task_vma_destroy(&it);
-	size = EMBER_MAPS_EVENT_HEADER_SIZE + (__u64)e->nr * sizeof(struct ember_map);
-	if (size > sizeof(*e))
-		size = sizeof(*e);
+	/* The names go right after maps[nr]: the record is sent in one piece. */
+	nr = e->nr;
+	names = e->names_size;
+	if (nr > EMBER_MAX_EXIT_MAPS)
+		nr = EMBER_MAX_EXIT_MAPS;
+	if (names > EMBER_EXIT_NAMES_MAX)
+		names = EMBER_EXIT_NAMES_MAX;
+	bpf_probe_read_kernel(&e->maps[nr], names, b->names);
+	size = EMBER_MAPS_EVENT_HEADER_SIZE + (__u64)nr * sizeof(struct ember_map) + names;
+	if (size > sizeof(*b))
+		size = sizeof(*b);
 	if (bpf_ringbuf_output(&proc_notices, e, size, 0))
 		count(EMBER_STAT_MAPS_LOST);
 	else

@@ -231,14 +231,105 @@ static struct prefetched *take_any(struct prefetch *pf, uint32_t pid, uint64_t s
 	return snap;
 }
 
+/* One path from its components, leaf first, each NUL-terminated; NULL if malformed. */
+static char *join_components(const char *c, size_t size, unsigned int depth)
+{
+	const char *comp[EMBER_EXIT_NAME_DEPTH];
+	size_t len = 0, at = 0;
+	char *path;
+
+	if (!depth || depth > EMBER_EXIT_NAME_DEPTH)
+		return NULL;
+	for (unsigned int i = 0; i < depth; i++) {
+		const char *end = at < size ? memchr(c + at, '\0', size - at) : NULL;
+
+		/* A component is a name: not empty, no slash, not a dot entry. */
+		if (!end || end == c + at || memchr(c + at, '/', (size_t)(end - (c + at))) ||
+		    !strcmp(c + at, ".") || !strcmp(c + at, ".."))
+			return NULL;
+		comp[i] = c + at;
+		len += (size_t)(end - (c + at)) + 1;
+		at = (size_t)(end - c) + 1;
+	}
+	if (at != size || !(path = malloc(len + 1)))
+		return NULL;
+	len = 0;
+	for (unsigned int i = depth; i-- > 0;) {
+		size_t l = strlen(comp[i]);
+
+		path[len++] = '/';
+		memcpy(path + len, comp[i], l);
+		len += l;
+	}
+	path[len] = '\0';
+	return path;
+}
+
+int prefetch_exit_paths(const void *record, size_t size, char **paths, size_t n)
+{
+	const struct ember_maps_event *e = record;
+	const char *names, *at, *end;
+	int named = 0;
+
+	if (size < EMBER_MAPS_EVENT_HEADER_SIZE || e->nr > EMBER_MAX_EXIT_MAPS ||
+	    e->names_size > EMBER_EXIT_NAMES_MAX ||
+	    size !=
+		EMBER_MAPS_EVENT_HEADER_SIZE + (size_t)e->nr * sizeof(e->maps[0]) + e->names_size)
+		return -EINVAL;
+	if (n > e->nr)
+		n = e->nr;
+	names = (const char *)&e->maps[e->nr];
+	end = names + e->names_size;
+	for (at = names; at < end;) {
+		struct ember_map_name h;
+
+		if ((size_t)(end - at) < sizeof(h))
+			goto bad;
+		memcpy(&h, at, sizeof(h));
+		at += sizeof(h);
+		if (h.size > (size_t)(end - at) || h.map >= e->nr)
+			goto bad;
+		if (h.map < n && !paths[h.map]) {
+			paths[h.map] = join_components(at, h.size, h.depth);
+			named += paths[h.map] != NULL;
+		}
+		at += h.size;
+	}
+	/* The other mappings of a named file. */
+	for (size_t i = 0; i < n; i++) {
+		const struct ember_map *m = &e->maps[i];
+
+		for (size_t j = 0; !paths[i] && m->inode && j < n; j++) {
+			const struct ember_map *o = &e->maps[j];
+
+			if (paths[j] && o->inode == m->inode && o->dev_major == m->dev_major &&
+			    o->dev_minor == m->dev_minor) {
+				paths[i] = strdup(paths[j]);
+				if (!paths[i])
+					return -ENOMEM;
+				named++;
+			}
+		}
+	}
+	return named;
+bad:
+	for (size_t i = 0; i < n; i++) {
+		free(paths[i]);
+		paths[i] = NULL;
+	}
+	return -EINVAL;
+}
+
 /*
- * The maps the kernel sent as the process exited: final, with every library, but files known by
- * device and inode only. Paths and pinned fds come from the snapshot taken while it lived, when
- * there is one; the collector and the symbolizer name the rest (proctrack, symbolizer__user).
+ * The maps the kernel sent as the process exited: final, with every library, files named by the
+ * paths the kernel walked (some may be missing: no room). Paths the record lacks and pinned fds
+ * come from the snapshot taken while it lived, when there is one; the collector and the
+ * symbolizer name the rest (proctrack, symbolizer__user).
  */
 static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, size_t size)
 {
 	struct procmaps_entry v[EMBER_MAX_EXIT_MAPS];
+	char *paths[EMBER_MAX_EXIT_MAPS] = { 0 };
 	struct prefetched *old, *snap = NULL;
 	struct procmaps *raw;
 	size_t n;
@@ -246,6 +337,8 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 	if (size < EMBER_MAPS_EVENT_HEADER_SIZE || e->nr > EMBER_MAX_EXIT_MAPS ||
 	    size < EMBER_MAPS_EVENT_HEADER_SIZE + (size_t)e->nr * sizeof(e->maps[0]))
 		return;
+	/* A record with malformed names still has its maps. */
+	prefetch_exit_paths(e, size, paths, e->nr);
 	n = 0;
 	for (uint32_t i = 0; i < e->nr; i++) {
 		const struct ember_map *m = &e->maps[i];
@@ -258,10 +351,14 @@ static void on_exit_maps(struct prefetch *pf, const struct ember_maps_event *e, 
 						  .inode = m->inode,
 						  .dev_major = m->dev_major,
 						  .dev_minor = m->dev_minor,
-						  .path = m->inode ? "" : "[vdso]" };
+						  .path = !m->inode  ? "[vdso]"
+							  : paths[i] ? paths[i]
+								     : "" };
 	}
 	old = take_any(pf, e->pid, e->proc_start_ns);
 	raw = procmaps__new(v, n);
+	for (uint32_t i = 0; i < e->nr; i++)
+		free(paths[i]); /* copied */
 	snap = calloc(1, sizeof(*snap));
 	if (!raw || !snap)
 		goto fail;

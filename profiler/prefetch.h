@@ -72,6 +72,15 @@ void prefetch__stats(struct prefetch *pf, uint64_t *taken, uint64_t *missed, uin
 
 void prefetched__free(struct prefetched *p);
 
+/*
+ * The paths an exit-time maps record (struct ember_maps_event of `size` bytes, hostile: checked)
+ * carries: paths[i], for each of its first `n` entries, becomes an owned string ("/usr/lib/...",
+ * components put back in order) or stays NULL. An entry takes the path of the named entry with its
+ * device and inode. Returns the entries named, or -EINVAL for a malformed record (nothing named),
+ * -ENOMEM. The caller frees the strings.
+ */
+int prefetch_exit_paths(const void *record, size_t size, char **paths, size_t n);
+
 /* Stops and joins the thread; drops the snapshots nobody took. Accepts NULL. */
 void prefetch__free(struct prefetch *pf);
 

@@ -32,6 +32,7 @@ _Static_assert(sizeof(struct ember_proc_event) == EMBER_PROC_EVENT_SIZE, "ember_
 _Static_assert(sizeof(struct ember_map) == EMBER_MAP_SIZE, "ember_map layout");
 _Static_assert(__builtin_offsetof(struct ember_maps_event, maps) == EMBER_MAPS_EVENT_HEADER_SIZE,
 	       "ember_maps_event header");
+_Static_assert(sizeof(struct ember_map_name) == EMBER_MAP_NAME_SIZE, "ember_map_name layout");
 
 #define CAP_SYS_ADMIN_BIT 21
 #define CAP_PERFMON_BIT 38

@@ -631,8 +631,10 @@ static bool fd_matches(int fd, const struct file_key *key)
 /*
  * Opens the file behind a mapping: through map_files while the process lives (it reaches files
  * deleted or replaced since, and files of other mount namespaces), else by path inside the
- * process's root. Either way the file must have the device and inode of the maps line: the maps
- * snapshot may be older than the mapping now at that address.
+ * process's root. A process first seen after it exited has no root to open (its path came from the
+ * kernel's exit-time maps): the path is tried from the host's root. Either way the file must have
+ * the device and inode of the maps line (the maps snapshot may be older than the mapping now at
+ * that address; a path of another mount namespace may name another file on the host).
  */
 static int open_mapped(struct symbolizer *s, struct sym_process *p,
 		       const struct procmaps_entry *map, const struct file_key *key)
@@ -652,9 +654,12 @@ static int open_mapped(struct symbolizer *s, struct sym_process *p,
 			fd = -ESTALE;
 		}
 	}
-	if (map->path[0] != '/' || p->rootfd < 0)
+	if (map->path[0] != '/' || (p->rootfd < 0 && p->pid <= 0))
 		return fd;
-	fd = safeopen_in_root(p->rootfd, map->path, SYM_MAX_FILE);
+	if (p->rootfd >= 0)
+		fd = safeopen_in_root(p->rootfd, map->path, SYM_MAX_FILE);
+	else
+		fd = safeopen_path(map->path, SYM_MAX_FILE);
 	if (fd >= 0 && !fd_matches(fd, key)) {
 		close(fd);
 		s->stats.stale_files++;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "profiler/prefetch.h"
 #include "profiler/sampler.h"
 #include "symbolizer/procmaps.h"
 #include "tests/harness.h"
@@ -307,7 +308,10 @@ static enum test_result test_copy_too_large(void)
 struct exit_seen {
 	pid_t child;
 	unsigned long events;
-	struct ember_maps_event e;
+	union { /* the record, names after maps[nr] */
+		struct ember_maps_event e;
+		unsigned char raw[sizeof(struct ember_maps_event) + EMBER_EXIT_NAMES_MAX];
+	};
 	size_t size;
 };
 
@@ -320,15 +324,15 @@ static int on_notice(void *ctx, void *data, size_t size)
 	    e->pid != (uint32_t)seen->child)
 		return 0;
 	seen->events++;
-	seen->size = size < sizeof(seen->e) ? size : sizeof(seen->e);
-	memcpy(&seen->e, e, seen->size);
+	seen->size = size;
+	memcpy(seen->raw, e, size < sizeof(seen->raw) ? size : 0);
 	return 0;
 }
 
 /*
  * A child that exits leaves its executable mappings in `proc_notices`: as many as /proc/PID/maps
- * listed just before (file mappings and the vdso), with the same ranges, offsets, devices and
- * inodes, and the record exactly as long as its entries.
+ * listed just before (file mappings and the vdso), with the same ranges, offsets, devices,
+ * inodes and paths, and the record exactly as long as its entries and names.
  */
 static enum test_result test_exit_maps(void)
 {
@@ -338,6 +342,7 @@ static enum test_result test_exit_maps(void)
 	struct ring_buffer *rb = NULL;
 	enum test_result r = TEST_FAIL;
 	int go[2] = { -1, -1 }, status;
+	char *paths[EMBER_MAX_EXIT_MAPS] = { 0 };
 	size_t want = 0, matched = 0;
 	struct sampler *s;
 	char why[256];
@@ -366,9 +371,13 @@ static enum test_result test_exit_maps(void)
 		goto out;
 	ring_buffer__consume(rb);
 	if (!ASSERT_NONNULL(maps, "child's maps") || !ASSERT_EQ(seen.events, 1, "one maps event") ||
-	    !ASSERT_EQ(seen.size, EMBER_MAPS_EVENT_HEADER_SIZE + seen.e.nr * sizeof(seen.e.maps[0]),
+	    !ASSERT_EQ(seen.size,
+		       EMBER_MAPS_EVENT_HEADER_SIZE + seen.e.nr * sizeof(seen.e.maps[0]) +
+			   seen.e.names_size,
 		       "record size") ||
-	    !ASSERT_EQ(seen.e.flags, 0, "not truncated"))
+	    !ASSERT_EQ(seen.e.flags, 0, "not truncated") ||
+	    !ASSERT_EQ(prefetch_exit_paths(&seen.e, seen.size, paths, EMBER_MAX_EXIT_MAPS),
+		       (int)seen.e.nr - 1, "every file named (all but the vdso)"))
 		goto out;
 	for (size_t i = 0; i < procmaps__count(maps); i++) {
 		const struct procmaps_entry *m = procmaps__entry(maps, i);
@@ -382,7 +391,8 @@ static enum test_result test_exit_maps(void)
 
 			if (x->start == m->start && x->end == m->end && x->offset == m->offset &&
 			    x->inode == m->inode && x->dev_major == m->dev_major &&
-			    x->dev_minor == m->dev_minor && (!vdso || x->start == seen.e.vdso))
+			    x->dev_minor == m->dev_minor && (!vdso || x->start == seen.e.vdso) &&
+			    (vdso ? !paths[j] : paths[j] && !strcmp(paths[j], m->path)))
 				matched++;
 		}
 	}
@@ -396,6 +406,8 @@ out:
 		close(go[0]);
 	if (go[1] >= 0)
 		close(go[1]);
+	for (size_t i = 0; i < EMBER_MAX_EXIT_MAPS; i++)
+		free(paths[i]);
 	procmaps__free(maps);
 	ring_buffer__free(rb);
 	sampler__free(s);

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # dlopen: a process first sampled before it loads libz, then spinning in libz's adler32(): the
 # address outside every mapping of the first snapshot re-reads the maps, and the samples name
-# adler32 in libz. The process stays alive until the recording ends: a library dlopen'ed by a
-# process that exits before the collector reads its maps is a known limit (docs/design.md).
+# adler32 in libz. The process stays alive until the recording ends; a library dlopen'ed by a
+# process that exits before the collector reads its maps is dlopen_exited.sh.
 . "$(dirname "$0")/lib.sh"
 need_root
 [ -e /lib/x86_64-linux-gnu/libz.so.1 ] || [ -e /usr/lib/x86_64-linux-gnu/libz.so.1 ] ||
