@@ -50,7 +50,7 @@ static int parse_addr(const char *s, uint64_t *out)
  * (the unit, its functions, line keys and rows, names); sorted, neighbours share them. The
  * answers are the same, byte for byte.
  */
-#define BATCH_MAX 8192
+#define BATCH_MAX 65536
 
 struct batch {
 	uint64_t addr[BATCH_MAX], key2[BATCH_MAX];

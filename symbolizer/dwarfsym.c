@@ -7,6 +7,10 @@
  * chain times the siblings at each level, not the size of the function. Only DIEs that can hold
  * code are descended into (subprograms, inlined calls, lexical blocks, namespaces and classes);
  * types and variables, most of the tree, are skipped whole.
+ *
+ * Units are never freed one by one: their tables come from an arena of large chunks, freed with
+ * the whole. Walking a unit grows vectors reused from unit to unit; the tables are copied out at
+ * their final size. (malloc, realloc and free per table were a sixth of a run over libc.)
  */
 #include "symbolizer/dwarfsym.h"
 
@@ -88,8 +92,7 @@ struct dcu {
 	uint32_t nfuncs;
 	int state;
 	/* Cold: building, lookups outside every function, freeing. */
-	uint32_t nlines, npaths, nowned, ninls, nranges;
-	char **owned;	      /* the joined names this unit allocated */
+	uint32_t nlines, npaths, ninls, nranges;
 	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
 	Dwarf_Die die;
 } __attribute__((aligned(64)));
@@ -106,6 +109,28 @@ struct dname {
 	char *demangled;
 	UT_hash_handle hh;
 };
+
+/* Growable vectors while a unit is walked, kept from one unit to the next. */
+struct walk {
+	struct dwarfsym *d;
+	struct dcu *cu;
+	struct dfunc *funcs;
+	size_t nfuncs, cfuncs;
+	struct dinl *inls;
+	size_t ninls, cinls;
+	struct drange *ranges;
+	size_t nranges, cranges;
+	int err;
+};
+
+/* A chunk of the arena the units' tables come from. */
+struct chunk {
+	struct chunk *next;
+	size_t used, size;
+	_Alignas(64) char data[];
+};
+
+#define DWARFSYM_CHUNK (1u << 20)
 
 struct dwarfsym {
 	int fd;
@@ -126,22 +151,52 @@ struct dwarfsym {
 	uint64_t bkt_base;
 	unsigned int bkt_shift;
 	struct dname *names;
+	struct chunk *arena; /* the newest chunk first */
+	struct walk scratch; /* its vectors only */
 	size_t bytes;
 	unsigned long bad_units;
 };
 
-/* Growable vectors while a unit is walked. */
-struct walk {
-	struct dwarfsym *d;
-	struct dcu *cu;
-	struct dfunc *funcs;
-	size_t nfuncs, cfuncs;
-	struct dinl *inls;
-	size_t ninls, cinls;
-	struct drange *ranges;
-	size_t nranges, cranges;
-	int err;
-};
+
+/* n bytes, 8-aligned, for the life of d; NULL when out of memory. */
+static void *arena_alloc(struct dwarfsym *d, size_t n)
+{
+	struct chunk *c = d->arena;
+	void *p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (!c || c->size - c->used < n) {
+		size_t size = n > DWARFSYM_CHUNK / 4 ? n : DWARFSYM_CHUNK - sizeof(*c);
+
+		c = malloc(sizeof(*c) + size);
+		if (!c)
+			return NULL;
+		c->used = 0;
+		c->size = size;
+		d->bytes += sizeof(*c) + size;
+		/* A chunk made for one large table goes behind the current one, which has room
+		 * left still. */
+		if (d->arena && size != DWARFSYM_CHUNK - sizeof(*c)) {
+			c->next = d->arena->next;
+			d->arena->next = c;
+		} else {
+			c->next = d->arena;
+			d->arena = c;
+		}
+	}
+	p = c->data + c->used;
+	c->used += n;
+	return p;
+}
+
+static void *arena_copy(struct dwarfsym *d, const void *src, size_t n)
+{
+	void *p = n ? arena_alloc(d, n) : NULL;
+
+	if (p)
+		memcpy(p, src, n);
+	return p;
+}
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
 {
@@ -208,9 +263,8 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
 		return 0;
 	if (nfiles > (1u << 30))
 		return -E2BIG;
-	cu->paths = calloc(nfiles, sizeof(*cu->paths));
-	cu->owned = calloc(nfiles, sizeof(*cu->owned));
-	if (!cu->paths || !cu->owned)
+	cu->paths = arena_alloc(d, nfiles * sizeof(*cu->paths));
+	if (!cu->paths)
 		return -ENOMEM;
 	cu->npaths = (uint32_t)nfiles;
 	for (size_t i = 0; i < nfiles; i++) {
@@ -221,16 +275,19 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
 		cu->paths[i] = f;
 		if (!f || f[0] == '/' || !cd || !*cd)
 			continue;
-		len = strlen(cd) + strlen(f) + 2;
-		j = malloc(len);
-		if (!j)
-			return -ENOMEM;
-		snprintf(j, len, "%s/%s", cd, f);
+		{
+			size_t lcd = strlen(cd), lf = strlen(f);
+
+			len = lcd + lf + 2;
+			j = arena_alloc(d, len);
+			if (!j)
+				return -ENOMEM;
+			memcpy(j, cd, lcd);
+			j[lcd] = '/';
+			memcpy(j + lcd + 1, f, lf + 1);
+		}
 		cu->paths[i] = j;
-		cu->owned[cu->nowned++] = j;
-		d->bytes += len;
 	}
-	d->bytes += nfiles * 2 * sizeof(void *);
 	return 0;
 }
 
@@ -248,8 +305,8 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 		return 0;
 	if (n > UINT32_MAX / 2)
 		return -E2BIG;
-	cu->lines = malloc(n * sizeof(*cu->lines));
-	cu->laddr = malloc(n * sizeof(*cu->laddr));
+	cu->lines = arena_alloc(d, n * sizeof(*cu->lines));
+	cu->laddr = arena_alloc(d, n * sizeof(*cu->laddr));
 	if (!cu->lines || !cu->laddr)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -277,7 +334,6 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 		cu->lines[i] = (struct dline){ (uint32_t)ln, (uint32_t)idx, end };
 	}
 	cu->nlines = (uint32_t)n;
-	d->bytes += n * (sizeof(*cu->lines) + sizeof(*cu->laddr));
 	return 0;
 }
 
@@ -444,11 +500,25 @@ static int cmp_func(const void *a, const void *b)
 	return x->order > y->order ? -1 : x->order < y->order;
 }
 
+/* Whether the functions are in cmp_func's order already (the DIEs often are): no sort then. */
+static bool funcs_sorted(const struct dfunc *f, size_t n)
+{
+	for (size_t i = 1; i < n; i++)
+		if (cmp_func(&f[i - 1], &f[i]) > 0)
+			return false;
+	return true;
+}
+
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
-	struct walk w = { .d = d, .cu = cu };
+	struct walk w = d->scratch;
 	Dwarf_Files *files;
 	size_t nfiles;
+
+	w.d = d;
+	w.cu = cu;
+	w.nfuncs = w.ninls = w.nranges = 0;
+	w.err = 0;
 
 	cu->state = CU_BAD;
 	if (dwarf_getsrcfiles(&cu->die, &files, &nfiles))
@@ -458,32 +528,34 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 		w.err = build_lines(d, cu);
 	if (!w.err)
 		walk_children(&w, &cu->die, 0, 0);
+	if (!w.err && w.nfuncs && !funcs_sorted(w.funcs, w.nfuncs))
+		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
+	if (!w.err) {
+		/* Copied out at their final size; the vectors stay for the next unit. */
+		cu->funcs = arena_copy(d, w.funcs, w.nfuncs * sizeof(*w.funcs));
+		cu->inls = arena_copy(d, w.inls, w.ninls * sizeof(*w.inls));
+		cu->ranges = arena_copy(d, w.ranges, w.nranges * sizeof(*w.ranges));
+		if ((w.nfuncs && !cu->funcs) || (w.ninls && !cu->inls) ||
+		    (w.nranges && !cu->ranges))
+			w.err = -ENOMEM;
+	}
+	d->scratch = w;
 	if (w.err) {
-		free(w.funcs);
-		free(w.inls);
-		free(w.ranges);
 		d->bad_units++;
 		return;
 	}
-	if (w.nfuncs)
-		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
 	for (size_t i = 0; i < w.nfuncs; i++) {
-		struct dfunc *f = &w.funcs[i];
+		struct dfunc *f = &cu->funcs[i];
 		uint32_t first = rows_above(cu, 0, cu->nlines, f->lo);
 
-		f->max_hi = i && w.funcs[i - 1].max_hi > f->hi ? w.funcs[i - 1].max_hi : f->hi;
+		f->max_hi = i && cu->funcs[i - 1].max_hi > f->hi ? cu->funcs[i - 1].max_hi : f->hi;
 		f->line_begin = first ? first - 1 : 0;
 		f->line_end = rows_above(cu, first, cu->nlines, f->hi - 1);
 	}
-	cu->funcs = w.funcs;
 	cu->nfuncs = (uint32_t)w.nfuncs;
-	cu->inls = w.inls;
 	cu->ninls = (uint32_t)w.ninls;
-	cu->ranges = w.ranges;
 	cu->nranges = (uint32_t)w.nranges;
 	cu->state = CU_BUILT;
-	d->bytes +=
-	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
 }
 
 static int cmp_cur(const void *a, const void *b)
@@ -989,19 +1061,15 @@ void dwarfsym__free(struct dwarfsym *d)
 
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->ncus; i++) {
-		struct dcu *cu = &d->cus[i];
+	while (d->arena) {
+		struct chunk *next = d->arena->next;
 
-		free(cu->funcs);
-		free(cu->inls);
-		free(cu->ranges);
-		free(cu->lines);
-		free(cu->laddr);
-		for (uint32_t j = 0; j < cu->nowned; j++)
-			free(cu->owned[j]);
-		free(cu->owned);
-		free(cu->paths);
+		free(d->arena);
+		d->arena = next;
 	}
+	free(d->scratch.funcs);
+	free(d->scratch.inls);
+	free(d->scratch.ranges);
 	free(d->cus);
 	free(d->cur);
 	free(d->bkt);
