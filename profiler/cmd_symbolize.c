@@ -7,10 +7,12 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "profiler/cli.h"
 #include "profiler/cmd.h"
@@ -48,15 +50,17 @@ static int parse_addr(const char *s, uint64_t *out)
  * Addresses are resolved in batches, in address order, and printed in input order. Random
  * addresses, each looked up as it comes, touch six to nine cold cache lines of the tables apiece
  * (the unit, its functions, line keys and rows, names); sorted, neighbours share them. The
- * answers are the same, byte for byte.
+ * answers are the same, byte for byte. A batch ends when it is full, and whenever the input has
+ * nothing more to read at once: a program that writes one address and waits for its answer (as
+ * with addr2line on a pipe) gets it.
  */
 #define BATCH_MAX 65536
 
 struct batch {
-	uint64_t addr[BATCH_MAX], key2[BATCH_MAX];
-	uint32_t idx[BATCH_MAX], idx2[BATCH_MAX];
-	size_t off[BATCH_MAX + 1]; /* where each address's answer starts in out */
-	char *out;		   /* the answers, as printed */
+	uint64_t addr[BATCH_MAX];
+	uint32_t idx[BATCH_MAX], idx2[BATCH_MAX]; /* input order sorted by address; scratch */
+	size_t start[BATCH_MAX], len[BATCH_MAX];  /* each address's answer in out */
+	char *out;				  /* the answers, as printed, in address order */
 	size_t out_len, out_cap;
 	size_t n;
 };
@@ -160,13 +164,19 @@ static int flush_batch(struct symbolizer *s, struct sym_binary *b, struct batch 
 	for (size_t k = 0; k < bt->n && !err; k++) {
 		uint32_t i = bt->idx[k];
 
-		/* Answers are placed in sorted order; off[] finds them in input order. */
-		bt->key2[i] = bt->out_len;
+		/* An address asked again (sampled stacks repeat): the same answer, once. */
+		if (k && bt->addr[bt->idx[k - 1]] == bt->addr[i]) {
+			bt->start[i] = bt->start[bt->idx[k - 1]];
+			bt->len[i] = bt->len[bt->idx[k - 1]];
+			continue;
+		}
+		bt->start[i] = bt->out_len;
 		err = format_one(s, b, bt, bt->addr[i], inlines);
-		bt->off[i] = bt->out_len - bt->key2[i];
+		bt->len[i] = bt->out_len - bt->start[i];
 	}
+	/* One thread writes stdout: no locking. */
 	for (size_t i = 0; i < bt->n && !err; i++)
-		fwrite_unlocked(bt->out + bt->key2[i], 1, bt->off[i], stdout);
+		fwrite_unlocked(bt->out + bt->start[i], 1, bt->len[i], stdout);
 	bt->n = 0;
 	return err;
 }
@@ -186,6 +196,66 @@ static int queue_one(struct symbolizer *s, struct sym_binary *b, struct batch *b
 	}
 	bt->addr[bt->n++] = addr;
 	return bt->n == BATCH_MAX ? flush_batch(s, b, bt, inlines) : 0;
+}
+
+/* Whether standard input has nothing to read without blocking (more would have to wait). */
+static bool input_idle(void)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/* Queues every line of standard input; answers a batch before waiting for more input. */
+static int read_input(struct symbolizer *s, struct sym_binary *b, struct batch *bt, bool inlines)
+{
+	static char buf[1 << 16];
+	char line[128];
+	size_t len = 0, have = 0, at = 0;
+	ssize_t got;
+	int err = 0;
+
+	for (;;) {
+		if (at == have) {
+			if (bt->n && input_idle()) {
+				if ((err = flush_batch(s, b, bt, inlines)))
+					return err;
+				fflush(stdout);
+			}
+			got = read(STDIN_FILENO, buf, sizeof(buf));
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				err = -errno;
+				fprintf(stderr, "ember symbolize: standard input: %s\n",
+					strerror(errno));
+				return err;
+			}
+			if (!got)
+				break;
+			have = (size_t)got;
+			at = 0;
+		}
+		while (at < have) {
+			char c = buf[at++];
+
+			if (c == '\n') {
+				line[len] = '\0';
+				len = 0;
+				if ((err = queue_one(s, b, bt, line, inlines)))
+					return err;
+				continue;
+			}
+			/* A longer line is no address: what fits is enough to say so. */
+			if (len < sizeof(line) - 1)
+				line[len++] = c;
+		}
+	}
+	if (len) { /* the last line, without its newline */
+		line[len] = '\0';
+		err = queue_one(s, b, bt, line, inlines);
+	}
+	return err;
 }
 
 int cmd_symbolize(int argc, char **argv)
@@ -268,10 +338,7 @@ int cmd_symbolize(int argc, char **argv)
 		for (int i = optind; i < argc && !err; i++)
 			err = queue_one(s, b, bt, argv[i], inlines);
 	} else {
-		char line[128];
-
-		while (!err && fgets(line, sizeof(line), stdin))
-			err = queue_one(s, b, bt, line, inlines);
+		err = read_input(s, b, bt, inlines);
 	}
 	if (bt && !err)
 		err = flush_batch(s, b, bt, inlines);

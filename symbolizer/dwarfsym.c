@@ -157,7 +157,6 @@ struct dwarfsym {
 	unsigned long bad_units;
 };
 
-
 /* n bytes, 8-aligned, for the life of d; NULL when out of memory. */
 static void *arena_alloc(struct dwarfsym *d, size_t n)
 {
