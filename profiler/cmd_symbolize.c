@@ -56,9 +56,15 @@ static int parse_addr(const char *s, uint64_t *out)
  */
 #define BATCH_MAX 65536
 
+/* An address and its place in the input: sorted together, so that the sorted pass reads them in
+ * order (an index into the addresses made every read a cache miss). */
+struct item {
+	uint64_t addr;
+	uint64_t idx;
+};
+
 struct batch {
-	uint64_t addr[BATCH_MAX];
-	uint32_t idx[BATCH_MAX], idx2[BATCH_MAX]; /* input order sorted by address; scratch */
+	struct item item[BATCH_MAX], tmp[BATCH_MAX]; /* in input order, then sorted; scratch */
 	size_t start[BATCH_MAX], len[BATCH_MAX];  /* each address's answer in out */
 	char *out;				  /* the answers, as printed, in address order */
 	size_t out_len, out_cap;
@@ -126,32 +132,31 @@ static int format_one(struct symbolizer *s, struct sym_binary *b, struct batch *
 	return 0;
 }
 
-/* Sorts bt->idx[0..n) by address: LSD radix, a byte a pass, over the bits the batch spans. */
+/* Sorts bt->item[0..n) by address: LSD radix, a byte a pass, over the bits the batch spans. */
 static void sort_batch(struct batch *bt)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
-	uint32_t *src = bt->idx, *dst = bt->idx2, *t;
+	struct item *src = bt->item, *dst = bt->tmp, *t;
 
 	for (size_t i = 0; i < bt->n; i++) {
-		lo = bt->addr[i] < lo ? bt->addr[i] : lo;
-		hi = bt->addr[i] > hi ? bt->addr[i] : hi;
-		bt->idx[i] = (uint32_t)i;
+		lo = bt->item[i].addr < lo ? bt->item[i].addr : lo;
+		hi = bt->item[i].addr > hi ? bt->item[i].addr : hi;
 	}
 	for (unsigned int shift = 0; shift < 64 && bt->n > 1 && ((hi - lo) >> shift); shift += 8) {
 		size_t count[257] = { 0 };
 
 		for (size_t i = 0; i < bt->n; i++)
-			count[((bt->addr[src[i]] - lo) >> shift & 0xff) + 1]++;
+			count[((src[i].addr - lo) >> shift & 0xff) + 1]++;
 		for (int d = 0; d < 256; d++)
 			count[d + 1] += count[d];
 		for (size_t i = 0; i < bt->n; i++)
-			dst[count[(bt->addr[src[i]] - lo) >> shift & 0xff]++] = src[i];
+			dst[count[(src[i].addr - lo) >> shift & 0xff]++] = src[i];
 		t = src;
 		src = dst;
 		dst = t;
 	}
-	if (src != bt->idx)
-		memcpy(bt->idx, src, bt->n * sizeof(*src));
+	if (src != bt->item)
+		memcpy(bt->item, src, bt->n * sizeof(*src));
 }
 
 /* Resolves and prints the batch; empties it. */
@@ -162,16 +167,16 @@ static int flush_batch(struct symbolizer *s, struct sym_binary *b, struct batch 
 	sort_batch(bt);
 	bt->out_len = 0;
 	for (size_t k = 0; k < bt->n && !err; k++) {
-		uint32_t i = bt->idx[k];
+		size_t i = bt->item[k].idx;
 
 		/* An address asked again (sampled stacks repeat): the same answer, once. */
-		if (k && bt->addr[bt->idx[k - 1]] == bt->addr[i]) {
-			bt->start[i] = bt->start[bt->idx[k - 1]];
-			bt->len[i] = bt->len[bt->idx[k - 1]];
+		if (k && bt->item[k - 1].addr == bt->item[k].addr) {
+			bt->start[i] = bt->start[bt->item[k - 1].idx];
+			bt->len[i] = bt->len[bt->item[k - 1].idx];
 			continue;
 		}
 		bt->start[i] = bt->out_len;
-		err = format_one(s, b, bt, bt->addr[i], inlines);
+		err = format_one(s, b, bt, bt->item[k].addr, inlines);
 		bt->len[i] = bt->out_len - bt->start[i];
 	}
 	/* One thread writes stdout: no locking. */
@@ -194,7 +199,8 @@ static int queue_one(struct symbolizer *s, struct sym_binary *b, struct batch *b
 		fprintf(stderr, "ember symbolize: '%s' is not a hex address\n", arg);
 		return err ? err : -EINVAL;
 	}
-	bt->addr[bt->n++] = addr;
+	bt->item[bt->n] = (struct item){ addr, bt->n };
+	bt->n++;
 	return bt->n == BATCH_MAX ? flush_batch(s, b, bt, inlines) : 0;
 }
 
