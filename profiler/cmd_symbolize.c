@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "profiler/cli.h"
@@ -70,6 +71,32 @@ struct batch {
 	size_t out_len, out_cap;
 	size_t n;
 };
+
+#define HUGE_PAGE (2ul << 20)
+#define OUT_FIRST (16ul << 20) /* a full batch of answers with inline chains: about 11 MiB */
+
+/* Memory written once through: huge pages save a page fault per 4 KiB (about 2 us each in a VM). */
+static void *huge_alloc(size_t size)
+{
+	void *p = aligned_alloc(HUGE_PAGE, (size + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+
+	if (p)
+		madvise(p, size, MADV_HUGEPAGE); /* a hint: without THP it changes nothing */
+	return p;
+}
+
+static struct batch *batch_new(void)
+{
+	struct batch *bt = huge_alloc(sizeof(*bt));
+
+	if (!bt)
+		return NULL;
+	bt->n = 0;
+	bt->out_len = 0;
+	bt->out = huge_alloc(OUT_FIRST);
+	bt->out_cap = bt->out ? OUT_FIRST : 0;
+	return bt;
+}
 
 static int out_reserve(struct batch *bt, size_t more)
 {
@@ -337,7 +364,7 @@ int cmd_symbolize(int argc, char **argv)
 		err = -errno;
 		fprintf(stderr, "ember symbolize: %s: %s\n", exe,
 			err == -ENOEXEC ? "not an ELF file" : strerror(-err));
-	} else if (!(bt = calloc(1, sizeof(*bt)))) {
+	} else if (!(bt = batch_new())) {
 		err = -ENOMEM;
 		fprintf(stderr, "ember symbolize: %s\n", strerror(ENOMEM));
 	} else if (optind < argc) {
