@@ -24,6 +24,20 @@ grep -A6 -x mix "$WORK/ember.txt" | grep -qx outer || fail "no three-deep inline
 lines=$(wc -l <"$WORK/ember.txt")
 echo "inline: $n addresses, $((lines / 2)) frames, identical to eu-addr2line"
 
+# Addresses are answered in sorted batches, yet a client on a pipe that writes one address and
+# waits gets its answer before it writes the next, as from addr2line.
+coproc SYM { "$EMBER" symbolize -e "$prog" 2>&1; }
+PIDS_TO_KILL="$PIDS_TO_KILL $SYM_PID"
+for a in $(sed -n '1p;$p' "$WORK/addrs"); do
+	echo "$a" >&"${SYM[1]}"
+	read -r -t 10 fn <&"${SYM[0]}" && read -r -t 10 loc <&"${SYM[0]}" ||
+		fail "no answer for $a while the input stays open"
+	want=$("$EMBER" symbolize -e "$prog" "$a" | tr '\n' ' ')
+	[ "$fn $loc " = "$want" ] || fail "answer on a pipe for $a: '$fn $loc', not '$want'"
+done
+exec {SYM[1]}>&-
+wait "$SYM_PID" || fail "ember symbolize on a pipe failed"
+
 # libc, through /usr/lib/debug/.build-id (libc6-dbg), line by line as well.
 libc=$(ldd "$prog" | awk '/libc\.so/ { print $3 }')
 id=$(readelf -n "$libc" | awk '/Build ID/ { print $3 }')
