@@ -583,9 +583,12 @@ struct dict_stacks {
 	int64_t *hkeys;
 	uint32_t *hrows;
 	size_t hmask;
-	/* version 3: the edge table, successors of every parent in one array */
+	/* version 3: the edge table, successors of every parent in one array; parents indexed by
+	 * parent - pmin (pdirect), else hashed */
 	struct parent_slot *parents;
 	size_t pmask;
+	bool pdirect;
+	int64_t pmin;
 	int64_t *succ_ids;
 	size_t nsucc;
 	/* version 1: the move-to-front model */
@@ -618,12 +621,31 @@ static size_t parent_slot_of(const struct dict_stacks *c, int64_t key)
 	return j;
 }
 
-/* Reads the edge table (version 3): parents ascending, each with its successors, which come from
- * the escape stream and must all be used up by it. */
+/* The successors of `parent` in the edge table, or NULL when it has none. */
+static const struct parent_slot *parent_list(const struct dict_stacks *c, int64_t parent)
+{
+	const struct parent_slot *p;
+
+	if (c->pdirect) {
+		if (parent < c->pmin || (uint64_t)(parent - c->pmin) > c->pmask)
+			return NULL;
+		p = &c->parents[parent - c->pmin];
+	} else {
+		p = &c->parents[parent_slot_of(c, parent + 1)];
+	}
+	return p->key ? p : NULL;
+}
+
+/*
+ * Reads the edge table (version 3): parents ascending, each with its successors, which come from
+ * the escape stream and must all be used up by it. Parents are frame ids of one database, dense
+ * enough to index an array by (the decoder's lookup per frame is then a load, not a probe); a
+ * table spread too thin for that is hashed.
+ */
 static int read_edges(struct dict_stacks *c, struct rd *r)
 {
-	struct rd esc = { c->eraw, c->eraw + c->eraw_len, 0 };
-	uint64_t np = rd_u(r);
+	struct rd esc = { c->eraw, c->eraw + c->eraw_len, 0 }, scan;
+	uint64_t np = rd_u(r), span = 0;
 	int64_t parent = 0;
 	size_t cap = 16;
 
@@ -631,13 +653,34 @@ static int read_edges(struct dict_stacks *c, struct rd *r)
 	 * escapes: the sizes are bounded by the input before anything is allocated. */
 	if (r->bad || np > (uint64_t)(r->end - r->p) / 2)
 		return -EBADMSG;
-	while (cap < 2 * np)
-		cap *= 2;
+	/* The first parent and the span of them all, from the deltas. */
+	scan = *r;
+	for (uint64_t i = 0; i < np && !scan.bad; i++) {
+		uint64_t delta = rd_u(&scan);
+
+		rd_u(&scan);
+		if (i && delta > UINT64_MAX / 2 - span)
+			return -EBADMSG;
+		if (i)
+			span += delta;
+		else if (delta > INT64_MAX / 2)
+			return -EBADMSG;
+		else
+			c->pmin = (int64_t)delta;
+	}
+	if (scan.bad)
+		return -EBADMSG;
+	c->pdirect = np && span < 16 * np + 65536;
+	if (c->pdirect)
+		cap = (size_t)span + 1;
+	else
+		while (cap < 2 * np)
+			cap *= 2;
 	c->parents = calloc(cap, sizeof(*c->parents));
 	c->succ_ids = malloc((c->eraw_len + 1) * sizeof(*c->succ_ids));
 	if (!c->parents || !c->succ_ids)
 		return -ENOMEM;
-	c->pmask = cap - 1;
+	c->pmask = cap - 1; /* with pdirect: the last index */
 	for (uint64_t i = 0; i < np; i++) {
 		uint64_t delta = rd_u(r), k = rd_u(r);
 		size_t j;
@@ -647,7 +690,7 @@ static int read_edges(struct dict_stacks *c, struct rd *r)
 		    !k || k > c->eraw_len - c->nsucc)
 			return -EBADMSG;
 		parent += (int64_t)delta;
-		j = parent_slot_of(c, parent + 1);
+		j = c->pdirect ? (size_t)(parent - c->pmin) : parent_slot_of(c, parent + 1);
 		c->parents[j] = (struct parent_slot){ parent + 1, (uint32_t)c->nsucc, (uint32_t)k };
 		for (uint64_t e = 0; e < k; e++) {
 			int64_t d = codec_unzigzag(rd_u(&esc));
@@ -838,9 +881,9 @@ static int next_frame(struct dict_stacks *c, struct rd *r, struct rd *esc, int64
 	int64_t *list;
 
 	if (c->version != 1) {
-		const struct parent_slot *p = &c->parents[parent_slot_of(c, parent + 1)];
+		const struct parent_slot *p = parent_list(c, parent);
 
-		if (r->bad || !p->key || code >= p->k)
+		if (r->bad || !p || code >= p->k)
 			return -EBADMSG;
 		*f = c->succ_ids[p->off + code];
 		return 0;

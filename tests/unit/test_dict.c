@@ -27,6 +27,10 @@ static uint64_t next(void)
 	return rng;
 }
 
+/* Frame ids are drawn from 1..5000 times this: 1 for dense ids (the decoder indexes its table of
+ * call edges by frame id), large for ids too sparse for that (it hashes them). */
+static int64_t frame_spread = 1;
+
 /* Stacks of a call tree: each extends or branches from an earlier one, as real ones do. */
 static int make_fixture(struct fixture *fx)
 {
@@ -48,10 +52,11 @@ static int make_fixture(struct fixture *fx)
 			for (uint32_t k = 0; k < keep; k++)
 				fx->frames[i][depth - 1 - k] = p->frames[p->depth - 1 - k];
 			for (uint32_t k = keep; k < depth; k++)
-				fx->frames[i][depth - 1 - k] = 1 + (int64_t)(next() % 5000);
+				fx->frames[i][depth - 1 - k] =
+				    1 + (int64_t)(next() % 5000) * frame_spread;
 		} else {
 			for (uint32_t k = 0; k < depth; k++)
-				fx->frames[i][k] = 1 + (int64_t)(next() % 5000);
+				fx->frames[i][k] = 1 + (int64_t)(next() % 5000) * frame_spread;
 		}
 	}
 	return dict_encode(DICT_STACK, fx->rows, NSTACKS, 3, &fx->blob, &fx->len);
@@ -100,6 +105,7 @@ static enum test_result test_round_trip(void)
 
 	if (!ASSERT_OK(make_fixture(&fx), "encode"))
 		return TEST_FAIL;
+	memset(&sn, 0, sizeof(sn));
 	sn.fx = &fx;
 	if (!ASSERT_OK(dict_decode(DICT_STACK, fx.blob, fx.len, 1, 2 * NSTACKS, NSTACKS, check_row,
 				   &sn),
@@ -137,6 +143,7 @@ static enum test_result test_one_segment(void)
 	if (!ASSERT_OK(make_fixture(&fx), "encode") ||
 	    !ASSERT_OK(dict_stacks_open(fx.blob, fx.len, 1, 2 * NSTACKS, NSTACKS, &c), "open"))
 		goto out;
+	memset(&sn, 0, sizeof(sn));
 	sn.fx = &fx;
 	if (!ASSERT_TRUE(dict_stacks_covers(c, 1) && dict_stacks_covers(c, 2 * NSTACKS) &&
 			     !dict_stacks_covers(c, 2 * NSTACKS + 1),
@@ -303,5 +310,18 @@ out:
 	return r;
 }
 
+/* The same with frame ids too sparse to index an array by. */
+static enum test_result test_sparse_frames(void)
+{
+	enum test_result r;
+
+	frame_spread = 1000003;
+	r = test_round_trip();
+	if (r == TEST_PASS)
+		r = test_one_segment();
+	frame_spread = 1;
+	return r;
+}
+
 TEST_MAIN(TEST(test_round_trip), TEST(test_one_segment), TEST(test_damaged),
-	  TEST(test_damaged_inside))
+	  TEST(test_damaged_inside), TEST(test_sparse_frames))
