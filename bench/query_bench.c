@@ -4,12 +4,14 @@
  * and `top` use it: the aggregated stacks of the whole history, of one process for each hour, the
  * per-function and per-process totals, histograms. Every query runs on a fresh reader (nothing
  * cached, as a new `ember export` would), and the aggregated stacks are resolved as an export
- * resolves them (every thread, stack and frame the counts name is looked up), and is repeated: the
+ * resolves them (every thread and stack the counts name is looked up, and the frames of each
+ * distinct stack once), and is repeated: the
  * report gives the CPU time of the process (CLOCK_PROCESS_CPUTIME_ID, which a loaded machine
  * disturbs far less than wall time), the wall time, and the samples matched.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +22,15 @@
 
 #define NS 1000000000ll
 
-static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID] [--hour H]\n"
+static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID] [--hour H] "
+			    "[--whole]\n"
 			    "\n"
 			    "Times storage queries on the database: whole history, one process per "
 			    "hour, functions,\n"
 			    "tasks and histograms. --pid picks the process (default: the busiest "
-			    "of the first hour); --hour H times only that process's hour H "
-			    "(from 0).\n";
+			    "of the first hour); --hour H times only that process's hour H (from "
+			    "0);\n"
+			    "--whole only the whole history's stack counts.\n";
 
 struct timing {
 	double cpu, wall;
@@ -41,6 +45,35 @@ static double now(clockid_t c)
 }
 
 enum query { Q_STACKS, Q_FUNCTIONS, Q_TASKS, Q_HISTOGRAM };
+
+/* Stack ids met so far (ids are dense and below 2^32). */
+struct bitset {
+	uint64_t *bits;
+	size_t words;
+};
+
+/* Whether `id` was met before; marks it. (Out of memory: never met, so nothing is skipped.) */
+static bool seen_before(struct bitset *b, int64_t id)
+{
+	size_t w = (size_t)id / 64;
+	bool was;
+
+	if (id < 0)
+		return false;
+	if (w >= b->words) {
+		size_t nw = (w + 1) * 2;
+		uint64_t *nb = realloc(b->bits, nw * sizeof(*nb));
+
+		if (!nb)
+			return false;
+		memset(nb + b->words, 0, (nw - b->words) * sizeof(*nb));
+		b->bits = nb;
+		b->words = nw;
+	}
+	was = b->bits[w] >> (id % 64) & 1;
+	b->bits[w] |= 1ull << (id % 64);
+	return was;
+}
 
 /* Runs one query on a fresh reader; returns the samples it matched, or -errno. */
 static int64_t run(struct storage *db, enum query q, const struct storage_filter *f,
@@ -57,22 +90,27 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 	switch (q) {
 	case Q_STACKS: {
 		struct storage_stack_count *v = NULL;
+		struct bitset seen = { 0 };
 
 		err = storage_reader__stack_counts(r, f, &v, &n, &total);
-		/* What a consumer needs next: the threads, stacks and frames named. */
+		/* What a consumer needs next: the threads and stacks named, each distinct stack's
+		 * frames once (as exports do: the text of a stack is built once and reused for
+		 * every thread that ran it). */
 		for (size_t i = 0; !err && i < n; i++) {
 			const int64_t *frames;
 			size_t depth;
 
 			if (!storage_reader__thread(r, v[i].thread))
 				err = -errno;
-			else if (!(err =
-				       storage_reader__stack(r, v[i].stack, &frames, &depth, NULL)))
+			else if (!(err = storage_reader__stack(r, v[i].stack, &frames, &depth,
+							       NULL)) &&
+				 !seen_before(&seen, v[i].stack))
 				for (size_t d = 0; !err && d < depth; d++)
 					if (!storage_reader__frame(r, frames[d]))
 						err = -errno;
 		}
 		free(v);
+		free(seen.bits);
 		break;
 	}
 	case Q_FUNCTIONS: {
@@ -145,14 +183,19 @@ static int bench(struct storage *db, const char *name, enum query q, const struc
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'D' },	 { "repeat", required_argument, NULL, 'r' },
-		{ "pid", required_argument, NULL, 'p' }, { "hour", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },	 { 0 },
+		{ "db", required_argument, NULL, 'D' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "hour", required_argument, NULL, 'H' },
+		{ "whole", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	const char *path = NULL;
 	int repeat = 3, c;
 	uint32_t pid = 0;
 	int64_t only_hour = -1;
+	bool whole = false;
 	char comm[64] = "?";
 	int64_t first, last, hours;
 	struct storage_filter all = { 0 }, f;
@@ -173,6 +216,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			only_hour = strtoll(optarg, NULL, 10);
+			break;
+		case 'w':
+			whole = true;
 			break;
 		default:
 			fputs(usage, c == 'h' ? stdout : stderr);
@@ -215,6 +261,8 @@ int main(int argc, char **argv)
 	       (double)(last - first) / 3600e9, pid, comm);
 	if (only_hour < 0 && bench(db, "stack counts, everything", Q_STACKS, &all, repeat))
 		return 1;
+	if (whole)
+		goto done;
 	for (int64_t h = only_hour >= 0 ? only_hour : 0;
 	     h < (only_hour >= 0 ? only_hour + 1 : hours); h++) {
 		double c0 = now(CLOCK_PROCESS_CPUTIME_ID);
