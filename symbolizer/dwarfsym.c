@@ -130,8 +130,8 @@ struct chunk {
 	_Alignas(64) char data[];
 };
 
-/* Chunks of 2 MiB, advised for huge pages: a library's tables fill tens of them, and each 4 KiB page
- * first touched is a page fault (about 2 us each in a VM: a seventh of a run over libc). */
+/* Chunks of 2 MiB, advised for huge pages: each 4 KiB page first touched is a page fault otherwise
+ * (about 2 us each in a VM; libc's tables take about 5 MiB). */
 #define DWARFSYM_CHUNK (2u << 20)
 
 struct dwarfsym {
