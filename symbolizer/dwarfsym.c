@@ -130,8 +130,10 @@ struct chunk {
 	_Alignas(64) char data[];
 };
 
-/* Chunks of 2 MiB, advised for huge pages: each 4 KiB page first touched is a page fault otherwise
- * (about 2 us each in a VM; libc's tables take about 5 MiB). */
+/* Chunks grow from 64 KiB (most binaries' tables are small, and the cache budget counts chunks) to
+ * 2 MiB, advised for huge pages: each 4 KiB page first touched is a page fault otherwise (about
+ * 2 us each in a VM; libc's tables take about 5 MiB). */
+#define DWARFSYM_CHUNK_FIRST (64u << 10)
 #define DWARFSYM_CHUNK (2u << 20)
 
 struct dwarfsym {
@@ -154,6 +156,7 @@ struct dwarfsym {
 	unsigned int bkt_shift;
 	struct dname *names;
 	struct chunk *arena; /* the newest chunk first */
+	size_t chunk_next;   /* size of the next chunk, DWARFSYM_CHUNK_FIRST..DWARFSYM_CHUNK */
 	struct walk scratch; /* its vectors only */
 	size_t bytes;
 	unsigned long bad_units;
@@ -167,9 +170,11 @@ static void *arena_alloc(struct dwarfsym *d, size_t n)
 
 	n = (n + 7) & ~(size_t)7;
 	if (!c || c->size - c->used < n) {
-		size_t size = n > DWARFSYM_CHUNK / 4 ? n : DWARFSYM_CHUNK - sizeof(*c);
+		size_t whole = d->chunk_next ? d->chunk_next : DWARFSYM_CHUNK_FIRST;
+		bool own = n > whole / 4; /* a large table gets a chunk of its own */
+		size_t size = own ? n : whole - sizeof(*c);
 
-		if (size == DWARFSYM_CHUNK - sizeof(*c)) {
+		if (!own && whole == DWARFSYM_CHUNK) {
 			c = aligned_alloc(DWARFSYM_CHUNK, DWARFSYM_CHUNK);
 			if (c)
 				madvise(c, DWARFSYM_CHUNK, MADV_HUGEPAGE); /* a hint only */
@@ -181,14 +186,15 @@ static void *arena_alloc(struct dwarfsym *d, size_t n)
 		c->used = 0;
 		c->size = size;
 		d->bytes += sizeof(*c) + size;
-		/* A chunk made for one large table goes behind the current one, which has room
-		 * left still. */
-		if (d->arena && size != DWARFSYM_CHUNK - sizeof(*c)) {
+		/* A chunk of its own goes behind the current one, which has room left still. */
+		if (d->arena && own) {
 			c->next = d->arena->next;
 			d->arena->next = c;
 		} else {
 			c->next = d->arena;
 			d->arena = c;
+			if (!own)
+				d->chunk_next = whole < DWARFSYM_CHUNK ? whole * 2 : DWARFSYM_CHUNK;
 		}
 	}
 	p = c->data + c->used;
@@ -522,6 +528,9 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	Dwarf_Files *files;
 	size_t nfiles;
 
+	size_t cap_before =
+	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
+
 	w.d = d;
 	w.cu = cu;
 	w.nfuncs = w.ninls = w.nranges = 0;
@@ -547,6 +556,9 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 			w.err = -ENOMEM;
 	}
 	d->scratch = w;
+	/* The vectors stay for the next unit: their growth counts. */
+	d->bytes += w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) +
+		    w.cranges * sizeof(*w.ranges) - cap_before;
 	if (w.err) {
 		d->bad_units++;
 		return;
