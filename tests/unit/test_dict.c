@@ -172,6 +172,26 @@ out:
 	return r;
 }
 
+/* A damaged chunk, decoded whole and one segment of it: refused or decoded, never a crash or a
+ * bad read. Counts in *accepted the chunks decoded whole. */
+static bool refused_or_decoded(const void *blob, size_t len, size_t *accepted)
+{
+	struct dict_stacks *c = NULL;
+	size_t rows = 0;
+	int err;
+
+	err = dict_decode(DICT_STACK, blob, len, 1, 2 * NSTACKS, NSTACKS, count_row, &rows);
+	if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded"))
+		return false;
+	*accepted += !err;
+	if (dict_stacks_open(blob, len, 1, 2 * NSTACKS, NSTACKS, &c))
+		return true;
+	err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS), count_row, &rows);
+	dict_stacks_free(c);
+	return ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one segment refused or "
+									  "decoded");
+}
+
 /* Every truncation and many corruptions: refused or decoded, never a crash or a bad read. */
 static enum test_result test_damaged(void)
 {
@@ -194,28 +214,11 @@ static enum test_result test_damaged(void)
 			goto out;
 	}
 	for (int round = 0; round < 400; round++) {
-		struct dict_stacks *c = NULL;
-
 		memcpy(copy, fx.blob, fx.len);
 		for (int k = 0; k < 1 + round % 4; k++)
 			copy[next() % fx.len] ^= (uint8_t)(1 + next() % 255);
-		rows = 0;
-		err = dict_decode(DICT_STACK, copy, fx.len, 1, 2 * NSTACKS, NSTACKS, count_row,
-				  &rows);
-		if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded"))
+		if (!refused_or_decoded(copy, fx.len, &accepted))
 			goto out;
-		accepted += !err;
-		if (!dict_stacks_open(copy, fx.len, 1, 2 * NSTACKS, NSTACKS, &c)) {
-			err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS),
-						    count_row, &rows);
-			dict_stacks_free(c);
-			if (!ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one "
-											"segment: "
-											"refused "
-											"or "
-											"decoded"))
-				goto out;
-		}
 	}
 	printf("damaged: %zu of 400 corrupted chunks still decoded\n", accepted);
 	r = TEST_PASS;
@@ -233,9 +236,8 @@ static enum test_result test_damaged_inside(void)
 	enum test_result r = TEST_FAIL;
 	const uint8_t *p, *end;
 	uint8_t *raw = NULL, *eraw = NULL;
-	size_t raw_len, eraw_len, head, accepted = 0, rows;
+	size_t raw_len, eraw_len, head, accepted = 0;
 	uint64_t v;
-	int err;
 
 	if (!ASSERT_OK(make_fixture(&fx), "encode"))
 		return TEST_FAIL;
@@ -250,7 +252,6 @@ static enum test_result test_damaged_inside(void)
 	for (int round = 0; round < 600; round++) {
 		struct codec_buf b = { 0 };
 		uint8_t *r2 = malloc(raw_len), *e2 = malloc(eraw_len + 1);
-		struct dict_stacks *c = NULL;
 
 		if (!ASSERT_TRUE(r2 && e2, "copies")) {
 			free(r2);
@@ -275,27 +276,9 @@ static enum test_result test_damaged_inside(void)
 			codec_buf_free(&b);
 			goto out;
 		}
-		rows = 0;
-		err =
-		    dict_decode(DICT_STACK, b.p, b.len, 1, 2 * NSTACKS, NSTACKS, count_row, &rows);
-		accepted += !err;
-		if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded")) {
+		if (!refused_or_decoded(b.p, b.len, &accepted)) {
 			codec_buf_free(&b);
 			goto out;
-		}
-		if (!dict_stacks_open(b.p, b.len, 1, 2 * NSTACKS, NSTACKS, &c)) {
-			err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS),
-						    count_row, &rows);
-			dict_stacks_free(c);
-			if (!ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one "
-											"segment: "
-											"refused "
-											"or "
-											"decode"
-											"d")) {
-				codec_buf_free(&b);
-				goto out;
-			}
 		}
 		codec_buf_free(&b);
 	}
