@@ -140,7 +140,7 @@ struct wprocess {
  * the frames of forgotten stacks (forgotten_frames), the strings of forgotten frames
  * (forgotten_strings). Forgotten rows are never pruned by this writer.
  */
-#define WRITER_ROW_IDLE_FLUSHES 600
+#define WRITER_ROW_IDLE_FLUSHES 300
 
 /* Rows of the collector's own cost kept while flushes fail (an hour of them). */
 #define WRITER_SELF_MAX 60
