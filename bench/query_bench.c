@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,15 @@
 
 #define NS 1000000000ll
 
-static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID] [--hour H]\n"
+static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PID] [--hour H] "
+			    "[--whole]\n"
 			    "\n"
 			    "Times storage queries on the database: whole history, one process per "
 			    "hour, functions,\n"
 			    "tasks and histograms. --pid picks the process (default: the busiest "
-			    "of the first hour); --hour H times only that process's hour H "
-			    "(from 0).\n";
+			    "of the first hour); --hour H times only that process's hour H (from "
+			    "0);\n"
+			    "--whole only the whole history's stack counts.\n";
 
 struct timing {
 	double cpu, wall;
@@ -145,14 +148,19 @@ static int bench(struct storage *db, const char *name, enum query q, const struc
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "db", required_argument, NULL, 'D' },	 { "repeat", required_argument, NULL, 'r' },
-		{ "pid", required_argument, NULL, 'p' }, { "hour", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' },	 { 0 },
+		{ "db", required_argument, NULL, 'D' },
+		{ "repeat", required_argument, NULL, 'r' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "hour", required_argument, NULL, 'H' },
+		{ "whole", no_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	const char *path = NULL;
 	int repeat = 3, c;
 	uint32_t pid = 0;
 	int64_t only_hour = -1;
+	bool whole = false;
 	char comm[64] = "?";
 	int64_t first, last, hours;
 	struct storage_filter all = { 0 }, f;
@@ -173,6 +181,9 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			only_hour = strtoll(optarg, NULL, 10);
+			break;
+		case 'w':
+			whole = true;
 			break;
 		default:
 			fputs(usage, c == 'h' ? stdout : stderr);
@@ -215,6 +226,8 @@ int main(int argc, char **argv)
 	       (double)(last - first) / 3600e9, pid, comm);
 	if (only_hour < 0 && bench(db, "stack counts, everything", Q_STACKS, &all, repeat))
 		return 1;
+	if (whole)
+		goto done;
 	for (int64_t h = only_hour >= 0 ? only_hour : 0;
 	     h < (only_hour >= 0 ? only_hour + 1 : hours); h++) {
 		double c0 = now(CLOCK_PROCESS_CPUTIME_ID);

@@ -18,6 +18,9 @@
 #include "storage/storage_internal.h"
 
 #define DICT_VERSION 1
+/* Stacks since version 2: in segments of DICT_STACK_SEGMENT that decode one without the others. */
+#define DICT_STACK_VERSION 2
+#define DICT_STACK_SEGMENT 256
 
 const char *const dict_table[DICT__MAX] = {
 	[DICT_STRING] = "string_chunks", [DICT_FRAME] = "frame_chunks",
@@ -122,6 +125,15 @@ static void succ_free(struct succ_map *m)
 	free(m->items);
 }
 
+/* Empties the map, keeping its table. */
+static void succ_reset(struct succ_map *m)
+{
+	memset(m->keys, 0, (m->mask + 1) * sizeof(*m->keys));
+	m->used = 0;
+	m->root_used = false;
+	m->root_len = 0;
+}
+
 static size_t succ_slot(const struct succ_map *m, int64_t parent)
 {
 	size_t j = ((uint64_t)parent * 0x9e3779b97f4a7c15ull >> 20) & m->mask;
@@ -198,10 +210,52 @@ static void succ_push(int64_t *list, uint32_t *len, int64_t x)
 	list[0] = x;
 }
 
+/* Encodes the stacks of one segment, root-first order[from, to), with a successor model of its
+ * own: a segment decodes without the others. */
+static int encode_segment(const struct stack_ref *order, size_t from, size_t to,
+			  struct succ_map *succ, struct codec_buf *body, struct codec_buf *esc)
+{
+	succ_reset(succ);
+	for (size_t i = from; i < to; i++) {
+		const struct dict_stack *s = order[i].s, *p = i > from ? order[i - 1].s : NULL;
+		uint32_t shared = 0;
+
+		while (p && shared < s->depth && shared < p->depth &&
+		       s->frames[s->depth - 1 - shared] == p->frames[p->depth - 1 - shared])
+			shared++;
+		codec_buf_varint(body, shared);
+		codec_buf_varint(body, s->depth - shared);
+		/* Root first: each new frame as its rank among its parent's successors. */
+		for (uint32_t d = shared; d < s->depth; d++) {
+			int64_t f = s->frames[s->depth - 1 - d];
+			int64_t parent = d ? s->frames[s->depth - d] : 0;
+			uint32_t *len, r;
+			int64_t *list = succ_list(succ, parent, &len);
+
+			if (!list)
+				return -ENOMEM;
+			for (r = 0; r < *len && list[r] != f; r++)
+				;
+			if (r < *len) {
+				codec_buf_varint(body, r);
+				succ_front(list, r);
+			} else {
+				/* A new successor: as a difference from its parent, because the
+				 * frames of a new path are interned one after the other. */
+				codec_buf_varint(body, DICT_SUCC);
+				codec_buf_varint(esc, codec_zigzag(f - parent));
+				succ_push(list, len, f);
+			}
+		}
+	}
+	return 0;
+}
+
 static int encode_stacks(const struct dict_stack *v, size_t n, struct codec_buf *cols,
 			 struct codec_buf *esc)
 {
 	struct stack_ref *order = malloc((n ? n : 1) * sizeof(*order));
+	struct codec_buf body = { 0 };
 	struct succ_map succ;
 	int64_t prev_id = 0;
 	int err;
@@ -216,50 +270,29 @@ static int encode_stacks(const struct dict_stack *v, size_t n, struct codec_buf 
 		order[i].s = &v[i];
 	}
 	err = succ_init(&succ);
-	if (err) {
-		free(order);
-		succ_free(&succ);
-		return err;
-	}
+	if (err)
+		goto out;
 	qsort(order, n, sizeof(*order), cmp_stack_root_first);
 	for (size_t i = 0; i < n; i++)
 		put_zz(cols, order[i].s->id, &prev_id);
 	for (size_t i = 0; i < n; i++)
 		codec_buf_varint(cols, order[i].s->status);
-	for (size_t i = 0; i < n; i++) {
-		const struct dict_stack *s = order[i].s, *p = i ? order[i - 1].s : NULL;
-		uint32_t shared = 0;
+	/* The segments: their size, then each one's bytes in both streams, then their bodies. */
+	codec_buf_varint(cols, DICT_STACK_SEGMENT);
+	for (size_t from = 0; from < n && !err; from += DICT_STACK_SEGMENT) {
+		size_t to = n - from < DICT_STACK_SEGMENT ? n : from + DICT_STACK_SEGMENT;
+		size_t body0 = body.len, esc0 = esc->len;
 
-		while (p && shared < s->depth && shared < p->depth &&
-		       s->frames[s->depth - 1 - shared] == p->frames[p->depth - 1 - shared])
-			shared++;
-		codec_buf_varint(cols, shared);
-		codec_buf_varint(cols, s->depth - shared);
-		/* Root first: each new frame as its rank among its parent's successors. */
-		for (uint32_t d = shared; d < s->depth && !err; d++) {
-			int64_t f = s->frames[s->depth - 1 - d];
-			int64_t parent = d ? s->frames[s->depth - d] : 0;
-			uint32_t *len, r;
-			int64_t *list = succ_list(&succ, parent, &len);
-
-			if (!list) {
-				err = -ENOMEM;
-				break;
-			}
-			for (r = 0; r < *len && list[r] != f; r++)
-				;
-			if (r < *len) {
-				codec_buf_varint(cols, r);
-				succ_front(list, r);
-			} else {
-				/* A new successor: as a difference from its parent, because the
-				 * frames of a new path are interned one after the other. */
-				codec_buf_varint(cols, DICT_SUCC);
-				codec_buf_varint(esc, codec_zigzag(f - parent));
-				succ_push(list, len, f);
-			}
-		}
+		err = encode_segment(order, from, to, &succ, &body, esc);
+		codec_buf_varint(cols, body.len - body0);
+		codec_buf_varint(cols, esc->len - esc0);
 	}
+	if (!err)
+		codec_buf_bytes(cols, body.p, body.len);
+	if (!err && body.err)
+		err = body.err;
+out:
+	codec_buf_free(&body);
 	succ_free(&succ);
 	free(order);
 	return err;
@@ -363,7 +396,7 @@ int dict_encode(enum dict_kind kind, const void *rows, size_t n, int level, void
 	if (!err)
 		err = cols.err ? cols.err : esc.err;
 	if (!err) {
-		codec_buf_varint(&blob, DICT_VERSION);
+		codec_buf_varint(&blob, kind == DICT_STACK ? DICT_STACK_VERSION : DICT_VERSION);
 		codec_buf_varint(&blob, kind);
 		codec_buf_varint(&blob, n);
 		codec_buf_zstd(&blob, cols.p, cols.len, level);
@@ -426,69 +459,263 @@ static int read_ids(struct rd *r, int64_t *ids, size_t n, int64_t first, int64_t
 	return r->bad ? -EBADMSG : 0;
 }
 
-static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_t n, dict_row_fn fn,
-			 void *ctx)
-{
-	uint8_t *status = malloc(n + 1);
-	int64_t root_first[DICT_MAX_DEPTH], leaf_first[DICT_MAX_DEPTH];
-	uint32_t depth = 0, prev_depth = 0;
+/* ---- Stack chunks, segment by segment. ---- */
+
+struct stack_segment {
+	struct rd body, esc;
+	bool done;
+};
+
+struct dict_stacks {
+	int64_t first, last;
+	size_t n, seg_rows, nseg;
+	uint8_t *raw, *eraw;
+	size_t raw_len, eraw_len;
+	int64_t *ids; /* root-first order, as stored */
+	uint8_t *status;
+	struct stack_segment *segs;
+	/* id -> row, built at the first lookup: open addressing, key 0 for an empty slot */
+	int64_t *hkeys;
+	uint32_t *hrows;
+	size_t hmask;
 	struct succ_map succ;
+};
+
+void dict_stacks_free(struct dict_stacks *c)
+{
+	if (!c)
+		return;
+	free(c->raw);
+	free(c->eraw);
+	free(c->ids);
+	free(c->status);
+	free(c->segs);
+	free(c->hkeys);
+	free(c->hrows);
+	succ_free(&c->succ);
+	free(c);
+}
+
+/*
+ * Cuts what follows the status column into segments. Version 2: the rows per segment, then each
+ * segment's bytes in the structure and escape streams, then the bodies. Version 1: one segment
+ * of everything.
+ */
+static int split_segments(struct dict_stacks *c, struct rd *r, uint64_t version)
+{
+	const uint8_t *body, *esc = c->eraw;
+	uint64_t total = 0, etotal = 0;
+	struct rd table;
+
+	if (version == 1) {
+		c->seg_rows = c->n ? c->n : 1;
+	} else {
+		uint64_t rows = rd_u(r);
+
+		if (r->bad || !rows || rows > DICT_MAX_ROWS)
+			return -EBADMSG;
+		c->seg_rows = (size_t)rows;
+	}
+	c->nseg = (c->n + c->seg_rows - 1) / c->seg_rows;
+	c->segs = calloc(c->nseg + 1, sizeof(*c->segs));
+	if (!c->segs)
+		return -ENOMEM;
+	if (version == 1) {
+		c->segs[0].body = *r;
+		c->segs[0].esc = (struct rd){ c->eraw, c->eraw + c->eraw_len, 0 };
+		return 0;
+	}
+	/* Two passes over the table: the lengths must add up to the streams before any is used. */
+	table = *r;
+	for (size_t i = 0; i < c->nseg && !r->bad; i++) {
+		uint64_t len = rd_u(r), elen = rd_u(r);
+
+		if (len > c->raw_len || elen > c->eraw_len)
+			return -EBADMSG;
+		total += len;
+		etotal += elen;
+	}
+	if (r->bad || total != (uint64_t)(r->end - r->p) || etotal != c->eraw_len)
+		return -EBADMSG;
+	body = r->p;
+	for (size_t i = 0; i < c->nseg; i++) {
+		size_t len = (size_t)rd_u(&table), elen = (size_t)rd_u(&table);
+
+		c->segs[i].body = (struct rd){ body, body + len, 0 };
+		c->segs[i].esc = (struct rd){ esc, esc + elen, 0 };
+		body += len;
+		esc += elen;
+	}
+	return 0;
+}
+
+int dict_stacks_open(const void *data, size_t len, int64_t first, int64_t last, size_t n,
+		     struct dict_stacks **out)
+{
+	const uint8_t *p = data, *end = p + len;
+	struct dict_stacks *c;
+	uint64_t version;
+	struct rd r;
 	int err;
 
-	err = succ_init(&succ);
-	if (!status || err) {
+	if (n > DICT_MAX_ROWS || first <= 0 || last < first)
+		return -EBADMSG;
+	r = (struct rd){ p, end, 0 };
+	version = rd_u(&r);
+	if ((version != 1 && version != DICT_STACK_VERSION) || rd_u(&r) != DICT_STACK ||
+	    rd_u(&r) != n || r.bad)
+		return -EBADMSG;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->first = first;
+	c->last = last;
+	c->n = n;
+	p = r.p;
+	err = succ_init(&c->succ);
+	/* A generous bound on the decompressed size: varints. Escaped frame ids: at most one per
+	 * frame of the chunk, each a varint. */
+	if (!err)
+		err = codec_read_zstd(&p, end, n * 96 + 64, &c->raw, &c->raw_len);
+	if (!err)
+		err = codec_read_zstd(&p, end, (size_t)n * DICT_MAX_DEPTH * 10 + 64, &c->eraw,
+				      &c->eraw_len);
+	if (err)
+		goto out;
+	err = -EBADMSG;
+	if (p != end || (n && !c->raw))
+		goto out;
+	c->ids = malloc((n + 1) * sizeof(*c->ids));
+	c->status = malloc(n + 1);
+	if (!c->ids || !c->status) {
 		err = -ENOMEM;
 		goto out;
 	}
+	r = (struct rd){ c->raw, c->raw + c->raw_len, 0 };
+	err = read_ids(&r, c->ids, n, first, last, 1);
+	if (err)
+		goto out;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t s = rd_u(r);
+		uint64_t st = rd_u(&r);
 
-		if (s > 255)
-			r->bad = 1;
-		status[i] = (uint8_t)s;
+		if (st > 255)
+			r.bad = 1;
+		c->status[i] = (uint8_t)st;
 	}
-	for (size_t i = 0; i < n && !r->bad && !err; i++) {
-		struct dict_stack s = { .id = ids[i], .status = status[i] };
-		uint64_t shared = rd_u(r), nnew = rd_u(r);
+	err = r.bad ? -EBADMSG : split_segments(c, &r, version);
+out:
+	if (err) {
+		dict_stacks_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+bool dict_stacks_covers(const struct dict_stacks *c, int64_t id)
+{
+	return id >= c->first && id <= c->last;
+}
+
+static size_t stacks_slot(const struct dict_stacks *c, int64_t id)
+{
+	size_t j = ((uint64_t)id * 0x9e3779b97f4a7c15ull >> 20) & c->hmask;
+
+	while (c->hkeys[j] && c->hkeys[j] != id)
+		j = (j + 1) & c->hmask;
+	return j;
+}
+
+/* The row of `id` in the chunk, or -1. */
+static ssize_t stacks_row_of(struct dict_stacks *c, int64_t id)
+{
+	size_t j;
+
+	if (!c->hkeys) {
+		size_t cap = 16;
+
+		while (cap < 2 * c->n)
+			cap *= 2;
+		c->hkeys = calloc(cap, sizeof(*c->hkeys));
+		c->hrows = malloc(cap * sizeof(*c->hrows));
+		if (!c->hkeys || !c->hrows) {
+			free(c->hkeys);
+			free(c->hrows);
+			c->hkeys = NULL;
+			c->hrows = NULL;
+			return -ENOMEM;
+		}
+		c->hmask = cap - 1;
+		for (size_t i = 0; i < c->n; i++) {
+			/* A duplicate id keeps its first row. */
+			j = stacks_slot(c, c->ids[i]);
+			if (!c->hkeys[j]) {
+				c->hkeys[j] = c->ids[i];
+				c->hrows[j] = (uint32_t)i;
+			}
+		}
+	}
+	j = stacks_slot(c, id);
+	return c->hkeys[j] ? (ssize_t)c->hrows[j] : -ENOENT;
+}
+
+/* Decodes segment `seg` (once): fn for each of its stacks. */
+static int decode_segment(struct dict_stacks *c, size_t seg, dict_row_fn fn, void *ctx)
+{
+	struct stack_segment *sg = &c->segs[seg];
+	int64_t root_first[DICT_MAX_DEPTH], leaf_first[DICT_MAX_DEPTH];
+	size_t to = seg * c->seg_rows + c->seg_rows;
+	struct rd r = sg->body, esc = sg->esc;
+	uint32_t depth = 0, prev_depth = 0;
+	int err = 0;
+
+	if (sg->done)
+		return 0;
+	succ_reset(&c->succ);
+	if (to > c->n)
+		to = c->n;
+	for (size_t i = seg * c->seg_rows; i < to && !r.bad && !err; i++) {
+		struct dict_stack s = { .id = c->ids[i], .status = c->status[i] };
+		uint64_t shared = rd_u(&r), nnew = rd_u(&r);
 
 		/* Shares at most the whole previous stack; at most DICT_MAX_DEPTH in all. */
 		if (shared > prev_depth || nnew > DICT_MAX_DEPTH - shared) {
-			r->bad = 1;
+			r.bad = 1;
 			break;
 		}
 		depth = (uint32_t)shared;
-		for (uint64_t k = 0; k < nnew && !r->bad; k++) {
+		for (uint64_t k = 0; k < nnew && !r.bad; k++) {
 			int64_t parent = depth ? root_first[depth - 1] : 0;
-			uint64_t code = rd_u(r);
+			uint64_t code = rd_u(&r);
 			uint32_t *len;
-			int64_t *list = succ_list(&succ, parent, &len), f;
+			int64_t *list = succ_list(&c->succ, parent, &len), f;
 
 			if (!list) {
-				r->bad = 1;
+				err = -ENOMEM;
 				break;
 			}
 			if (code < *len) {
 				f = list[code];
 				succ_front(list, (uint32_t)code);
 			} else if (code == DICT_SUCC) {
-				int64_t d = codec_unzigzag(rd_u(esc));
+				int64_t d = codec_unzigzag(rd_u(&esc));
 
 				/* Frame ids are positive: parent + d must be too, without overflow.
 				 */
-				if (esc->bad || (d > 0 && parent > INT64_MAX - d) ||
+				if (esc.bad || (d > 0 && parent > INT64_MAX - d) ||
 				    parent + d <= 0) {
-					r->bad = 1;
+					r.bad = 1;
 					break;
 				}
 				f = parent + d;
 				succ_push(list, len, f);
 			} else {
-				r->bad = 1;
+				r.bad = 1;
 				break;
 			}
 			root_first[depth++] = f;
 		}
-		if (r->bad)
+		if (r.bad || err)
 			break;
 		for (uint32_t k = 0; k < depth; k++)
 			leaf_first[k] = root_first[depth - 1 - k];
@@ -497,26 +724,72 @@ static int decode_stacks(struct rd *r, struct rd *esc, const int64_t *ids, size_
 		prev_depth = depth;
 		err = fn(DICT_STACK, &s, ctx);
 	}
-	if (!err && (r->bad || esc->p != esc->end))
+	if (!err && (r.bad || r.p != r.end || esc.p != esc.end))
 		err = -EBADMSG;
-out:
-	succ_free(&succ);
-	free(status);
+	if (!err)
+		sg->done = true;
 	return err;
+}
+
+int dict_stacks_decode_of(struct dict_stacks *c, int64_t id, dict_row_fn fn, void *ctx)
+{
+	ssize_t row;
+
+	if (!dict_stacks_covers(c, id))
+		return -ENOENT;
+	row = stacks_row_of(c, id);
+	if (row < 0)
+		return (int)row;
+	return decode_segment(c, (size_t)row / c->seg_rows, fn, ctx);
+}
+
+int dict_stacks_decode_all(struct dict_stacks *c, dict_row_fn fn, void *ctx)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->nseg && !err; i++)
+		err = decode_segment(c, i, fn, ctx);
+	return err;
+}
+
+bool dict_stacks_done(const struct dict_stacks *c)
+{
+	for (size_t i = 0; i < c->nseg; i++)
+		if (!c->segs[i].done)
+			return false;
+	return true;
+}
+
+size_t dict_stacks_bytes(const struct dict_stacks *c)
+{
+	return sizeof(*c) + c->raw_len + c->eraw_len + c->n * (sizeof(*c->ids) + 1) +
+	       c->nseg * sizeof(*c->segs) +
+	       (c->hkeys ? (c->hmask + 1) * (sizeof(*c->hkeys) + sizeof(*c->hrows)) : 0) +
+	       (c->succ.mask + 1) *
+		   (sizeof(*c->succ.keys) + sizeof(*c->succ.len) + sizeof(*c->succ.items));
 }
 
 int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first, int64_t last,
 		size_t n, dict_row_fn fn, void *ctx)
 {
 	const uint8_t *p = data, *end = p + len;
-	uint8_t *raw = NULL, *eraw = NULL;
+	uint8_t *raw = NULL;
 	int64_t *ids = NULL, p1 = 0, p2 = 0, p3 = 0, p4 = 0, p5 = 0;
-	size_t raw_len, eraw_len = 0;
-	struct rd r, esc;
+	size_t raw_len;
+	struct rd r;
 	int err = -EBADMSG;
 
 	if (n > DICT_MAX_ROWS || first <= 0 || last < first || kind >= DICT__MAX)
 		return -EBADMSG;
+	if (kind == DICT_STACK) {
+		struct dict_stacks *c = NULL;
+
+		err = dict_stacks_open(data, len, first, last, n, &c);
+		if (!err)
+			err = dict_stacks_decode_all(c, fn, ctx);
+		dict_stacks_free(c);
+		return err;
+	}
 	r = (struct rd){ p, end, 0 };
 	if (rd_u(&r) != DICT_VERSION || rd_u(&r) != (uint64_t)kind || rd_u(&r) != n || r.bad)
 		return -EBADMSG;
@@ -526,13 +799,6 @@ int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first
 			      &raw_len);
 	if (err)
 		return err;
-	if (kind == DICT_STACK) {
-		/* Escaped frame ids: at most one per frame of the chunk, each a varint. */
-		err = codec_read_zstd(&p, end, (size_t)n * DICT_MAX_DEPTH * 10 + 64, &eraw,
-				      &eraw_len);
-		if (err)
-			goto out;
-	}
 	err = -EBADMSG;
 	if (p != end || (n && !raw))
 		goto out;
@@ -542,7 +808,7 @@ int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first
 		err = -ENOMEM;
 		goto out;
 	}
-	err = read_ids(&r, ids, n, first, last, kind == DICT_STACK);
+	err = read_ids(&r, ids, n, first, last, 0);
 	if (err)
 		goto out;
 	switch (kind) {
@@ -614,10 +880,6 @@ int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first
 		free(v);
 		break;
 	}
-	case DICT_STACK:
-		esc = (struct rd){ eraw, eraw + eraw_len, 0 };
-		err = decode_stacks(&r, &esc, ids, n, fn, ctx);
-		break;
 	case DICT_PROCESS: {
 		struct dict_process *v = calloc(n + 1, sizeof(*v));
 
@@ -690,7 +952,6 @@ int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first
 out:
 	free(ids);
 	free(raw);
-	free(eraw);
 	return err;
 }
 
@@ -766,12 +1027,13 @@ int dict_load_all(struct storage *db, enum dict_kind kind, dict_row_fn fn, void 
 	return err;
 }
 
-int dict_load_chunk_of(struct storage *db, enum dict_kind kind, int64_t id, void **stmt,
-		       dict_row_fn fn, void *ctx)
+/* The row of the chunk of `kind` that may hold `id` (the last one starting at or before it) in
+ * *stmt, prepared on first use. SQLITE_ROW, SQLITE_DONE or -errno; the caller resets *stmt. */
+static int chunk_row_of(struct storage *db, enum dict_kind kind, int64_t id, void **stmt)
 {
 	sqlite3_stmt *st = *stmt;
 	char sql[128];
-	int rc, err;
+	int err;
 
 	if (!st) {
 		snprintf(sql, sizeof(sql),
@@ -783,11 +1045,45 @@ int dict_load_chunk_of(struct storage *db, enum dict_kind kind, int64_t id, void
 		*stmt = st;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
+	return sqlite3_step(st);
+}
+
+int dict_load_chunk_of(struct storage *db, enum dict_kind kind, int64_t id, void **stmt,
+		       dict_row_fn fn, void *ctx)
+{
+	int rc = chunk_row_of(db, kind, id, stmt), err;
+	sqlite3_stmt *st = *stmt;
+
+	if (rc < 0)
+		return rc;
 	if (rc == SQLITE_ROW)
 		err = sqlite3_column_int64(st, 1) >= id ? decode_row(kind, st, fn, ctx) : -ENOENT;
 	else
 		err = rc == SQLITE_DONE ? -ENOENT : storage_errno(rc);
+	sqlite3_reset(st);
+	return err;
+}
+
+int dict_stacks_load(struct storage *db, int64_t id, void **stmt, struct dict_stacks **out)
+{
+	int rc = chunk_row_of(db, DICT_STACK, id, stmt), err;
+	sqlite3_stmt *st = *stmt;
+
+	if (rc < 0)
+		return rc;
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) >= id) {
+		int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
+		int64_t n = sqlite3_column_int64(st, 2);
+		const void *data = sqlite3_column_blob(st, 3);
+		int len = sqlite3_column_bytes(st, 3);
+
+		if (n < 0 || n > DICT_MAX_ROWS || (n && !data) || n > last - first + 1)
+			err = -EBADMSG;
+		else
+			err = dict_stacks_open(data, (size_t)len, first, last, (size_t)n, out);
+	} else {
+		err = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : storage_errno(rc);
+	}
 	sqlite3_reset(st);
 	return err;
 }

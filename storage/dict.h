@@ -97,6 +97,39 @@ int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first
 		size_t n, dict_row_fn fn, void *ctx);
 
 /*
+ * A stack chunk opened for decoding part by part. Stacks are stored in segments (of a few hundred)
+ * that decode independently, so a reader that needs a few stacks of a chunk of tens of thousands
+ * decodes a few segments, not the chunk. (Chunks written before segments are one segment.)
+ */
+struct dict_stacks;
+
+/* Opens (decompresses and checks the framing of) a stack chunk: see dict_decode for the
+ * arguments. 0 and *out (dict_stacks_free), -EBADMSG for a malformed chunk, -ENOMEM. */
+int dict_stacks_open(const void *data, size_t len, int64_t first, int64_t last, size_t n,
+		     struct dict_stacks **out);
+
+/* Whether `id` is within the ids the chunk covers ([first, last]). */
+bool dict_stacks_covers(const struct dict_stacks *c, int64_t id);
+
+/*
+ * Decodes the segment holding stack `id`, calling fn for each of its stacks, unless it was
+ * decoded before (then 0 and no call). -ENOENT when the chunk has no such stack, what fn
+ * returned, -EBADMSG for a malformed segment, -ENOMEM.
+ */
+int dict_stacks_decode_of(struct dict_stacks *c, int64_t id, dict_row_fn fn, void *ctx);
+
+/* As dict_stacks_decode_of, for every segment not decoded yet. */
+int dict_stacks_decode_all(struct dict_stacks *c, dict_row_fn fn, void *ctx);
+
+/* Whether every segment was decoded (nothing more to get from the chunk). */
+bool dict_stacks_done(const struct dict_stacks *c);
+
+/* The memory the opened chunk holds, in bytes. */
+size_t dict_stacks_bytes(const struct dict_stacks *c);
+
+void dict_stacks_free(struct dict_stacks *c);
+
+/*
  * Writes n rows (sorted by id) as one chunk covering [first, last] (first <= the first id,
  * last >= the last), of merge `tier`, compressed at zstd `level`. 0 or -errno. Must run inside a
  * write transaction.
@@ -113,5 +146,9 @@ int dict_load_all(struct storage *db, enum dict_kind kind, dict_row_fn fn, void 
  */
 int dict_load_chunk_of(struct storage *db, enum dict_kind kind, int64_t id, void **stmt,
 		       dict_row_fn fn, void *ctx);
+
+/* Opens the stack chunk covering `id` (see dict_stacks_open). 0, -ENOENT when no chunk covers it,
+ * or -errno. `stmt` as for dict_load_chunk_of. */
+int dict_stacks_load(struct storage *db, int64_t id, void **stmt, struct dict_stacks **out);
 
 #endif

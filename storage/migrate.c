@@ -11,6 +11,9 @@
  * blocks are re-encoded in the block codec's version 2 and get a level.
  *
  * 2 -> 3: the table of the collector's own cost per minute (collector_self), empty.
+ *
+ * 3 -> 4: stack chunks are re-encoded in segments that decode one without the others (dict.c's
+ * stack version 2), so that a reader needing a few stacks of a chunk does not decode it all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -458,9 +461,96 @@ static int migrate_2_to_3(struct storage *s)
 	return storage_exec(s, schema_v3);
 }
 
+/* The stacks of one chunk, copied out of the decoder. */
+struct chunk_stacks {
+	struct rows rows;   /* struct dict_stack, frames as offsets into `frames` until the end */
+	struct rows frames; /* int64_t */
+};
+
+static int gather_stack(enum dict_kind kind, const void *row, void *ctx)
+{
+	const struct dict_stack *k = row;
+	struct chunk_stacks *c = ctx;
+	struct dict_stack *out = rows_add(&c->rows);
+
+	(void)kind;
+	if (!out)
+		return -ENOMEM;
+	*out = *k;
+	out->frames = (const int64_t *)(uintptr_t)c->frames.n;
+	for (uint32_t i = 0; i < k->depth; i++) {
+		int64_t *f = rows_add(&c->frames);
+
+		if (!f)
+			return -ENOMEM;
+		*f = k->frames[i];
+	}
+	return 0;
+}
+
+static int cmp_stack_id(const void *a, const void *b)
+{
+	const struct dict_stack *x = a, *y = b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int migrate_3_to_4(struct storage *s)
+{
+	struct chunk_stacks c = { .rows.size = sizeof(struct dict_stack),
+				  .frames.size = sizeof(int64_t) };
+	sqlite3_stmt *sel = NULL, *upd = NULL;
+	int rc = SQLITE_DONE, err;
+
+	err = storage_prepare(s, "SELECT id, last, n, data FROM stack_chunks ORDER BY id", &sel);
+	if (!err)
+		err = storage_prepare(s, "UPDATE stack_chunks SET data = ? WHERE id = ?", &upd);
+	while (!err && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
+		const uint8_t *data = sqlite3_column_blob(sel, 3);
+		int64_t first = sqlite3_column_int64(sel, 0), last = sqlite3_column_int64(sel, 1);
+		int64_t n = sqlite3_column_int64(sel, 2);
+		int len = sqlite3_column_bytes(sel, 3);
+		void *blob;
+		size_t blen;
+
+		/* Version 1 starts with the byte 1 (a varint); anything else is left as it is. */
+		if (len < 1 || data[0] != 1)
+			continue;
+		if (n < 0 || n > DICT_MAX_ROWS) {
+			err = -EBADMSG;
+			break;
+		}
+		c.rows.n = c.frames.n = 0;
+		err = dict_decode(DICT_STACK, data, (size_t)len, first, last, (size_t)n,
+				  gather_stack, &c);
+		for (size_t i = 0; !err && i < c.rows.n; i++) {
+			struct dict_stack *k = (struct dict_stack *)c.rows.v + i;
+
+			k->frames = (int64_t *)c.frames.v + (uintptr_t)k->frames;
+		}
+		if (err)
+			break;
+		qsort(c.rows.v, c.rows.n, sizeof(struct dict_stack), cmp_stack_id);
+		err = dict_encode(DICT_STACK, c.rows.v, c.rows.n, STORAGE_ZSTD_KEEP, &blob, &blen);
+		if (err)
+			break;
+		sqlite3_bind_blob(upd, 1, blob, (int)blen, free);
+		sqlite3_bind_int64(upd, 2, first);
+		err = storage_step_done(upd);
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = storage_errno(rc);
+	sqlite3_finalize(sel);
+	sqlite3_finalize(upd);
+	free(c.rows.v);
+	free(c.frames.v);
+	return err;
+}
+
 static int (*const steps[])(struct storage *s) = {
 	[1] = migrate_1_to_2,
 	[2] = migrate_2_to_3,
+	[3] = migrate_3_to_4,
 };
 
 int storage_migrate(struct storage *s, int from)

@@ -140,11 +140,22 @@ struct rframe {
 	bool resolved;
 };
 
+/*
+ * Stack chunks hold tens of thousands of stacks, of which a query may need a few: they stay open
+ * (decompressed) while partly decoded, so that each segment is decoded once, at most
+ * READER_OPEN_CHUNKS of them and READER_OPEN_BYTES (beyond which the least recently used closes;
+ * one reopened later is decompressed again). A chunk whose every segment was decoded closes.
+ */
+#define READER_OPEN_CHUNKS 64
+#define READER_OPEN_BYTES (64u << 20)
+
 struct storage_reader {
 	struct storage *db;
 	struct idtab tab[DICT__MAX]; /* rows by id, per dictionary */
 	struct arena arena;
 	void *chunk_stmt[DICT__MAX];
+	struct dict_stacks *open[READER_OPEN_CHUNKS]; /* least recently used first */
+	size_t nopen;
 	sqlite3_stmt *blocks, *span;
 	unsigned int gen;   /* bumped by every query, for the per-thread filter cache */
 	int snapshot_depth; /* nested query calls share one read transaction */
@@ -279,7 +290,87 @@ static int load_chunk(struct storage_reader *r, enum dict_kind kind, int64_t id)
 	return err;
 }
 
+static void close_stacks(struct storage_reader *r, size_t i)
+{
+	dict_stacks_free(r->open[i]);
+	memmove(&r->open[i], &r->open[i + 1], (r->nopen - i - 1) * sizeof(r->open[0]));
+	r->nopen--;
+}
+
+/* Decodes the segment of the stack chunk holding `id` into the caches. 0, -ENOENT or -errno. */
+static int load_stack(struct storage_reader *r, int64_t id)
+{
+	struct dict_stacks *c = NULL;
+	size_t i, bytes = 0;
+	int err;
+
+	if (id <= 0)
+		return -ENOENT;
+	for (i = r->nopen; i-- > 0;)
+		if (dict_stacks_covers(r->open[i], id)) {
+			c = r->open[i];
+			memmove(&r->open[i], &r->open[i + 1],
+				(r->nopen - i - 1) * sizeof(r->open[0]));
+			r->open[r->nopen - 1] = c;
+			break;
+		}
+	if (!c) {
+		snapshot_begin(r);
+		err = dict_stacks_load(r->db, id, &r->chunk_stmt[DICT_STACK], &c);
+		snapshot_end(r);
+		if (err)
+			return err;
+		if (r->nopen == READER_OPEN_CHUNKS)
+			close_stacks(r, 0);
+		r->open[r->nopen++] = c;
+	}
+	err = dict_stacks_decode_of(c, id, cache_row, r);
+	if (dict_stacks_done(c)) {
+		close_stacks(r, r->nopen - 1);
+		return err;
+	}
+	for (i = 0; i < r->nopen; i++)
+		bytes += dict_stacks_bytes(r->open[i]);
+	while (bytes > READER_OPEN_BYTES && r->nopen > 1) {
+		bytes -= dict_stacks_bytes(r->open[0]);
+		close_stacks(r, 0);
+	}
+	return err;
+}
+
 #define CACHE_GET(kind, idp, out) ((out) = idtab_get(&r->tab[kind], *(idp)))
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Brings the stacks of ids[] into the cache in id order: the stacks of one chunk one after the
+ * other, so each chunk is opened once. 0 or -ENOMEM (stacks that fail to load are left out:
+ * their lookup reports it).
+ */
+static int prefetch_stacks(struct storage_reader *r, const int64_t *ids, size_t n)
+{
+	int64_t *miss = malloc((n + 1) * sizeof(*miss));
+	size_t m = 0;
+	int err = 0;
+
+	if (!miss)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] > 0 && !idtab_get(&r->tab[DICT_STACK], ids[i]))
+			miss[m++] = ids[i];
+	qsort(miss, m, sizeof(*miss), cmp_id);
+	for (size_t i = 0; i < m && !err; i++)
+		if ((!i || miss[i] != miss[i - 1]) && !idtab_get(&r->tab[DICT_STACK], miss[i]) &&
+		    load_stack(r, miss[i]) == -ENOMEM)
+			err = -ENOMEM;
+	free(miss);
+	return err;
+}
 
 static const char *lookup_string(struct storage_reader *r, int64_t id)
 {
@@ -355,7 +446,7 @@ int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **
 
 	CACHE_GET(DICT_STACK, &id, s);
 	if (!s) {
-		err = load_chunk(r, DICT_STACK, id);
+		err = load_stack(r, id);
 		if (err)
 			return err;
 		CACHE_GET(DICT_STACK, &id, s);
@@ -467,6 +558,7 @@ struct wblk {
 	struct codec_block *b;
 	size_t n;
 	const int64_t *threads, *stacks;
+	size_t nstacks;
 	const uint64_t *cgroups;
 	const uint32_t *tidx, *sidx, *cidx, *cpu, *count;
 	const int64_t *time;
@@ -524,6 +616,7 @@ static int walk_blocks(struct storage_reader *r, const struct storage_filter *f,
 		wb.n = (size_t)n;
 		wb.threads = codec_block__threads(wb.b, &k);
 		wb.stacks = codec_block__stacks(wb.b, &m);
+		wb.nstacks = m;
 		wb.cgroups = codec_block__cgroups(wb.b, &c);
 		/* Dictionaries are sorted: their last ids are the largest. */
 		if ((k && wb.threads[k - 1] >= READER_MAX_ID) ||
@@ -630,6 +723,10 @@ static int sample_block(struct storage_reader *r, struct wblk *wb, void *ctx)
 	for (size_t i = 0; i < wb->n; i++)
 		if (!wb->keep || wb->keep[i])
 			sw->order[n++] = (uint32_t)i;
+	/* The stacks its samples will be asked for, chunk by chunk. */
+	err = prefetch_stacks(r, wb->stacks, wb->nstacks);
+	if (err)
+		return err;
 	/* The block is in (cpu, time) order; a walk is in time order. */
 	sort_time = wb->time;
 	qsort(sw->order, n, sizeof(*sw->order), cmp_by_time);
@@ -813,17 +910,19 @@ static int sort_slots(struct agg_slot *v, size_t n)
 /* Resolves the threads and stacks of counts in the current snapshot (see query.h). */
 static int prefetch(struct storage_reader *r, const struct storage_stack_count *v, size_t n)
 {
-	const int64_t *frames;
-	size_t depth;
+	int64_t *ids = malloc((n + 1) * sizeof(*ids));
+	int err = ids ? 0 : -ENOMEM;
 
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !err && i < n; i++) {
 		if ((!i || v[i].thread != v[i - 1].thread) && !lookup_thread(r, v[i].thread) &&
 		    errno != ENOENT)
-			return -errno;
-		if (storage_reader__stack(r, v[i].stack, &frames, &depth, NULL) == -ENOMEM)
-			return -ENOMEM;
+			err = -errno;
+		ids[i] = v[i].stack;
 	}
-	return 0;
+	if (!err)
+		err = prefetch_stacks(r, ids, n);
+	free(ids);
+	return err;
 }
 
 /* ---- Counting in parallel. ---- */
@@ -1709,6 +1808,8 @@ void storage_reader__free(struct storage_reader *r)
 	for (int k = 0; k < DICT__MAX; k++) {
 		free(r->tab[k].v);
 		sqlite3_finalize(r->chunk_stmt[k]);
+		while (r->nopen)
+			close_stacks(r, r->nopen - 1);
 	}
 	arena_free(&r->arena);
 	sqlite3_finalize(r->blocks);

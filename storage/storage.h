@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define STORAGE_SCHEMA_VERSION 3
+#define STORAGE_SCHEMA_VERSION 4
 
 enum storage_frame_kind {
 	STORAGE_FRAME_USER = 0,

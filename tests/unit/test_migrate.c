@@ -107,6 +107,10 @@ static enum test_result check_fixture(const char *sql, int version, const char *
 		       "old tables gone") ||
 	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM collector_self"), 0,
 		       "schema 3's table, empty") ||
+	    !ASSERT_GT(pragma(path, "SELECT count(*) FROM stack_chunks"), 0, "stack chunks") ||
+	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM stack_chunks WHERE"
+				    " substr(data, 1, 1) = x'01'"),
+		       0, "schema 4: stack chunks in segments") ||
 	    !ASSERT_EQ(pragma(path, "SELECT count(*) FROM pragma_integrity_check WHERE"
 				    " integrity_check = 'ok'"),
 		       1, "integrity") ||
