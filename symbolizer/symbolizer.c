@@ -487,6 +487,7 @@ static void addr_evict_one(struct symbolizer *s)
 static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct addr_entry *keep_e)
 {
 	struct sym_binary *b, *prev;
+	bool hot = false;
 
 	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes > s->budget / 4)
 		addr_evict_one(s);
@@ -498,8 +499,11 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 		if (b == keep)
 			continue;
 		if (b->bytes && s->resolves - b->used < SYM_HOT_RESOLVES) {
+			/* In use, and so is everything more recent: evicting it would read it
+			 * again at once. Over budget until the working set shrinks. */
 			s->stats.hot_kept++;
-			continue; /* in use: evicting it would read it again at once */
+			hot = true;
+			break;
 		}
 		if (!b->refs) {
 			binary_free(s, b);
@@ -509,7 +513,10 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 			s->stats.evictions++;
 		}
 	}
-	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes + s->table_bytes > s->budget)
+	/* Tables in use over the budget leave the answers their quarter: emptying the answer cache
+	 * on every miss would make every lookup a miss. */
+	while (!hot && addr_tail(s) && addr_tail(s) != keep_e &&
+	       s->addr_bytes + s->table_bytes > s->budget)
 		addr_evict_one(s);
 }
 
