@@ -381,7 +381,7 @@ static void self_interval(struct collector *c, bool final)
 		storage_writer__stats(c->writer, &ws);
 		if (c->uw)
 			unwinder__stats(c->uw, &us);
-		log_debug("self: held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
+		log_debug("held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
 			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
 			  "processes); symbolizer %llu KiB (%llu tables read, %llu evictions "
 			  "refused); unwinder %lu binaries, %lu files, %lu address spaces",

@@ -189,7 +189,7 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 	}
 	case DICT_FRAME: {
 		const struct dict_frame *r = row;
-		struct wframe *e = calloc(1, sizeof(*e)), *dup;
+		struct wframe *e = calloc(1, sizeof(*e));
 
 		if (!e)
 			return -ENOMEM;
@@ -202,11 +202,8 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->key.line = r->line;
 		e->key.inlined = r->inlined;
 		e->key.build_id = r->build_id;
-		HASH_FIND(hh, w->frames, &e->key, sizeof(e->key), dup);
-		if (dup) {
-			free(e);
-			return 0; /* an equal frame: keep the first, samples may use either */
-		}
+		/* Equal rows (a row forgotten in memory and interned again) are all kept: pruning
+		 * decides each by its id and must see what each names. Interning finds either. */
 		HASH_ADD(hh, w->frames, key, sizeof(e->key), e);
 		return 0;
 	}
@@ -219,9 +216,6 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		buf[0] = r->status;
 		for (uint32_t i = 0; i < r->depth; i++)
 			len += codec_put_varint(buf + len, (uint64_t)r->frames[i]);
-		HASH_FIND(hh, w->stacks, buf, len, e);
-		if (e)
-			return 0;
 		e = malloc(sizeof(*e) + len);
 		if (!e)
 			return -ENOMEM;
@@ -235,7 +229,7 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 	}
 	case DICT_PROCESS: {
 		const struct dict_process *r = row;
-		struct wprocess *e = calloc(1, sizeof(*e)), *dup;
+		struct wprocess *e = calloc(1, sizeof(*e));
 
 		if (!e)
 			return -ENOMEM;
@@ -250,9 +244,6 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->row = *r;
 		e->written = true;
 		l->procs[id] = e;
-		HASH_FIND(hh, w->processes, &e->key, sizeof(e->key), dup);
-		if (dup)
-			return 0; /* reachable by id for its threads, not by key */
 		HASH_ADD(hh, w->processes, key, sizeof(e->key), e);
 		return 0;
 	}
@@ -260,7 +251,7 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		const struct dict_thread *r = row;
 		struct wprocess *p;
 		struct wstring *comm;
-		struct wthread *e, *dup;
+		struct wthread *e;
 
 		if (r->process <= 0 || (size_t)r->process >= l->nprocs || !l->procs[r->process] ||
 		    r->comm <= 0 || (size_t)r->comm >= l->nstrings || !l->strings[r->comm])
@@ -277,30 +268,11 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->key.tid = r->tid;
 		e->key.proc_start = p->key.proc_start;
 		strncpy(e->key.comm, comm->str, sizeof(e->key.comm) - 1);
-		HASH_FIND(hh, w->threads, &e->key, sizeof(e->key), dup);
-		if (dup) {
-			free(e);
-			return 0;
-		}
 		HASH_ADD(hh, w->threads, key, sizeof(e->key), e);
 		return 0;
 	}
 	default:
 		return -EINVAL;
-	}
-}
-
-/* Processes are kept in the hash only once; those reachable by id alone are freed here. */
-static void free_orphan_processes(struct loader *l)
-{
-	for (size_t i = 0; i < l->nprocs; i++) {
-		struct wprocess *p = l->procs[i], *e;
-
-		if (!p)
-			continue;
-		HASH_FIND(hh, l->w->processes, &p->key, sizeof(p->key), e);
-		if (e != p)
-			free(p);
 	}
 }
 
@@ -345,7 +317,6 @@ struct storage_writer *storage_writer__new(struct storage *db)
 	if (!err)
 		err = writer_load_flushes(w);
 	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
-	free_orphan_processes(&l);
 	free(l.strings);
 	free(l.procs);
 	if (err)

@@ -1044,16 +1044,76 @@ out:
 	return res;
 }
 
+/*
+ * A frame forgotten and interned again is two equal rows. A later writer loads both: pruning
+ * must judge each by its id. It kept only the first in memory, so when the first died (its stack
+ * only in a deleted block) it pruned the strings the second, still in use, names (`ember db
+ * check`: "frame N refers to string M, which does not exist", in e2e_db after gen-history).
+ */
+static enum test_result test_equal_rows_reopened(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll, fx, fx2, sx, sx2, th;
+	struct storage_recording rec = { .started_ns = t0, .hz = 19, .ncpus = 1, .event = "x" };
+	struct storage_frame f = { .name = "twice", .module = "twice.so", .file = "twice.c" };
+	struct storage_policy pol = { .retention_ns = 3600 * s };
+	struct storage_writer *w = NULL;
+	struct storage *db = NULL;
+	enum test_result res = TEST_FAIL;
+	uint64_t problems = 1;
+
+	fresh_path("equal_rows.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fx = storage_writer__frame(w, &f);
+	sx = storage_writer__stack(w, &fx, 1, STORAGE_STACK_COMPLETE);
+	th = storage_writer__thread(w, 1, 1, 10, "t");
+	if (!ASSERT_OK(storage_writer__sample(w, &(struct storage_sample){ t0, th, sx, 0, 0 }),
+		       "old sample"))
+		goto out;
+	for (int i = 0; i < WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES; i++)
+		if (!ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+			goto out;
+	fx2 = storage_writer__frame(w, &f);
+	sx2 = storage_writer__stack(w, &fx2, 1, STORAGE_STACK_COMPLETE);
+	th = storage_writer__thread(w, 1, 1, 10, "t");
+	if (!ASSERT_GT(fx2, fx, "forgotten, interned again: a new frame") ||
+	    !ASSERT_GT(sx2, sx, "and a new stack") ||
+	    !ASSERT_OK(
+		storage_writer__sample(w, &(struct storage_sample){ t0 + 7200 * s, th, sx2, 0, 0 }),
+		"recent sample") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	storage_writer__free(w);
+	/* Another writer: the old block goes, and with it the first frame and stack. */
+	w = storage_writer__new(db);
+	if (!ASSERT_NONNULL(w, "second writer") ||
+	    !ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 7300 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	    !ASSERT_EQ(problems, 0, "no problems"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
-	static const struct test_case tests[] = {
-		TEST(test_roundtrip),	  TEST(test_refusals),
-		TEST(test_aggregates),	  TEST(test_writer_active),
-		TEST(test_rate),	  TEST(test_recordings_functions_of),
-		TEST(test_churn_caches),  TEST(test_self_rows),
-		TEST(test_forget_exited), TEST(test_forget_idle_rows),
-		TEST(test_disk_full)
-	};
+	static const struct test_case tests[] = { TEST(test_roundtrip),
+						  TEST(test_refusals),
+						  TEST(test_aggregates),
+						  TEST(test_writer_active),
+						  TEST(test_rate),
+						  TEST(test_recordings_functions_of),
+						  TEST(test_churn_caches),
+						  TEST(test_self_rows),
+						  TEST(test_forget_exited),
+						  TEST(test_forget_idle_rows),
+						  TEST(test_equal_rows_reopened),
+						  TEST(test_disk_full) };
 	char cmd[300];
 	int r;
 
