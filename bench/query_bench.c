@@ -4,7 +4,8 @@
  * and `top` use it: the aggregated stacks of the whole history, of one process for each hour, the
  * per-function and per-process totals, histograms. Every query runs on a fresh reader (nothing
  * cached, as a new `ember export` would), and the aggregated stacks are resolved as an export
- * resolves them (every thread, stack and frame the counts name is looked up), and is repeated: the
+ * resolves them (every thread and stack the counts name is looked up, and the frames of each
+ * distinct stack once), and is repeated: the
  * report gives the CPU time of the process (CLOCK_PROCESS_CPUTIME_ID, which a loaded machine
  * disturbs far less than wall time), the wall time, and the samples matched.
  */
@@ -45,6 +46,35 @@ static double now(clockid_t c)
 
 enum query { Q_STACKS, Q_FUNCTIONS, Q_TASKS, Q_HISTOGRAM };
 
+/* Stack ids met so far (ids are dense and below 2^32). */
+struct bitset {
+	uint64_t *bits;
+	size_t words;
+};
+
+/* Whether `id` was met before; marks it. (Out of memory: never met, so nothing is skipped.) */
+static bool seen_before(struct bitset *b, int64_t id)
+{
+	size_t w = (size_t)id / 64;
+	bool was;
+
+	if (id < 0)
+		return false;
+	if (w >= b->words) {
+		size_t nw = (w + 1) * 2;
+		uint64_t *nb = realloc(b->bits, nw * sizeof(*nb));
+
+		if (!nb)
+			return false;
+		memset(nb + b->words, 0, (nw - b->words) * sizeof(*nb));
+		b->bits = nb;
+		b->words = nw;
+	}
+	was = b->bits[w] >> (id % 64) & 1;
+	b->bits[w] |= 1ull << (id % 64);
+	return was;
+}
+
 /* Runs one query on a fresh reader; returns the samples it matched, or -errno. */
 static int64_t run(struct storage *db, enum query q, const struct storage_filter *f,
 		   struct timing *t)
@@ -60,22 +90,27 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 	switch (q) {
 	case Q_STACKS: {
 		struct storage_stack_count *v = NULL;
+		struct bitset seen = { 0 };
 
 		err = storage_reader__stack_counts(r, f, &v, &n, &total);
-		/* What a consumer needs next: the threads, stacks and frames named. */
+		/* What a consumer needs next: the threads and stacks named, each distinct stack's
+		 * frames once (as exports do: the text of a stack is built once and reused for
+		 * every thread that ran it). */
 		for (size_t i = 0; !err && i < n; i++) {
 			const int64_t *frames;
 			size_t depth;
 
 			if (!storage_reader__thread(r, v[i].thread))
 				err = -errno;
-			else if (!(err =
-				       storage_reader__stack(r, v[i].stack, &frames, &depth, NULL)))
+			else if (!(err = storage_reader__stack(r, v[i].stack, &frames, &depth,
+							       NULL)) &&
+				 !seen_before(&seen, v[i].stack))
 				for (size_t d = 0; !err && d < depth; d++)
 					if (!storage_reader__frame(r, frames[d]))
 						err = -errno;
 		}
 		free(v);
+		free(seen.bits);
 		break;
 	}
 	case Q_FUNCTIONS: {

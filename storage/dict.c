@@ -5,7 +5,10 @@
  * the previous row, so rows created together (a new function's frames, a process's threads)
  * become runs of small numbers. Stacks are sorted root first before encoding and each stores
  * only what differs from the previous one: how many root-side frames it shares with it, then
- * its own frames, so a call tree costs about one frame id per node instead of one per frame.
+ * its own frames, each as an index into its parent frame's successors in the chunk's table of
+ * call edges, so a call tree costs about a byte per node. Stacks come in segments that decode
+ * alone (docs/storage.md, "Dictionaries"); a stack chunk blob also has a zstd frame of the edge
+ * table's frame ids.
  */
 #include "storage/dict.h"
 
@@ -18,8 +21,9 @@
 #include "storage/storage_internal.h"
 
 #define DICT_VERSION 1
-/* Stacks since version 2: in segments of DICT_STACK_SEGMENT that decode one without the others. */
-#define DICT_STACK_VERSION 2
+/* Stacks since version 3: a table of call edges, then segments of DICT_STACK_SEGMENT stacks that
+ * decode one without the others. (Version 2 was never released.) */
+#define DICT_STACK_VERSION 3
 #define DICT_STACK_SEGMENT 256
 
 const char *const dict_table[DICT__MAX] = {
@@ -84,10 +88,10 @@ static void put_zz(struct codec_buf *b, int64_t v, int64_t *prev)
 }
 
 /*
- * The successor model of stack frames: for each frame, the frames seen right after it (one level
- * deeper) so far in the chunk, most recent first. Call graphs are sparse, so the next frame is
- * nearly always one of the few a frame was seen calling: its rank costs a few bits where the id
- * costs two or three bytes.
+ * Version 1's successor model of stack frames (read, no longer written): for each frame, the
+ * frames seen right after it (one level deeper) so far in the chunk, most recent first; a frame is
+ * its rank in its parent's list, or an escape with its id. It can only be decoded from the start
+ * of the chunk.
  */
 #define DICT_SUCC 16
 
@@ -210,43 +214,114 @@ static void succ_push(int64_t *list, uint32_t *len, int64_t x)
 	list[0] = x;
 }
 
-/* Encodes the stacks of one segment, root-first order[from, to), with a successor model of its
- * own: a segment decodes without the others. */
-static int encode_segment(const struct stack_ref *order, size_t from, size_t to,
-			  struct succ_map *succ, struct codec_buf *body, struct codec_buf *esc)
+/*
+ * The call edges of a chunk (parent frame, frame), counted: version 3 stores each parent's
+ * successors once, most used first, and a frame as its index among its parent's successors.
+ * Open addressing on (parent, child); child 0 marks an empty slot (frame ids are positive).
+ */
+struct edge {
+	int64_t parent, child;
+	uint32_t count, index;
+};
+
+struct edge_map {
+	struct edge *slots;
+	size_t mask, used;
+};
+
+static size_t edge_slot(const struct edge_map *m, int64_t parent, int64_t child)
 {
-	succ_reset(succ);
-	for (size_t i = from; i < to; i++) {
-		const struct dict_stack *s = order[i].s, *p = i > from ? order[i - 1].s : NULL;
-		uint32_t shared = 0;
+	uint64_t h = ((uint64_t)parent * 0x9e3779b97f4a7c15ull) ^ (uint64_t)child;
+	size_t j = (h * 0xbf58476d1ce4e5b9ull >> 20) & m->mask;
 
-		while (p && shared < s->depth && shared < p->depth &&
-		       s->frames[s->depth - 1 - shared] == p->frames[p->depth - 1 - shared])
-			shared++;
-		codec_buf_varint(body, shared);
-		codec_buf_varint(body, s->depth - shared);
-		/* Root first: each new frame as its rank among its parent's successors. */
-		for (uint32_t d = shared; d < s->depth; d++) {
-			int64_t f = s->frames[s->depth - 1 - d];
-			int64_t parent = d ? s->frames[s->depth - d] : 0;
-			uint32_t *len, r;
-			int64_t *list = succ_list(succ, parent, &len);
+	while (m->slots[j].child && (m->slots[j].parent != parent || m->slots[j].child != child))
+		j = (j + 1) & m->mask;
+	return j;
+}
 
-			if (!list)
-				return -ENOMEM;
-			for (r = 0; r < *len && list[r] != f; r++)
-				;
-			if (r < *len) {
-				codec_buf_varint(body, r);
-				succ_front(list, r);
-			} else {
-				/* A new successor: as a difference from its parent, because the
-				 * frames of a new path are interned one after the other. */
-				codec_buf_varint(body, DICT_SUCC);
-				codec_buf_varint(esc, codec_zigzag(f - parent));
-				succ_push(list, len, f);
+/* The edge (parent, child), added with count 0 if new. NULL without memory. */
+static struct edge *edge_get(struct edge_map *m, int64_t parent, int64_t child)
+{
+	size_t j;
+
+	if ((m->used + 1) * 2 > m->mask + 1) {
+		struct edge_map g = { calloc((m->mask + 1) * 2, sizeof(struct edge)),
+				      (m->mask + 1) * 2 - 1, m->used };
+
+		if (!g.slots)
+			return NULL;
+		for (size_t i = 0; i <= m->mask; i++)
+			if (m->slots[i].child)
+				g.slots[edge_slot(&g, m->slots[i].parent, m->slots[i].child)] =
+				    m->slots[i];
+		free(m->slots);
+		*m = g;
+	}
+	j = edge_slot(m, parent, child);
+	if (!m->slots[j].child) {
+		m->slots[j].parent = parent;
+		m->slots[j].child = child;
+		m->used++;
+	}
+	return &m->slots[j];
+}
+
+/* By parent, then most used first, then by id. */
+static int cmp_edge(const void *a, const void *b)
+{
+	const struct edge *x = *(const struct edge *const *)a, *y = *(const struct edge *const *)b;
+
+	if (x->parent != y->parent)
+		return x->parent < y->parent ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return x->child < y->child ? -1 : x->child > y->child;
+}
+
+/* How many root-side frames stack i of a segment starting at `from` shares with the one before. */
+static uint32_t shared_frames(const struct stack_ref *order, size_t from, size_t i)
+{
+	const struct dict_stack *s = order[i].s, *p = i > from ? order[i - 1].s : NULL;
+	uint32_t shared = 0;
+
+	while (p && shared < s->depth && shared < p->depth &&
+	       s->frames[s->depth - 1 - shared] == p->frames[p->depth - 1 - shared])
+		shared++;
+	return shared;
+}
+
+/* Counts (index == false) or writes (index == true) the new frames of every stack, segment by
+ * segment: the edges they take, then each stack's shared count, new count and edge indices. */
+static int walk_edges(const struct stack_ref *order, size_t n, struct edge_map *m, bool write,
+		      struct codec_buf *lens, struct codec_buf *bodies)
+{
+	for (size_t from = 0; from < n; from += DICT_STACK_SEGMENT) {
+		size_t to = n - from < DICT_STACK_SEGMENT ? n : from + DICT_STACK_SEGMENT;
+		size_t body0 = write ? bodies->len : 0;
+
+		for (size_t i = from; i < to; i++) {
+			const struct dict_stack *s = order[i].s;
+			uint32_t shared = shared_frames(order, from, i);
+
+			if (write) {
+				codec_buf_varint(bodies, shared);
+				codec_buf_varint(bodies, s->depth - shared);
+			}
+			/* Root first. */
+			for (uint32_t d = shared; d < s->depth; d++) {
+				int64_t parent = d ? s->frames[s->depth - d] : 0;
+				struct edge *e = edge_get(m, parent, s->frames[s->depth - 1 - d]);
+
+				if (!e)
+					return -ENOMEM;
+				if (write)
+					codec_buf_varint(bodies, e->index);
+				else
+					e->count++;
 			}
 		}
+		if (write)
+			codec_buf_varint(lens, bodies->len - body0);
 	}
 	return 0;
 }
@@ -255,45 +330,68 @@ static int encode_stacks(const struct dict_stack *v, size_t n, struct codec_buf 
 			 struct codec_buf *esc)
 {
 	struct stack_ref *order = malloc((n ? n : 1) * sizeof(*order));
-	struct codec_buf body = { 0 };
-	struct succ_map succ;
-	int64_t prev_id = 0;
-	int err;
+	struct edge_map m = { calloc(1024, sizeof(struct edge)), 1023, 0 };
+	struct codec_buf bodies = { 0 };
+	struct edge **edges = NULL;
+	size_t ne = 0, nparents = 0;
+	int64_t prev_id = 0, prev_parent = 0;
+	int err = 0;
 
-	if (!order)
-		return -ENOMEM;
+	if (!order || !m.slots) {
+		err = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].depth > DICT_MAX_DEPTH) {
-			free(order);
-			return -EINVAL;
+			err = -EINVAL;
+			goto out;
 		}
 		order[i].s = &v[i];
 	}
-	err = succ_init(&succ);
-	if (err)
-		goto out;
 	qsort(order, n, sizeof(*order), cmp_stack_root_first);
 	for (size_t i = 0; i < n; i++)
 		put_zz(cols, order[i].s->id, &prev_id);
 	for (size_t i = 0; i < n; i++)
 		codec_buf_varint(cols, order[i].s->status);
-	/* The segments: their size, then each one's bytes in both streams, then their bodies. */
-	codec_buf_varint(cols, DICT_STACK_SEGMENT);
-	for (size_t from = 0; from < n && !err; from += DICT_STACK_SEGMENT) {
-		size_t to = n - from < DICT_STACK_SEGMENT ? n : from + DICT_STACK_SEGMENT;
-		size_t body0 = body.len, esc0 = esc->len;
-
-		err = encode_segment(order, from, to, &succ, &body, esc);
-		codec_buf_varint(cols, body.len - body0);
-		codec_buf_varint(cols, esc->len - esc0);
+	err = walk_edges(order, n, &m, false, NULL, NULL);
+	edges = err ? NULL : malloc((m.used + 1) * sizeof(*edges));
+	if (!err && !edges)
+		err = -ENOMEM;
+	if (err)
+		goto out;
+	for (size_t j = 0; j <= m.mask; j++)
+		if (m.slots[j].child)
+			edges[ne++] = &m.slots[j];
+	qsort(edges, ne, sizeof(*edges), cmp_edge);
+	for (size_t i = 0; i < ne; i++)
+		nparents += !i || edges[i]->parent != edges[i - 1]->parent;
+	/* The edge table: each parent (ascending, as a difference from the one before; the root
+	 * is 0) with its number of successors, then the successors in the escape stream as
+	 * differences from their parent: the frames of a new path are interned one after the
+	 * other. */
+	codec_buf_varint(cols, nparents);
+	for (size_t i = 0, k; i < ne; i += k) {
+		for (k = 1; i + k < ne && edges[i + k]->parent == edges[i]->parent; k++)
+			;
+		codec_buf_varint(cols, (uint64_t)(edges[i]->parent - prev_parent));
+		codec_buf_varint(cols, k);
+		prev_parent = edges[i]->parent;
+		for (size_t j = 0; j < k; j++) {
+			edges[i + j]->index = (uint32_t)j;
+			codec_buf_varint(esc, codec_zigzag(edges[i + j]->child - edges[i]->parent));
+		}
 	}
+	/* The segments: their size, each one's length, then their bodies. */
+	codec_buf_varint(cols, DICT_STACK_SEGMENT);
+	err = walk_edges(order, n, &m, true, cols, &bodies);
 	if (!err)
-		codec_buf_bytes(cols, body.p, body.len);
-	if (!err && body.err)
-		err = body.err;
+		codec_buf_bytes(cols, bodies.p, bodies.len);
+	if (!err && bodies.err)
+		err = bodies.err;
 out:
-	codec_buf_free(&body);
-	succ_free(&succ);
+	codec_buf_free(&bodies);
+	free(edges);
+	free(m.slots);
 	free(order);
 	return err;
 }
@@ -462,12 +560,19 @@ static int read_ids(struct rd *r, int64_t *ids, size_t n, int64_t first, int64_t
 /* ---- Stack chunks, segment by segment. ---- */
 
 struct stack_segment {
-	struct rd body, esc;
+	struct rd body, esc; /* esc: version 1 only */
 	bool done;
+};
+
+/* A parent's successors in the edge table (version 3). */
+struct parent_slot {
+	int64_t key; /* parent + 1 (the root is 0); 0 marks an empty slot */
+	uint32_t off, k;
 };
 
 struct dict_stacks {
 	int64_t first, last;
+	uint64_t version;
 	size_t n, seg_rows, nseg;
 	uint8_t *raw, *eraw;
 	size_t raw_len, eraw_len;
@@ -478,6 +583,15 @@ struct dict_stacks {
 	int64_t *hkeys;
 	uint32_t *hrows;
 	size_t hmask;
+	/* version 3: the edge table, successors of every parent in one array; parents indexed by
+	 * parent - pmin (pdirect), else hashed */
+	struct parent_slot *parents;
+	size_t pmask;
+	bool pdirect;
+	int64_t pmin;
+	int64_t *succ_ids;
+	size_t nsucc;
+	/* version 1: the move-to-front model */
 	struct succ_map succ;
 };
 
@@ -492,26 +606,124 @@ void dict_stacks_free(struct dict_stacks *c)
 	free(c->segs);
 	free(c->hkeys);
 	free(c->hrows);
+	free(c->parents);
+	free(c->succ_ids);
 	succ_free(&c->succ);
 	free(c);
 }
 
-/*
- * Cuts what follows the status column into segments. Version 2: the rows per segment, then each
- * segment's bytes in the structure and escape streams, then the bodies. Version 1: one segment
- * of everything.
- */
-static int split_segments(struct dict_stacks *c, struct rd *r, uint64_t version)
+static size_t parent_slot_of(const struct dict_stacks *c, int64_t key)
 {
-	const uint8_t *body, *esc = c->eraw;
-	uint64_t total = 0, etotal = 0;
-	struct rd table;
+	size_t j = ((uint64_t)key * 0x9e3779b97f4a7c15ull >> 20) & c->pmask;
 
-	if (version == 1) {
+	while (c->parents[j].key && c->parents[j].key != key)
+		j = (j + 1) & c->pmask;
+	return j;
+}
+
+/* The successors of `parent` in the edge table, or NULL when it has none. */
+static const struct parent_slot *parent_list(const struct dict_stacks *c, int64_t parent)
+{
+	const struct parent_slot *p;
+
+	if (c->pdirect) {
+		if (parent < c->pmin || (uint64_t)(parent - c->pmin) > c->pmask)
+			return NULL;
+		p = &c->parents[parent - c->pmin];
+	} else {
+		p = &c->parents[parent_slot_of(c, parent + 1)];
+	}
+	return p->key ? p : NULL;
+}
+
+/*
+ * Reads the edge table (version 3): parents ascending, each with its successors, which come from
+ * the escape stream and must all be used up by it. Parents are frame ids of one database, dense
+ * enough to index an array by (the decoder's lookup per frame is then a load, not a probe); a
+ * table spread too thin for that is hashed.
+ */
+static int read_edges(struct dict_stacks *c, struct rd *r)
+{
+	struct rd esc = { c->eraw, c->eraw + c->eraw_len, 0 }, scan;
+	uint64_t np = rd_u(r), span = 0;
+	int64_t parent = 0;
+	size_t cap = 16;
+
+	/* Every parent takes at least two bytes of the table, every successor one of the
+	 * escapes: the sizes are bounded by the input before anything is allocated. */
+	if (r->bad || np > (uint64_t)(r->end - r->p) / 2)
+		return -EBADMSG;
+	/* The first parent and the span of them all, from the deltas. */
+	scan = *r;
+	for (uint64_t i = 0; i < np && !scan.bad; i++) {
+		uint64_t delta = rd_u(&scan);
+
+		rd_u(&scan);
+		if (i && delta > UINT64_MAX / 2 - span)
+			return -EBADMSG;
+		if (i)
+			span += delta;
+		else if (delta > INT64_MAX / 2)
+			return -EBADMSG;
+		else
+			c->pmin = (int64_t)delta;
+	}
+	if (scan.bad)
+		return -EBADMSG;
+	c->pdirect = np && span < 16 * np + 65536;
+	if (c->pdirect)
+		cap = (size_t)span + 1;
+	else
+		while (cap < 2 * np)
+			cap *= 2;
+	c->parents = calloc(cap, sizeof(*c->parents));
+	c->succ_ids = malloc((c->eraw_len + 1) * sizeof(*c->succ_ids));
+	if (!c->parents || !c->succ_ids)
+		return -ENOMEM;
+	c->pmask = cap - 1; /* with pdirect: the last index */
+	for (uint64_t i = 0; i < np; i++) {
+		uint64_t delta = rd_u(r), k = rd_u(r);
+		size_t j;
+
+		/* Ascending (the first may be the root, 0), each with successors. */
+		if (r->bad || (i && !delta) || delta > (uint64_t)INT64_MAX - (uint64_t)parent - 1 ||
+		    !k || k > c->eraw_len - c->nsucc)
+			return -EBADMSG;
+		parent += (int64_t)delta;
+		j = c->pdirect ? (size_t)(parent - c->pmin) : parent_slot_of(c, parent + 1);
+		c->parents[j] = (struct parent_slot){ parent + 1, (uint32_t)c->nsucc, (uint32_t)k };
+		for (uint64_t e = 0; e < k; e++) {
+			int64_t d = codec_unzigzag(rd_u(&esc));
+
+			/* Frame ids are positive: parent + d must be too, without overflow. */
+			if (esc.bad || (d > 0 && parent > INT64_MAX - d) || parent + d <= 0)
+				return -EBADMSG;
+			c->succ_ids[c->nsucc++] = parent + d;
+		}
+	}
+	return esc.p == esc.end ? 0 : -EBADMSG;
+}
+
+/*
+ * Cuts what follows the status column into segments. Version 3: the edge table, the rows per
+ * segment, each segment's length, then the bodies. Version 1: one segment of everything.
+ */
+static int split_segments(struct dict_stacks *c, struct rd *r)
+{
+	const uint8_t *body;
+	uint64_t total = 0;
+	struct rd table;
+	int err;
+
+	if (c->version == 1) {
 		c->seg_rows = c->n ? c->n : 1;
 	} else {
-		uint64_t rows = rd_u(r);
+		uint64_t rows;
 
+		err = read_edges(c, r);
+		if (err)
+			return err;
+		rows = rd_u(r);
 		if (r->bad || !rows || rows > DICT_MAX_ROWS)
 			return -EBADMSG;
 		c->seg_rows = (size_t)rows;
@@ -520,31 +732,28 @@ static int split_segments(struct dict_stacks *c, struct rd *r, uint64_t version)
 	c->segs = calloc(c->nseg + 1, sizeof(*c->segs));
 	if (!c->segs)
 		return -ENOMEM;
-	if (version == 1) {
+	if (c->version == 1) {
 		c->segs[0].body = *r;
 		c->segs[0].esc = (struct rd){ c->eraw, c->eraw + c->eraw_len, 0 };
 		return 0;
 	}
-	/* Two passes over the table: the lengths must add up to the streams before any is used. */
+	/* Two passes over the lengths: they must add up to the bodies before any is used. */
 	table = *r;
 	for (size_t i = 0; i < c->nseg && !r->bad; i++) {
-		uint64_t len = rd_u(r), elen = rd_u(r);
+		uint64_t len = rd_u(r);
 
-		if (len > c->raw_len || elen > c->eraw_len)
+		if (len > c->raw_len)
 			return -EBADMSG;
 		total += len;
-		etotal += elen;
 	}
-	if (r->bad || total != (uint64_t)(r->end - r->p) || etotal != c->eraw_len)
+	if (r->bad || total != (uint64_t)(r->end - r->p))
 		return -EBADMSG;
 	body = r->p;
 	for (size_t i = 0; i < c->nseg; i++) {
-		size_t len = (size_t)rd_u(&table), elen = (size_t)rd_u(&table);
+		size_t len = (size_t)rd_u(&table);
 
 		c->segs[i].body = (struct rd){ body, body + len, 0 };
-		c->segs[i].esc = (struct rd){ esc, esc + elen, 0 };
 		body += len;
-		esc += elen;
 	}
 	return 0;
 }
@@ -571,8 +780,9 @@ int dict_stacks_open(const void *data, size_t len, int64_t first, int64_t last, 
 	c->first = first;
 	c->last = last;
 	c->n = n;
+	c->version = version;
 	p = r.p;
-	err = succ_init(&c->succ);
+	err = version == 1 ? succ_init(&c->succ) : 0;
 	/* A generous bound on the decompressed size: varints. Escaped frame ids: at most one per
 	 * frame of the chunk, each a varint. */
 	if (!err)
@@ -602,7 +812,7 @@ int dict_stacks_open(const void *data, size_t len, int64_t first, int64_t last, 
 			r.bad = 1;
 		c->status[i] = (uint8_t)st;
 	}
-	err = r.bad ? -EBADMSG : split_segments(c, &r, version);
+	err = r.bad ? -EBADMSG : split_segments(c, &r);
 out:
 	if (err) {
 		dict_stacks_free(c);
@@ -660,6 +870,45 @@ static ssize_t stacks_row_of(struct dict_stacks *c, int64_t id)
 }
 
 /* Decodes segment `seg` (once): fn for each of its stacks. */
+/* The next frame after `parent` (0: the root): its index among the parent's successors in the
+ * edge table (version 3), or its rank in the move-to-front model, else an escape (version 1).
+ * 0, -EBADMSG or -ENOMEM. */
+static int next_frame(struct dict_stacks *c, struct rd *r, struct rd *esc, int64_t parent,
+		      int64_t *f)
+{
+	uint64_t code = rd_u(r);
+	uint32_t *len;
+	int64_t *list;
+
+	if (c->version != 1) {
+		const struct parent_slot *p = parent_list(c, parent);
+
+		if (r->bad || !p || code >= p->k)
+			return -EBADMSG;
+		*f = c->succ_ids[p->off + code];
+		return 0;
+	}
+	list = succ_list(&c->succ, parent, &len);
+	if (!list)
+		return -ENOMEM;
+	if (code < *len) {
+		*f = list[code];
+		succ_front(list, (uint32_t)code);
+	} else if (code == DICT_SUCC) {
+		int64_t d = codec_unzigzag(rd_u(esc));
+
+		/* Frame ids are positive: parent + d must be too, without overflow. */
+		if (esc->bad || (d > 0 && parent > INT64_MAX - d) || parent + d <= 0)
+			return -EBADMSG;
+		*f = parent + d;
+		succ_push(list, len, *f);
+	} else {
+		return -EBADMSG;
+	}
+	return r->bad ? -EBADMSG : 0;
+}
+
+/* Decodes segment `seg` (once): fn for each of its stacks. */
 static int decode_segment(struct dict_stacks *c, size_t seg, dict_row_fn fn, void *ctx)
 {
 	struct stack_segment *sg = &c->segs[seg];
@@ -671,51 +920,26 @@ static int decode_segment(struct dict_stacks *c, size_t seg, dict_row_fn fn, voi
 
 	if (sg->done)
 		return 0;
-	succ_reset(&c->succ);
+	if (c->version == 1)
+		succ_reset(&c->succ);
 	if (to > c->n)
 		to = c->n;
-	for (size_t i = seg * c->seg_rows; i < to && !r.bad && !err; i++) {
+	for (size_t i = seg * c->seg_rows; i < to && !err; i++) {
 		struct dict_stack s = { .id = c->ids[i], .status = c->status[i] };
 		uint64_t shared = rd_u(&r), nnew = rd_u(&r);
 
 		/* Shares at most the whole previous stack; at most DICT_MAX_DEPTH in all. */
-		if (shared > prev_depth || nnew > DICT_MAX_DEPTH - shared) {
-			r.bad = 1;
+		if (r.bad || shared > prev_depth || nnew > DICT_MAX_DEPTH - shared) {
+			err = -EBADMSG;
 			break;
 		}
 		depth = (uint32_t)shared;
-		for (uint64_t k = 0; k < nnew && !r.bad; k++) {
-			int64_t parent = depth ? root_first[depth - 1] : 0;
-			uint64_t code = rd_u(&r);
-			uint32_t *len;
-			int64_t *list = succ_list(&c->succ, parent, &len), f;
-
-			if (!list) {
-				err = -ENOMEM;
-				break;
-			}
-			if (code < *len) {
-				f = list[code];
-				succ_front(list, (uint32_t)code);
-			} else if (code == DICT_SUCC) {
-				int64_t d = codec_unzigzag(rd_u(&esc));
-
-				/* Frame ids are positive: parent + d must be too, without overflow.
-				 */
-				if (esc.bad || (d > 0 && parent > INT64_MAX - d) ||
-				    parent + d <= 0) {
-					r.bad = 1;
-					break;
-				}
-				f = parent + d;
-				succ_push(list, len, f);
-			} else {
-				r.bad = 1;
-				break;
-			}
-			root_first[depth++] = f;
+		for (uint64_t k = 0; k < nnew && !err; k++) {
+			err = next_frame(c, &r, &esc, depth ? root_first[depth - 1] : 0,
+					 &root_first[depth]);
+			depth++;
 		}
-		if (r.bad || err)
+		if (err)
 			break;
 		for (uint32_t k = 0; k < depth; k++)
 			leaf_first[k] = root_first[depth - 1 - k];
@@ -724,7 +948,7 @@ static int decode_segment(struct dict_stacks *c, size_t seg, dict_row_fn fn, voi
 		prev_depth = depth;
 		err = fn(DICT_STACK, &s, ctx);
 	}
-	if (!err && (r.bad || r.p != r.end || esc.p != esc.end))
+	if (!err && (r.p != r.end || esc.p != esc.end))
 		err = -EBADMSG;
 	if (!err)
 		sg->done = true;
@@ -763,10 +987,12 @@ bool dict_stacks_done(const struct dict_stacks *c)
 size_t dict_stacks_bytes(const struct dict_stacks *c)
 {
 	return sizeof(*c) + c->raw_len + c->eraw_len + c->n * (sizeof(*c->ids) + 1) +
-	       c->nseg * sizeof(*c->segs) +
+	       c->nseg * sizeof(*c->segs) + c->nsucc * sizeof(*c->succ_ids) +
+	       (c->parents ? (c->pmask + 1) * sizeof(*c->parents) : 0) +
 	       (c->hkeys ? (c->hmask + 1) * (sizeof(*c->hkeys) + sizeof(*c->hrows)) : 0) +
-	       (c->succ.mask + 1) *
-		   (sizeof(*c->succ.keys) + sizeof(*c->succ.len) + sizeof(*c->succ.items));
+	       (c->succ.keys ? (c->succ.mask + 1) * (sizeof(*c->succ.keys) + sizeof(*c->succ.len) +
+						     sizeof(*c->succ.items))
+			     : 0);
 }
 
 int dict_decode(enum dict_kind kind, const void *data, size_t len, int64_t first, int64_t last,

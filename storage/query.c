@@ -141,10 +141,11 @@ struct rframe {
 };
 
 /*
- * Stack chunks hold tens of thousands of stacks, of which a query may need a few: they stay open
- * (decompressed) while partly decoded, so that each segment is decoded once, at most
- * READER_OPEN_CHUNKS of them and READER_OPEN_BYTES (beyond which the least recently used closes;
- * one reopened later is decompressed again). A chunk whose every segment was decoded closes.
+ * Stack chunks hold tens of thousands of stacks, of which a query may need a few: during a query
+ * they stay open (decompressed) while partly decoded, so that each segment is decoded once, at
+ * most READER_OPEN_CHUNKS of them and READER_OPEN_BYTES (beyond which the least recently used
+ * closes; one reopened later is decompressed again). A chunk whose every segment was decoded
+ * closes, and every chunk at the end of the query.
  */
 #define READER_OPEN_CHUNKS 64
 #define READER_OPEN_BYTES (64u << 20)
@@ -170,10 +171,17 @@ static void snapshot_begin(struct storage_reader *r)
 		sqlite3_exec(r->db->db, "BEGIN", NULL, NULL, NULL);
 }
 
+static void close_stacks(struct storage_reader *r, size_t i);
+
 static void snapshot_end(struct storage_reader *r)
 {
-	if (!--r->snapshot_depth)
-		sqlite3_exec(r->db->db, "COMMIT", NULL, NULL, NULL);
+	if (--r->snapshot_depth)
+		return;
+	sqlite3_exec(r->db->db, "COMMIT", NULL, NULL, NULL);
+	/* Between queries the rows cached are enough: the chunks opened for them go (a reader
+	 * that lives long, as `ember top`'s, would hold them for nothing). */
+	while (r->nopen)
+		close_stacks(r, r->nopen - 1);
 }
 
 struct storage_reader *storage_reader__new(struct storage *db)
@@ -302,10 +310,13 @@ static int load_stack(struct storage_reader *r, int64_t id)
 {
 	struct dict_stacks *c = NULL;
 	size_t i, bytes = 0;
-	int err;
+	int err = 0;
 
 	if (id <= 0)
 		return -ENOENT;
+	/* The chunk stays open until the end of the query holding the snapshot, this one if
+	 * none. */
+	snapshot_begin(r);
 	for (i = r->nopen; i-- > 0;)
 		if (dict_stacks_covers(r->open[i], id)) {
 			c = r->open[i];
@@ -315,11 +326,9 @@ static int load_stack(struct storage_reader *r, int64_t id)
 			break;
 		}
 	if (!c) {
-		snapshot_begin(r);
 		err = dict_stacks_load(r->db, id, &r->chunk_stmt[DICT_STACK], &c);
-		snapshot_end(r);
 		if (err)
-			return err;
+			goto out;
 		if (r->nopen == READER_OPEN_CHUNKS)
 			close_stacks(r, 0);
 		r->open[r->nopen++] = c;
@@ -327,7 +336,7 @@ static int load_stack(struct storage_reader *r, int64_t id)
 	err = dict_stacks_decode_of(c, id, cache_row, r);
 	if (dict_stacks_done(c)) {
 		close_stacks(r, r->nopen - 1);
-		return err;
+		goto out;
 	}
 	for (i = 0; i < r->nopen; i++)
 		bytes += dict_stacks_bytes(r->open[i]);
@@ -335,6 +344,8 @@ static int load_stack(struct storage_reader *r, int64_t id)
 		bytes -= dict_stacks_bytes(r->open[0]);
 		close_stacks(r, 0);
 	}
+out:
+	snapshot_end(r);
 	return err;
 }
 

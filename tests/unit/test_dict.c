@@ -27,6 +27,10 @@ static uint64_t next(void)
 	return rng;
 }
 
+/* Frame ids are drawn from 1..5000 times this: 1 for dense ids (the decoder indexes its table of
+ * call edges by frame id), large for ids too sparse for that (it hashes them). */
+static int64_t frame_spread = 1;
+
 /* Stacks of a call tree: each extends or branches from an earlier one, as real ones do. */
 static int make_fixture(struct fixture *fx)
 {
@@ -48,10 +52,11 @@ static int make_fixture(struct fixture *fx)
 			for (uint32_t k = 0; k < keep; k++)
 				fx->frames[i][depth - 1 - k] = p->frames[p->depth - 1 - k];
 			for (uint32_t k = keep; k < depth; k++)
-				fx->frames[i][depth - 1 - k] = 1 + (int64_t)(next() % 5000);
+				fx->frames[i][depth - 1 - k] =
+				    1 + (int64_t)(next() % 5000) * frame_spread;
 		} else {
 			for (uint32_t k = 0; k < depth; k++)
-				fx->frames[i][k] = 1 + (int64_t)(next() % 5000);
+				fx->frames[i][k] = 1 + (int64_t)(next() % 5000) * frame_spread;
 		}
 	}
 	return dict_encode(DICT_STACK, fx->rows, NSTACKS, 3, &fx->blob, &fx->len);
@@ -100,6 +105,7 @@ static enum test_result test_round_trip(void)
 
 	if (!ASSERT_OK(make_fixture(&fx), "encode"))
 		return TEST_FAIL;
+	memset(&sn, 0, sizeof(sn));
 	sn.fx = &fx;
 	if (!ASSERT_OK(dict_decode(DICT_STACK, fx.blob, fx.len, 1, 2 * NSTACKS, NSTACKS, check_row,
 				   &sn),
@@ -137,6 +143,7 @@ static enum test_result test_one_segment(void)
 	if (!ASSERT_OK(make_fixture(&fx), "encode") ||
 	    !ASSERT_OK(dict_stacks_open(fx.blob, fx.len, 1, 2 * NSTACKS, NSTACKS, &c), "open"))
 		goto out;
+	memset(&sn, 0, sizeof(sn));
 	sn.fx = &fx;
 	if (!ASSERT_TRUE(dict_stacks_covers(c, 1) && dict_stacks_covers(c, 2 * NSTACKS) &&
 			     !dict_stacks_covers(c, 2 * NSTACKS + 1),
@@ -165,6 +172,26 @@ out:
 	return r;
 }
 
+/* A damaged chunk, decoded whole and one segment of it: refused or decoded, never a crash or a
+ * bad read. Counts in *accepted the chunks decoded whole. */
+static bool refused_or_decoded(const void *blob, size_t len, size_t *accepted)
+{
+	struct dict_stacks *c = NULL;
+	size_t rows = 0;
+	int err;
+
+	err = dict_decode(DICT_STACK, blob, len, 1, 2 * NSTACKS, NSTACKS, count_row, &rows);
+	if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded"))
+		return false;
+	*accepted += !err;
+	if (dict_stacks_open(blob, len, 1, 2 * NSTACKS, NSTACKS, &c))
+		return true;
+	err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS), count_row, &rows);
+	dict_stacks_free(c);
+	return ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one segment refused or "
+									  "decoded");
+}
+
 /* Every truncation and many corruptions: refused or decoded, never a crash or a bad read. */
 static enum test_result test_damaged(void)
 {
@@ -187,28 +214,11 @@ static enum test_result test_damaged(void)
 			goto out;
 	}
 	for (int round = 0; round < 400; round++) {
-		struct dict_stacks *c = NULL;
-
 		memcpy(copy, fx.blob, fx.len);
 		for (int k = 0; k < 1 + round % 4; k++)
 			copy[next() % fx.len] ^= (uint8_t)(1 + next() % 255);
-		rows = 0;
-		err = dict_decode(DICT_STACK, copy, fx.len, 1, 2 * NSTACKS, NSTACKS, count_row,
-				  &rows);
-		if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded"))
+		if (!refused_or_decoded(copy, fx.len, &accepted))
 			goto out;
-		accepted += !err;
-		if (!dict_stacks_open(copy, fx.len, 1, 2 * NSTACKS, NSTACKS, &c)) {
-			err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS),
-						    count_row, &rows);
-			dict_stacks_free(c);
-			if (!ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one "
-											"segment: "
-											"refused "
-											"or "
-											"decoded"))
-				goto out;
-		}
 	}
 	printf("damaged: %zu of 400 corrupted chunks still decoded\n", accepted);
 	r = TEST_PASS;
@@ -226,9 +236,8 @@ static enum test_result test_damaged_inside(void)
 	enum test_result r = TEST_FAIL;
 	const uint8_t *p, *end;
 	uint8_t *raw = NULL, *eraw = NULL;
-	size_t raw_len, eraw_len, head, accepted = 0, rows;
+	size_t raw_len, eraw_len, head, accepted = 0;
 	uint64_t v;
-	int err;
 
 	if (!ASSERT_OK(make_fixture(&fx), "encode"))
 		return TEST_FAIL;
@@ -243,7 +252,6 @@ static enum test_result test_damaged_inside(void)
 	for (int round = 0; round < 600; round++) {
 		struct codec_buf b = { 0 };
 		uint8_t *r2 = malloc(raw_len), *e2 = malloc(eraw_len + 1);
-		struct dict_stacks *c = NULL;
 
 		if (!ASSERT_TRUE(r2 && e2, "copies")) {
 			free(r2);
@@ -268,27 +276,9 @@ static enum test_result test_damaged_inside(void)
 			codec_buf_free(&b);
 			goto out;
 		}
-		rows = 0;
-		err =
-		    dict_decode(DICT_STACK, b.p, b.len, 1, 2 * NSTACKS, NSTACKS, count_row, &rows);
-		accepted += !err;
-		if (!ASSERT_TRUE(err == 0 || err == -EBADMSG, "refused or decoded")) {
+		if (!refused_or_decoded(b.p, b.len, &accepted)) {
 			codec_buf_free(&b);
 			goto out;
-		}
-		if (!dict_stacks_open(b.p, b.len, 1, 2 * NSTACKS, NSTACKS, &c)) {
-			err = dict_stacks_decode_of(c, 1 + 2 * (int64_t)(next() % NSTACKS),
-						    count_row, &rows);
-			dict_stacks_free(c);
-			if (!ASSERT_TRUE(err == 0 || err == -EBADMSG || err == -ENOENT, "one "
-											"segment: "
-											"refused "
-											"or "
-											"decode"
-											"d")) {
-				codec_buf_free(&b);
-				goto out;
-			}
 		}
 		codec_buf_free(&b);
 	}
@@ -303,5 +293,18 @@ out:
 	return r;
 }
 
+/* The same with frame ids too sparse to index an array by. */
+static enum test_result test_sparse_frames(void)
+{
+	enum test_result r;
+
+	frame_spread = 1000003;
+	r = test_round_trip();
+	if (r == TEST_PASS)
+		r = test_one_segment();
+	frame_spread = 1;
+	return r;
+}
+
 TEST_MAIN(TEST(test_round_trip), TEST(test_one_segment), TEST(test_damaged),
-	  TEST(test_damaged_inside))
+	  TEST(test_damaged_inside), TEST(test_sparse_frames))
