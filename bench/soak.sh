@@ -52,9 +52,9 @@ while kill -0 "$REC" 2>/dev/null; do
 	[ -n "$rss" ] && echo "$now,$rss,$fds,$procs" >>"$CSV"
 	sleep 10
 done
-wait "$REC" || { echo "soak: ember record failed: $(grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|samples in|error|warning' || true)" >&2; exit 1; }
+wait "$REC" || { echo "soak: ember record failed: $(grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|held:|samples in|error|warning' || true)" >&2; exit 1; }
 kill $CHURN 2>/dev/null || true
-grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|samples in|error|warning' || true
+grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|held:|samples in|error|warning' || true
 DBSIZE=$(du -k "$WORK/soak.db" | cut -f1)
 
 # Fit RSS (KiB) = a + b t over the rows after the warm-up; b * 3600 / 1024 is MiB per hour.

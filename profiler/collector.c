@@ -373,6 +373,27 @@ static void self_interval(struct collector *c, bool final)
 		  (unsigned long long)c->self.heap_kib, ss.binaries, c->self.samples_per_s,
 		  (unsigned long long)c->self.dropped, secs, self_fds(),
 		  c->pf ? prefetch__open_files(c->pf, NULL, NULL) : 0, proctrack__count(c->pt));
+	{
+		/* What the heap holds, by owner: where growth shows first. */
+		struct storage_writer_stats ws;
+		struct unwinder_stats us = { 0 };
+
+		storage_writer__stats(c->writer, &ws);
+		if (c->uw)
+			unwinder__stats(c->uw, &us);
+		log_debug("held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
+			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
+			  "processes); symbolizer %llu KiB (%llu tables read, %llu evictions "
+			  "refused); unwinder %lu binaries, %lu files, %lu address spaces",
+			  ws.strings, ws.frames, ws.stacks, ws.processes, ws.threads,
+			  (unsigned long long)ws.forgotten_strings,
+			  (unsigned long long)ws.forgotten_frames,
+			  (unsigned long long)ws.forgotten_stacks,
+			  (unsigned long long)ws.forgotten_processes,
+			  (unsigned long long)(ss.cache_bytes >> 10),
+			  (unsigned long long)ss.tables_read, (unsigned long long)ss.hot_kept,
+			  us.binaries_held, us.files_held, us.procs_held);
+	}
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;
 	c->minute_delivered = c->rec.delivered;

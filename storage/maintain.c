@@ -1238,9 +1238,12 @@ static int prune_decide(struct storage_writer *w, struct storage_maint_stats *st
 		err = idset_add(&live_frames, ((struct wframe *)w->dirty[DICT_FRAME].v[i])->id);
 	for (size_t i = 0; i < w->dirty[DICT_STRING].n && !err; i++)
 		err = idset_add(&live_strings, ((struct wstring *)w->dirty[DICT_STRING].v[i])->id);
-	/* Rows the writer forgot in memory still name their strings (writer.c, sweep). */
+	/* Rows the writer forgot in memory still name their strings and frames (writer.c, sweep
+	 * and sweep_rows). */
 	if (!err)
 		err = idset_union(&live_strings, &w->forgotten_strings);
+	if (!err)
+		err = idset_union(&live_frames, &w->forgotten_frames);
 	if (err)
 		goto out;
 	HASH_ITER (hh, w->stacks, k, tk) {

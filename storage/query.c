@@ -1117,6 +1117,8 @@ static int count_parallel(struct storage_reader *r, const struct storage_filter 
 	pthread_t workers[READER_MAX_WORKERS];
 	struct cpool p = { .todo_tail = &p.todo };
 	int started = 0, rc = SQLITE_DONE, err = 0;
+	int64_t *ahead = NULL;
+	size_t ahead_n, ahead_cap = 0;
 	sigset_t all_signals, old;
 
 	pthread_mutex_init(&p.mu, NULL);
@@ -1212,6 +1214,20 @@ static int count_parallel(struct storage_reader *r, const struct storage_filter 
 			err = cpool_collect(&p, all, 0);
 			continue;
 		}
+		/* A block counted whole names every stack of its dictionary: while the decoders
+		 * count it, this thread brings those stacks in (from a copy: the block is the
+		 * decoder's now). */
+		ahead_n = 0;
+		if (!j->filter && m) {
+			int64_t *na = ahead_cap >= m ? ahead : realloc(ahead, m * sizeof(*ahead));
+
+			if (na) {
+				ahead = na;
+				ahead_cap = ahead_cap >= m ? ahead_cap : m;
+				memcpy(ahead, stacks, m * sizeof(*ahead));
+				ahead_n = m;
+			}
+		}
 		pthread_mutex_lock(&p.mu);
 		j->next = NULL;
 		*p.todo_tail = j;
@@ -1219,8 +1235,11 @@ static int count_parallel(struct storage_reader *r, const struct storage_filter 
 		p.inflight++;
 		pthread_cond_signal(&p.cv_todo);
 		pthread_mutex_unlock(&p.mu);
+		if (ahead_n)
+			err = prefetch_stacks(r, ahead, ahead_n);
 		/* A few blocks ahead of the decoders at most: bounded memory. */
-		err = cpool_collect(&p, all, 2 * (size_t)started);
+		if (!err)
+			err = cpool_collect(&p, all, 2 * (size_t)started);
 	}
 	if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
 		err = storage_errno(rc);
@@ -1242,6 +1261,7 @@ static int count_parallel(struct storage_reader *r, const struct storage_filter 
 	pthread_mutex_destroy(&p.mu);
 	pthread_cond_destroy(&p.cv_todo);
 	pthread_cond_destroy(&p.cv_done);
+	free(ahead);
 	return err;
 }
 

@@ -82,11 +82,13 @@ struct wframe_key {
 struct wframe {
 	struct wframe_key key;
 	int64_t id;
+	uint64_t used; /* the flush count when last interned */
 	UT_hash_handle hh;
 };
 
 struct wstack {
 	int64_t id;
+	uint64_t used; /* the flush count when last interned */
 	uint32_t depth;
 	uint32_t len;
 	UT_hash_handle hh;
@@ -129,6 +131,17 @@ struct wprocess {
 #define WRITER_IDLE_FLUSHES 600
 #define WRITER_SWEEP_FLUSHES 10
 
+/*
+ * Frames and stacks not interned for WRITER_ROW_IDLE_FLUSHES are forgotten in memory too (new
+ * code keeps coming on a busy host: new builds, new tests, each with frames and stacks of its
+ * own). Their rows stay in the database; interned again later, they get new rows with new ids,
+ * equal in content (readers merge functions by name and module, flame graphs by name). Strings
+ * are kept: readers key functions by string id. What forgotten rows name is kept from pruning:
+ * the frames of forgotten stacks (forgotten_frames), the strings of forgotten frames
+ * (forgotten_strings). Forgotten rows are never pruned by this writer.
+ */
+#define WRITER_ROW_IDLE_FLUSHES 300
+
 /* Rows of the collector's own cost kept while flushes fail (an hour of them). */
 #define WRITER_SELF_MAX 60
 
@@ -166,6 +179,8 @@ struct idset {
 int idset_add(struct idset *s, int64_t id);
 bool idset_has(const struct idset *s, int64_t id);
 void idset_free(struct idset *s);
+/* Empties the set, keeping its memory. */
+void idset_clear(struct idset *s);
 /* Adds every id of `src` to `dst`. 0 or -ENOMEM. */
 int idset_union(struct idset *dst, const struct idset *src);
 
@@ -208,7 +223,11 @@ struct storage_writer {
 	int64_t last_prune_ns;
 	struct wprune prune;
 	struct idset forgotten_strings; /* named by rows forgotten in memory: never pruned */
-	uint64_t forgotten_processes, forgotten_threads;
+	struct idset forgotten_frames;	/* named by stacks forgotten in memory: never pruned */
+	/* Stacks samples named since the last sweep, and their frames (filled by the sweep): in
+	 * use, though the ingest's own cache spares them the interning that marks them. */
+	struct idset used_stacks, used_frames;
+	uint64_t forgotten_processes, forgotten_threads, forgotten_frame_rows, forgotten_stack_rows;
 	/* The collector's own cost, waiting for the next flush; the oldest go past the cap. */
 	struct storage_self self[WRITER_SELF_MAX];
 	size_t nself;

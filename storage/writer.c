@@ -73,6 +73,12 @@ int idset_union(struct idset *dst, const struct idset *src)
 	return 0;
 }
 
+void idset_clear(struct idset *s)
+{
+	if (s->nwords)
+		memset(s->bits, 0, s->nwords * sizeof(*s->bits));
+}
+
 void idset_free(struct idset *s)
 {
 	free(s->bits);
@@ -183,7 +189,7 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 	}
 	case DICT_FRAME: {
 		const struct dict_frame *r = row;
-		struct wframe *e = calloc(1, sizeof(*e)), *dup;
+		struct wframe *e = calloc(1, sizeof(*e));
 
 		if (!e)
 			return -ENOMEM;
@@ -196,11 +202,8 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->key.line = r->line;
 		e->key.inlined = r->inlined;
 		e->key.build_id = r->build_id;
-		HASH_FIND(hh, w->frames, &e->key, sizeof(e->key), dup);
-		if (dup) {
-			free(e);
-			return 0; /* an equal frame: keep the first, samples may use either */
-		}
+		/* Equal rows (a row forgotten in memory and interned again) are all kept: pruning
+		 * decides each by its id and must see what each names. Interning finds either. */
 		HASH_ADD(hh, w->frames, key, sizeof(e->key), e);
 		return 0;
 	}
@@ -213,9 +216,6 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		buf[0] = r->status;
 		for (uint32_t i = 0; i < r->depth; i++)
 			len += codec_put_varint(buf + len, (uint64_t)r->frames[i]);
-		HASH_FIND(hh, w->stacks, buf, len, e);
-		if (e)
-			return 0;
 		e = malloc(sizeof(*e) + len);
 		if (!e)
 			return -ENOMEM;
@@ -223,12 +223,13 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->len = (uint32_t)len;
 		e->depth = r->depth;
 		e->id = id;
+		e->used = 0;
 		HASH_ADD_KEYPTR(hh, w->stacks, e->key, len, e);
 		return 0;
 	}
 	case DICT_PROCESS: {
 		const struct dict_process *r = row;
-		struct wprocess *e = calloc(1, sizeof(*e)), *dup;
+		struct wprocess *e = calloc(1, sizeof(*e));
 
 		if (!e)
 			return -ENOMEM;
@@ -243,9 +244,6 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->row = *r;
 		e->written = true;
 		l->procs[id] = e;
-		HASH_FIND(hh, w->processes, &e->key, sizeof(e->key), dup);
-		if (dup)
-			return 0; /* reachable by id for its threads, not by key */
 		HASH_ADD(hh, w->processes, key, sizeof(e->key), e);
 		return 0;
 	}
@@ -253,7 +251,7 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		const struct dict_thread *r = row;
 		struct wprocess *p;
 		struct wstring *comm;
-		struct wthread *e, *dup;
+		struct wthread *e;
 
 		if (r->process <= 0 || (size_t)r->process >= l->nprocs || !l->procs[r->process] ||
 		    r->comm <= 0 || (size_t)r->comm >= l->nstrings || !l->strings[r->comm])
@@ -270,30 +268,11 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->key.tid = r->tid;
 		e->key.proc_start = p->key.proc_start;
 		strncpy(e->key.comm, comm->str, sizeof(e->key.comm) - 1);
-		HASH_FIND(hh, w->threads, &e->key, sizeof(e->key), dup);
-		if (dup) {
-			free(e);
-			return 0;
-		}
 		HASH_ADD(hh, w->threads, key, sizeof(e->key), e);
 		return 0;
 	}
 	default:
 		return -EINVAL;
-	}
-}
-
-/* Processes are kept in the hash only once; those reachable by id alone are freed here. */
-static void free_orphan_processes(struct loader *l)
-{
-	for (size_t i = 0; i < l->nprocs; i++) {
-		struct wprocess *p = l->procs[i], *e;
-
-		if (!p)
-			continue;
-		HASH_FIND(hh, l->w->processes, &p->key, sizeof(p->key), e);
-		if (e != p)
-			free(p);
 	}
 }
 
@@ -338,7 +317,6 @@ struct storage_writer *storage_writer__new(struct storage *db)
 	if (!err)
 		err = writer_load_flushes(w);
 	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
-	free_orphan_processes(&l);
 	free(l.strings);
 	free(l.procs);
 	if (err)
@@ -426,12 +404,15 @@ int64_t storage_writer__frame(struct storage_writer *w, const struct storage_fra
 	key.line = f->line;
 	key.inlined = f->inlined;
 	HASH_FIND(hh, w->frames, &key, sizeof(key), e);
-	if (e)
+	if (e) {
+		e->used = w->nflush;
 		return e->id;
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->key = key;
+	e->used = w->nflush;
 	e->id = w->next_id[DICT_FRAME];
 	if (dirty_push(&w->dirty[DICT_FRAME], e)) {
 		free(e);
@@ -462,6 +443,7 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 		len += codec_put_varint(buf + len, (uint64_t)frames[i]);
 	HASH_FIND(hh, w->stacks, buf, len, e);
 	if (e) {
+		e->used = w->nflush;
 		id = e->id;
 		goto out;
 	}
@@ -470,6 +452,7 @@ int64_t storage_writer__stack(struct storage_writer *w, const int64_t *frames, s
 		id = -ENOMEM;
 		goto out;
 	}
+	e->used = w->nflush;
 	memcpy(e->key, buf, len);
 	e->len = (uint32_t)len;
 	e->depth = (uint32_t)n;
@@ -727,6 +710,63 @@ static void sweep(struct storage_writer *w)
 	}
 }
 
+/*
+ * Forgets, in memory, the frames and stacks not interned for WRITER_ROW_IDLE_FLUSHES (see there).
+ * Runs after a successful flush: nothing is dirty. A stack's frames are marked before it goes, a
+ * frame's strings before it goes; on no memory the row stays (and the rest, for now).
+ */
+static void sweep_rows(struct storage_writer *w)
+{
+	struct wstack *k, *tk;
+	struct wframe *f, *tf;
+
+	bool ok = true;
+
+	HASH_ITER (hh, w->stacks, k, tk) {
+		const uint8_t *q = k->key + 1, *qend = k->key + k->len;
+		bool sampled = idset_has(&w->used_stacks, k->id);
+		int err = 0;
+
+		if (sampled)
+			k->used = w->nflush;
+		else if (k->used + WRITER_ROW_IDLE_FLUSHES > w->nflush)
+			continue;
+		/* A stack in use marks its frames in use; one forgotten keeps them from pruning. */
+		for (uint32_t d = 0; d < k->depth && !err; d++) {
+			uint64_t fid = 0;
+
+			q += codec_get_varint(q, qend, &fid);
+			err = idset_add(sampled ? &w->used_frames : &w->forgotten_frames,
+					(int64_t)fid);
+		}
+		if (err) {
+			ok = false; /* no memory: forget nothing more this time */
+			break;
+		}
+		if (sampled)
+			continue;
+		HASH_DEL(w->stacks, k);
+		free(k);
+		w->forgotten_stack_rows++;
+	}
+	HASH_ITER (hh, w->frames, f, tf) {
+		if (idset_has(&w->used_frames, f->id))
+			f->used = w->nflush;
+		if (!ok || f->used + WRITER_ROW_IDLE_FLUSHES > w->nflush)
+			continue;
+		if (idset_add(&w->forgotten_strings, f->key.name) ||
+		    idset_add(&w->forgotten_strings, f->key.module) ||
+		    idset_add(&w->forgotten_strings, f->key.file) ||
+		    idset_add(&w->forgotten_strings, f->key.build_id))
+			return;
+		HASH_DEL(w->frames, f);
+		free(f);
+		w->forgotten_frame_rows++;
+	}
+	idset_clear(&w->used_stacks);
+	idset_clear(&w->used_frames);
+}
+
 /* Forgets the processes registered long ago that no thread ever named (never written). */
 static void expire_pending(struct storage_writer *w)
 {
@@ -762,6 +802,8 @@ int storage_writer__sample(struct storage_writer *w, const struct storage_sample
 	if (w->prune.active && (idset_add(&w->prune.ref_stacks, s->stack) ||
 				idset_add(&w->prune.ref_threads, s->thread)))
 		w->prune.active = false; /* no memory to track it: start over later */
+	/* Not an error when it fails: the stack may only be forgotten early (and get a new id). */
+	idset_add(&w->used_stacks, s->stack);
 	w->samples[w->nsamples++] = *s;
 	return 0;
 }
@@ -1007,11 +1049,13 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 			((struct wprocess *)w->dirty[DICT_PROCESS].v[i])->written = true;
 		w->nflush++;
 		expire_pending(w);
-		if (!(w->nflush % WRITER_SWEEP_FLUSHES))
-			sweep(w);
 		for (int k = 0; k < DICT__MAX; k++) {
 			w->dirty[k].n = 0;
 			w->written_next[k] = w->next_id[k];
+		}
+		if (!(w->nflush % WRITER_SWEEP_FLUSHES)) {
+			sweep(w);
+			sweep_rows(w);
 		}
 		w->nsamples = 0;
 		for (size_t i = 0; i < nblocks; i++)
@@ -1034,6 +1078,21 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		w->nsamples = 0;
 	}
 	return err;
+}
+
+void storage_writer__stats(const struct storage_writer *w, struct storage_writer_stats *out)
+{
+	*out = (struct storage_writer_stats){
+		.strings = HASH_COUNT(w->strings),
+		.frames = HASH_COUNT(w->frames),
+		.stacks = HASH_COUNT(w->stacks),
+		.processes = HASH_COUNT(w->processes),
+		.threads = HASH_COUNT(w->threads),
+		.forgotten_frames = w->forgotten_frame_rows,
+		.forgotten_stacks = w->forgotten_stack_rows,
+		.forgotten_processes = w->forgotten_processes,
+		.forgotten_threads = w->forgotten_threads,
+	};
 }
 
 void storage_writer__free(struct storage_writer *w)
@@ -1075,6 +1134,9 @@ void storage_writer__free(struct storage_writer *w)
 	idset_free(&w->prune.ref_stacks);
 	idset_free(&w->prune.ref_threads);
 	idset_free(&w->forgotten_strings);
+	idset_free(&w->forgotten_frames);
+	idset_free(&w->used_stacks);
+	idset_free(&w->used_frames);
 	free(w->samples);
 	free(w->flushes);
 	sqlite3_finalize(w->ins_block);

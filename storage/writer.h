@@ -82,6 +82,15 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
  */
 int storage_writer__self(struct storage_writer *w, const struct storage_self *s);
 
+/* The rows the writer holds in memory (to intern against), and those it let go. */
+struct storage_writer_stats {
+	size_t strings, frames, stacks, processes, threads; /* held now */
+	uint64_t forgotten_strings, forgotten_frames, forgotten_stacks, forgotten_processes,
+	    forgotten_threads; /* let go since the writer opened (their rows stay stored) */
+};
+
+void storage_writer__stats(const struct storage_writer *w, struct storage_writer_stats *out);
+
 /* What storage_writer__maintain keeps. */
 struct storage_policy {
 	int64_t retention_ns;	 /* delete history older than this; 0: keep everything */

@@ -6,7 +6,10 @@
  * offset): a binary's generation changes whenever its tables are dropped or improved, so a cached
  * answer never outlives the strings it points to. Everything is bounded by one byte budget,
  * evicted least-recently-used: cached addresses beyond a quarter of it first, then the tables of
- * the least recently used binaries (files still pinned keep their fd, not their tables).
+ * the least recently used binaries (files still pinned keep their fd, not their tables). Tables in
+ * use (touched in the last SYM_HOT_RESOLVES resolutions) are never evicted: when two binaries'
+ * tables together exceed the budget and a stack runs through both, evicting one for the other
+ * re-parsed DWARF for every sample (the collector stopped flushing at --symbol-cache-mb 32).
  */
 #include "symbolizer/symbolizer.h"
 
@@ -68,6 +71,7 @@ struct sym_binary {
 	bool host_root; /* first opened in the host's root: .gnu_debuglink is looked up there */
 	uint64_t gen;	/* generation of the tables: part of the address cache key */
 	unsigned int refs;
+	uint64_t used; /* s->resolves when last resolved through */
 	struct elfsym *elf;
 	bool elf_failed;
 	struct dwarfsym *dw;
@@ -252,6 +256,7 @@ struct symbolizer {
 	struct addr_entry *addr_lru; /* most recent first; ->prev of the head is the tail */
 	uint64_t addr_bytes, table_bytes, budget;
 	uint64_t next_gen;
+	uint64_t resolves;	  /* resolve_binary calls: the clock of SYM_HOT_RESOLVES */
 	struct sym_process *self; /* pins the files symbolizer__file opens */
 	struct debuginfod_worker *dbgd;
 	char proc_root[256], kallsyms_path[256], modules_path[256], debug_dir[256];
@@ -482,6 +487,7 @@ static void addr_evict_one(struct symbolizer *s)
 static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct addr_entry *keep_e)
 {
 	struct sym_binary *b, *prev;
+	bool hot = false;
 
 	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes > s->budget / 4)
 		addr_evict_one(s);
@@ -492,6 +498,13 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 		prev = b == s->lru ? NULL : b->lru_prev;
 		if (b == keep)
 			continue;
+		if (b->bytes && s->resolves - b->used < SYM_HOT_RESOLVES) {
+			/* In use, and so is everything more recent: evicting it would read it
+			 * again at once. Over budget until the working set shrinks. */
+			s->stats.hot_kept++;
+			hot = true;
+			break;
+		}
 		if (!b->refs) {
 			binary_free(s, b);
 			s->stats.evictions++;
@@ -500,7 +513,10 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 			s->stats.evictions++;
 		}
 	}
-	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes + s->table_bytes > s->budget)
+	/* Tables in use over the budget leave the answers their quarter: emptying the answer cache
+	 * on every miss would make every lookup a miss. */
+	while (!hot && addr_tail(s) && addr_tail(s) != keep_e &&
+	       s->addr_bytes + s->table_bytes > s->budget)
 		addr_evict_one(s);
 }
 
@@ -573,6 +589,7 @@ static struct sym_binary *binary_identify(struct symbolizer *s, int fd, const ch
 			b->elf = elf;
 			b->elf_failed = false;
 			elf = NULL;
+			s->stats.tables_read++;
 			binary_account(s, b);
 		}
 		elfsym__free(elf);
@@ -609,6 +626,7 @@ static struct sym_binary *binary_identify(struct symbolizer *s, int fd, const ch
 	}
 	s->nbinaries++;
 	s->stats.binaries++;
+	s->stats.tables_read++;
 	binary_account(s, b);
 	lru_touch(s, b);
 	enforce_budget(s, b, NULL);
@@ -924,6 +942,7 @@ static int try_debug_file(struct symbolizer *s, struct sym_binary *b, int fd, bo
 	b->dbg_elf = e;
 	b->dw_state = DW_LOADED;
 	s->stats.dwarf_binaries++;
+	s->stats.tables_read++;
 	return 0;
 }
 
@@ -1004,6 +1023,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	int n = 0;
 
 	lru_touch(s, b);
+	b->used = ++s->resolves;
 	/* A debuginfod answer bumps the generation: cached answers without DWARF are then missed.
 	 */
 	if (b->dw_state == DW_PENDING) {
@@ -1036,6 +1056,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 		b->elf = elfsym__read_fd(b->fd);
 		b->elf_failed = !b->elf;
 		s->stats.elf_errors += b->elf_failed;
+		s->stats.tables_read += !b->elf_failed;
 	}
 	if (b->elf && !elfsym__offset_to_vaddr(b->elf, file_offset, &vaddr)) {
 		if (b->dw_state == DW_UNKNOWN)

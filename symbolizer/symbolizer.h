@@ -15,6 +15,9 @@
  *     on it with sym_binary__set_priv().
  *   - the symbolizer itself: the caches. Parsed tables and resolved addresses, keyed by
  *     (binary, file offset), are bounded by opts.cache_bytes and evicted least-recently-used.
+ *     The tables of a binary used in the last SYM_HOT_RESOLVES resolutions are never evicted:
+ *     a working set larger than the budget overshoots it (stats.hot_kept counts it) instead of
+ *     parsing the same debug info again for every sample.
  *
  * Files named by other processes are hostile input: see symbolizer/safeopen.h for how they are
  * opened. Nothing here blocks on the network; debuginfod, when enabled, runs in a thread of its
@@ -37,6 +40,9 @@ enum sym_kind {
 
 /* Frames one address can expand to: the function and its inlined calls. */
 #define SYM_MAX_FRAMES 32
+
+/* Resolutions within which a binary counts as in use: its tables stay, whatever the budget. */
+#define SYM_HOT_RESOLVES 65536
 
 /* Default bound of the symbol caches (--symbol-cache-mb). */
 #define SYMBOLIZER_DEFAULT_CACHE_BYTES (256ull << 20)
@@ -81,6 +87,8 @@ struct symbolizer_stats {
 	uint64_t cache_hits, cache_misses;
 	uint64_t evictions;   /* tables and cached addresses evicted to stay in cache_bytes */
 	uint64_t cache_bytes; /* held now */
+	uint64_t tables_read; /* ELF symbol tables and DWARF read, first time or after eviction */
+	uint64_t hot_kept;    /* evictions refused: the tables were in use (see budget, below) */
 };
 
 struct symbolizer;

@@ -57,6 +57,11 @@ struct ubinary {
 	GElf_Phdr *loads; /* PT_LOAD headers */
 	size_t nloads;
 	uint64_t lo, hi; /* the image's extent in ELF virtual addresses */
+	/* Modules of live address spaces that report it: libdwfl's find_elf reads the binary
+	 * through their userdata, lazily, so it lives while any does. */
+	unsigned int users;
+	int64_t idle_since; /* u->now when users fell to 0 */
+	bool dead;	    /* being freed by unwinder__expire */
 	struct ubinary *next;
 	UT_hash_handle hh_id; /* by build-id */
 };
@@ -70,6 +75,7 @@ struct file_key {
 struct ufile {
 	struct file_key key;
 	struct ubinary *bin; /* NULL when the file could not be used */
+	int64_t last_used;   /* u->now when last looked up */
 	UT_hash_handle hh;
 };
 
@@ -341,8 +347,10 @@ static struct ubinary *binary_get(struct unwinder *u, int pid, const struct proc
 	int fd;
 
 	HASH_FIND(hh, u->files, &key, sizeof(key), f);
-	if (f)
+	if (f) {
+		f->last_used = u->now;
 		return f->bin;
+	}
 	fd = u->opts.open_file(u->opts.ctx, pid, m);
 	/* A file known by device and inode only (exit-time maps) that nobody holds open: not an
 	 * error to report, and not one to remember (a process mapping it by path may come). */
@@ -355,6 +363,7 @@ static struct ubinary *binary_get(struct unwinder *u, int pid, const struct proc
 		return NULL;
 	}
 	f->key = key;
+	f->last_used = u->now;
 	if (fd < 0)
 		snprintf(why, sizeof(why), "cannot open it: %s", strerror(-fd));
 	else
@@ -372,6 +381,7 @@ static struct ubinary *binary_get(struct unwinder *u, int pid, const struct proc
 		}
 	}
 	if (b && b != same) {
+		b->idle_since = u->now;
 		b->next = u->binaries;
 		u->binaries = b;
 		u->stats.binaries++;
@@ -544,10 +554,24 @@ static void pcs_clear(struct uproc *p)
 	p->npcs = 0;
 }
 
+/* A module of an address space going away: its binary has one user less. */
+static int module_unref(Dwfl_Module *mod, void **userdata, const char *name, Dwarf_Addr start,
+			void *arg)
+{
+	struct unwinder *u = arg;
+	struct ubinary *b = *userdata;
+
+	if (b && b != u->vdso && b->users && !--b->users)
+		b->idle_since = u->now;
+	return DWARF_CB_OK;
+}
+
 static void proc_reset(struct unwinder *u, struct uproc *p)
 {
-	if (p->dwfl)
+	if (p->dwfl) {
+		dwfl_getmodules(p->dwfl, module_unref, u, 0);
 		dwfl_end(p->dwfl);
+	}
 	p->dwfl = NULL;
 	p->built = false;
 	memo_clear(u, p);
@@ -593,11 +617,14 @@ static void proc_build(struct unwinder *u, struct uproc *p, const struct unwind_
 			continue;
 		dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL);
 		*ud = b;
+		if (b != u->vdso)
+			b->users++;
 		prev = b;
 		prev_bias = bias;
 	}
 	dwfl_report_end(p->dwfl, NULL, NULL);
 	if (!dwfl_attach_state(p->dwfl, u->arch, (pid_t)s->pid, &thread_callbacks, p)) {
+		dwfl_getmodules(p->dwfl, module_unref, u, 0);
 		dwfl_end(p->dwfl);
 		p->dwfl = NULL;
 	}
@@ -1096,6 +1123,8 @@ void unwinder__touch(struct unwinder *u, int64_t now_ns)
 unsigned int unwinder__expire(struct unwinder *u, int64_t cutoff_ns)
 {
 	struct uproc *p, *tmp;
+	struct ufile *f, *tf;
+	struct ubinary *b, **link;
 	unsigned int n = 0;
 
 	HASH_ITER (hh, u->procs, p, tmp) {
@@ -1105,12 +1134,38 @@ unsigned int unwinder__expire(struct unwinder *u, int64_t cutoff_ns)
 			n++;
 		}
 	}
+	/* Binaries no address space reports since the cutoff go, with every file naming them;
+	 * files not looked up since go too (a process mapping one again opens it again). */
+	for (b = u->binaries; b; b = b->next)
+		b->dead = !b->users && b->idle_since < cutoff_ns;
+	HASH_ITER (hh, u->files, f, tf) {
+		if (f->last_used < cutoff_ns || (f->bin && f->bin->dead)) {
+			HASH_DEL(u->files, f);
+			free(f);
+		}
+	}
+	for (link = &u->binaries; (b = *link);) {
+		if (!b->dead) {
+			link = &b->next;
+			continue;
+		}
+		*link = b->next;
+		if (b->build_id_len)
+			HASH_DELETE(hh_id, u->by_id, b);
+		binary_free(b);
+		u->stats.binaries_freed++;
+	}
 	return n;
 }
 
 void unwinder__stats(const struct unwinder *u, struct unwinder_stats *out)
 {
 	*out = u->stats;
+	out->binaries_held = 0;
+	for (const struct ubinary *b = u->binaries; b; b = b->next)
+		out->binaries_held++;
+	out->files_held = HASH_COUNT(u->files);
+	out->procs_held = HASH_COUNT(u->procs);
 }
 
 void unwinder__free(struct unwinder *u)

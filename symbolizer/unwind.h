@@ -91,6 +91,10 @@ struct unwinder_stats {
 				  */
 	unsigned long binaries;	 /* distinct files opened */
 	unsigned long binary_errors; /* files that could not be opened, or whose CFI is malformed */
+	unsigned long binaries_freed; /* binaries no address space used, let go by expiry */
+	unsigned long binaries_held;  /* now: binaries with their unwind sections in memory */
+	unsigned long files_held;     /* now: (device, inode) pairs remembered */
+	unsigned long procs_held;     /* now: address spaces */
 };
 
 struct unwinder_opts {
@@ -128,7 +132,10 @@ enum unwind_status unwinder__classify_fp(struct unwinder *u, const struct unwind
 					 const uint64_t *ips, size_t *n);
 
 /* Forgets the address spaces and memos of processes not unwound since `cutoff_ns` (the clock of
- * the `now_ns` passed to unwinder__touch). Returns how many were dropped. */
+ * the `now_ns` passed to unwinder__touch), then the binaries (their unwind sections) that no
+ * address space has reported since, and the files not looked up since: memory follows the
+ * processes alive and the code they run, not every binary ever met. Returns how many address
+ * spaces were dropped. */
 unsigned int unwinder__expire(struct unwinder *u, int64_t cutoff_ns);
 
 /* Forgets the address space and memo of process (pid, start_ns), after its exit. */

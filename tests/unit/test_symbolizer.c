@@ -52,6 +52,21 @@ static uint64_t sym_vaddr(const char *path, const char *sym)
 	return v;
 }
 
+/* sym_vaddr, remembered for the last (path, sym) asked: loops ask it many times. */
+static uint64_t sym_vaddr_cached(const char *path, const char *sym)
+{
+	static char last[4096 + 256];
+	static uint64_t v;
+	char key[sizeof(last)];
+
+	snprintf(key, sizeof(key), "%s:%s", path, sym);
+	if (strcmp(key, last)) {
+		v = sym_vaddr(path, sym);
+		memcpy(last, key, sizeof(last));
+	}
+	return v;
+}
+
 static int copy_file(const char *from, const char *to)
 {
 	char cmd[2048];
@@ -247,9 +262,16 @@ static enum test_result test_identity_and_lru(void)
 		if (!ASSERT_GE(n, 1, "frames") ||
 		    !ASSERT_STREQ(f[n - 1].name, "chain_leaf_a", "name"))
 			goto out;
-		/* Another binary in between pushes the first one's tables out of 64 KiB. */
-		n = symbolizer__file(s, self, sym_vaddr(self, "main"), f, SYM_MAX_FRAMES);
+		/* Another binary in between, used long enough for chain to be out of use: its
+		 * next miss pushes chain's tables out of 64 KiB. */
+		for (int i = 0; i <= SYM_HOT_RESOLVES; i++)
+			n = symbolizer__file(s, self, sym_vaddr_cached(self, "main"), f,
+					     SYM_MAX_FRAMES);
 		if (!ASSERT_STREQ(f[n - 1].name, "main", "our main"))
+			goto out;
+		n = symbolizer__file(s, self, sym_vaddr_cached(self, "main") + 1 + round, f,
+				     SYM_MAX_FRAMES);
+		if (!ASSERT_STREQ(f[n - 1].name, "main", "inside our main"))
 			goto out;
 	}
 	symbolizer__stats(s, &st);
@@ -264,6 +286,54 @@ out:
 		close(fd);
 		unlink(copy);
 	}
+	return r;
+}
+
+/*
+ * Two binaries whose tables together exceed the budget, used alternately (as a stack runs through
+ * python3 and libc): each is parsed once, not once per use. Before the tables in use were spared,
+ * every resolution evicted the other binary's tables and the next one read them again (the
+ * collector stopped flushing at --symbol-cache-mb 32, re-reading DWARF sample after sample).
+ */
+static enum test_result test_budget_no_thrash(void)
+{
+	struct symbolizer_opts o = { .cache_bytes = 64 << 10 };
+	struct symbolizer *s = symbolizer__new(&o);
+	char src[512], self[4096];
+	struct sym_frame f[SYM_MAX_FRAMES];
+	struct symbolizer_stats st;
+	uint64_t leaf, own;
+	enum test_result r = TEST_FAIL;
+	int n;
+
+	snprintf(src, sizeof(src), "%s/chain", progs());
+	leaf = sym_vaddr(src, "chain_leaf_a");
+	if (!ASSERT_NONNULL(s, "symbolizer") ||
+	    !ASSERT_NONNULL(realpath("/proc/self/exe", self), "own path") ||
+	    !ASSERT_GT(leaf, 0, "chain_leaf_a"))
+		goto out;
+	own = sym_vaddr(self, "main");
+	if (!ASSERT_GT(own, 0, "our main"))
+		goto out;
+	for (int i = 0; i < 200; i++) {
+		/* A new address each time: every call misses the answer cache and needs tables. */
+		n = symbolizer__file(s, src, leaf + 1 + (i % 4), f, SYM_MAX_FRAMES);
+		if (!ASSERT_GE(n, 1, "frames") ||
+		    !ASSERT_STREQ(f[n - 1].name, "chain_leaf_a", "chain's name"))
+			goto out;
+		n = symbolizer__file(s, self, own + 1 + (i % 4), f, SYM_MAX_FRAMES);
+		if (!ASSERT_GE(n, 1, "frames") || !ASSERT_STREQ(f[n - 1].name, "main", "our main"))
+			goto out;
+	}
+	symbolizer__stats(s, &st);
+	/* Each binary: its ELF tables, maybe its DWARF and a debug file's symbols, once. */
+	if (!ASSERT_LE(st.tables_read, 6, "tables read once per binary, not per use") ||
+	    !ASSERT_GT(st.hot_kept, 0, "the budget was exceeded, and said so") ||
+	    !ASSERT_GT(st.cache_bytes, 64 << 10, "the working set overshoots the budget"))
+		goto out;
+	r = TEST_PASS;
+out:
+	symbolizer__free(s);
 	return r;
 }
 
@@ -766,6 +836,7 @@ static enum test_result test_demangle(void)
 }
 
 TEST_MAIN(TEST(test_inline_chain), TEST(test_libc_debuginfo), TEST(test_identity_and_lru),
-	  TEST(test_replaced_binary), TEST(test_mount_namespace), TEST(test_hostile_paths),
-	  TEST(test_perf_map), TEST(test_perfmap_parser), TEST(test_kernel_refresh),
-	  TEST(test_debuginfod), TEST(test_debuglink_and_content_hash), TEST(test_demangle))
+	  TEST(test_budget_no_thrash), TEST(test_replaced_binary), TEST(test_mount_namespace),
+	  TEST(test_hostile_paths), TEST(test_perf_map), TEST(test_perfmap_parser),
+	  TEST(test_kernel_refresh), TEST(test_debuginfod), TEST(test_debuglink_and_content_hash),
+	  TEST(test_demangle))

@@ -459,6 +459,63 @@ out:
 	return ret;
 }
 
+/*
+ * Binaries go with the last address space that reports them, after the same grace as processes:
+ * the collector met hundreds of binaries an hour on a busy host (new builds, new tests) and kept
+ * every one's unwind sections for its whole life. One still reported by a live process stays.
+ */
+static enum test_result test_binaries_expire(void)
+{
+	struct unwinder *u = new_unwinder(UNWIND_MODE_AUTO, true);
+	struct unwinder_stats st1, st2, st3, st4;
+	struct unwind_result r;
+	struct unwind_sample us;
+	enum test_result ret = TEST_FAIL;
+
+	if (!ASSERT_NONNULL(u, "unwinder"))
+		goto out;
+	chain1(&snap);
+	sample_of(&snap, &us);
+	unwinder__touch(u, 100);
+	unwinder__unwind(u, &us, &r);
+	unwinder__stats(u, &st1);
+	if (!ASSERT_EQ(r.status, UNWIND_COMPLETE, "unwound") ||
+	    !ASSERT_GE(st1.binaries_held, 2, "exe and libc held") ||
+	    !ASSERT_GE(st1.files_held, 2, "their files"))
+		goto out;
+	/* The process goes idle; its binaries are kept for the grace period after that. */
+	unwinder__touch(u, 200);
+	if (!ASSERT_EQ(unwinder__expire(u, 150), 1, "the idle address space expires"))
+		goto out;
+	unwinder__stats(u, &st2);
+	if (!ASSERT_EQ(st2.procs_held, 0, "no address space") ||
+	    !ASSERT_EQ(st2.binaries_held, st1.binaries_held, "binaries kept within the grace"))
+		goto out;
+	unwinder__touch(u, 400);
+	unwinder__expire(u, 300);
+	unwinder__stats(u, &st3);
+	if (!ASSERT_EQ(st3.binaries_held, 0, "binaries no process used since the cutoff go") ||
+	    !ASSERT_EQ(st3.files_held, 0, "and their files") ||
+	    !ASSERT_EQ(st3.binaries_freed, st1.binaries_held, "counted"))
+		goto out;
+	/* They come back when a process maps them again, and stay while it lives. */
+	us.start_ns = 2;
+	unwinder__touch(u, 500);
+	unwinder__unwind(u, &us, &r);
+	unwinder__touch(u, 10000);
+	unwinder__unwind(u, &us, &r);
+	unwinder__expire(u, 5000);
+	unwinder__stats(u, &st4);
+	if (!ASSERT_EQ(r.status, UNWIND_COMPLETE, "unwound again") ||
+	    !ASSERT_EQ(st4.binaries_held, st1.binaries_held, "held again, while in use") ||
+	    !ASSERT_EQ(st4.procs_held, 1, "the live address space stays"))
+		goto out;
+	ret = TEST_PASS;
+out:
+	unwinder__free(u);
+	return ret;
+}
+
 /* ---- corrupted .eh_frame ---- */
 
 struct section {
@@ -704,6 +761,6 @@ static void teardown(void)
 	procmaps__free(maps);
 }
 
-TEST_MAIN(TEST(test_ehframe_check), TEST(test_complete_chain), TEST(test_truncated_and_bad),
-	  TEST(test_no_cfi), TEST(test_memo), TEST(test_binaries_shared),
-	  TEST(test_corrupt_eh_frame))
+TEST_MAIN(TEST(test_ehframe_check), TEST(test_binaries_expire), TEST(test_complete_chain),
+	  TEST(test_truncated_and_bad), TEST(test_no_cfi), TEST(test_memo),
+	  TEST(test_binaries_shared), TEST(test_corrupt_eh_frame))
