@@ -783,10 +783,14 @@ int dict_stacks_open(const void *data, size_t len, int64_t first, int64_t last, 
 	c->version = version;
 	p = r.p;
 	err = version == 1 ? succ_init(&c->succ) : 0;
-	/* A generous bound on the decompressed size: varints. Escaped frame ids: at most one per
-	 * frame of the chunk, each a varint. */
+	/* Bounds on the decompressed sizes, from what the encoder can write for n stacks of at
+	 * most DICT_MAX_DEPTH frames: per stack its id, status, shared and new counts; per frame
+	 * its index and at most one parent of the edge table (varints); per segment its length.
+	 * (A bound of 96 bytes a stack refused a flush of one deep new stack.) Escaped frame ids:
+	 * at most one per frame of the chunk, each a varint. */
 	if (!err)
-		err = codec_read_zstd(&p, end, n * 96 + 64, &c->raw, &c->raw_len);
+		err = codec_read_zstd(&p, end, n * (48 + (size_t)DICT_MAX_DEPTH * 20) + 64, &c->raw,
+				      &c->raw_len);
 	if (!err)
 		err = codec_read_zstd(&p, end, (size_t)n * DICT_MAX_DEPTH * 10 + 64, &c->eraw,
 				      &c->eraw_len);

@@ -293,6 +293,28 @@ out:
 	return r;
 }
 
+/* A chunk of one stack as deep as stacks go, every frame new: the largest chunk for its count
+ * of stacks (a flush can hold just that: a deep recursion seen once). */
+static enum test_result test_deepest(void)
+{
+	static int64_t frames[DICT_MAX_DEPTH];
+	struct dict_stack k = { .id = 7, .depth = DICT_MAX_DEPTH, .frames = frames };
+	enum test_result r = TEST_FAIL;
+	size_t rows = 0, len;
+	void *blob = NULL;
+
+	for (size_t i = 0; i < DICT_MAX_DEPTH; i++)
+		frames[i] = 1000000 + (int64_t)(next() % 1000000);
+	if (!ASSERT_OK(dict_encode(DICT_STACK, &k, 1, 3, &blob, &len), "encode") ||
+	    !ASSERT_OK(dict_decode(DICT_STACK, blob, len, 7, 7, 1, count_row, &rows), "decode") ||
+	    !ASSERT_EQ(rows, 1, "one stack"))
+		goto out;
+	r = TEST_PASS;
+out:
+	free(blob);
+	return r;
+}
+
 /* The same with frame ids too sparse to index an array by. */
 static enum test_result test_sparse_frames(void)
 {
@@ -307,4 +329,4 @@ static enum test_result test_sparse_frames(void)
 }
 
 TEST_MAIN(TEST(test_round_trip), TEST(test_one_segment), TEST(test_damaged),
-	  TEST(test_damaged_inside), TEST(test_sparse_frames))
+	  TEST(test_damaged_inside), TEST(test_sparse_frames), TEST(test_deepest))
