@@ -101,7 +101,6 @@ struct succ_map {
 	int64_t (*items)[DICT_SUCC]; /* per slot, most recent first */
 	size_t mask;
 	size_t used;
-	bool root_used;
 	uint32_t root_len;
 	int64_t root_items[DICT_SUCC];
 };
@@ -134,7 +133,6 @@ static void succ_reset(struct succ_map *m)
 {
 	memset(m->keys, 0, (m->mask + 1) * sizeof(*m->keys));
 	m->used = 0;
-	m->root_used = false;
 	m->root_len = 0;
 }
 
@@ -157,7 +155,6 @@ static int succ_grow(struct succ_map *m)
 		*m = old;
 		return -ENOMEM;
 	}
-	m->root_used = old.root_used;
 	for (size_t i = 0; i <= old.mask; i++) {
 		size_t j;
 
@@ -1219,16 +1216,33 @@ int dict_write_chunk(struct storage *db, enum dict_kind kind, const void *rows, 
 	return err;
 }
 
+/* A chunk row (id, last, n, data) as read by a statement; -EBADMSG when it cannot be one. */
+struct chunk_row {
+	int64_t first, last;
+	size_t n, len;
+	const void *data;
+};
+
+static int read_chunk_row(sqlite3_stmt *st, struct chunk_row *c)
+{
+	int64_t n = sqlite3_column_int64(st, 2);
+
+	c->first = sqlite3_column_int64(st, 0);
+	c->last = sqlite3_column_int64(st, 1);
+	c->data = sqlite3_column_blob(st, 3);
+	c->len = (size_t)sqlite3_column_bytes(st, 3);
+	c->n = (size_t)n;
+	return n < 0 || n > DICT_MAX_ROWS || (n && !c->data) || n > c->last - c->first + 1
+		   ? -EBADMSG
+		   : 0;
+}
+
 static int decode_row(enum dict_kind kind, sqlite3_stmt *st, dict_row_fn fn, void *ctx)
 {
-	int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
-	int64_t n = sqlite3_column_int64(st, 2);
-	const void *data = sqlite3_column_blob(st, 3);
-	int len = sqlite3_column_bytes(st, 3);
+	struct chunk_row c;
+	int err = read_chunk_row(st, &c);
 
-	if (n < 0 || n > DICT_MAX_ROWS || (n && !data) || n > last - first + 1)
-		return -EBADMSG;
-	return dict_decode(kind, data, (size_t)len, first, last, (size_t)n, fn, ctx);
+	return err ? err : dict_decode(kind, c.data, c.len, c.first, c.last, c.n, fn, ctx);
 }
 
 int dict_load_all(struct storage *db, enum dict_kind kind, dict_row_fn fn, void *ctx)
@@ -1302,15 +1316,11 @@ int dict_stacks_load(struct storage *db, int64_t id, void **stmt, struct dict_st
 	if (rc < 0)
 		return rc;
 	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 1) >= id) {
-		int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
-		int64_t n = sqlite3_column_int64(st, 2);
-		const void *data = sqlite3_column_blob(st, 3);
-		int len = sqlite3_column_bytes(st, 3);
+		struct chunk_row c;
 
-		if (n < 0 || n > DICT_MAX_ROWS || (n && !data) || n > last - first + 1)
-			err = -EBADMSG;
-		else
-			err = dict_stacks_open(data, (size_t)len, first, last, (size_t)n, out);
+		err = read_chunk_row(st, &c);
+		if (!err)
+			err = dict_stacks_open(c.data, c.len, c.first, c.last, c.n, out);
 	} else {
 		err = rc == SQLITE_ROW || rc == SQLITE_DONE ? -ENOENT : storage_errno(rc);
 	}

@@ -605,6 +605,21 @@ static void rowbuf_fixup(struct rowbuf *b)
 		qsort(b->rows, b->n, sizeof(struct dict_stack), cmp_stack_id);
 }
 
+int storage_recode_chunk(enum dict_kind kind, const void *data, size_t len, int64_t first,
+			 int64_t last, size_t n, int level, void **out, size_t *out_len)
+{
+	struct rowbuf b = { .kind = kind };
+	int err = dict_decode(kind, data, len, first, last, n, gather_row, &b);
+
+	if (!err) {
+		rowbuf_fixup(&b);
+		err = dict_encode(kind, b.rows, b.n, level, out, out_len);
+	}
+	free(b.rows);
+	codec_buf_free(&b.extra);
+	return err;
+}
+
 static int run_chunks(struct job *j)
 {
 	struct rowbuf b = { .kind = j->kind, .drop = j->drop.nwords ? &j->drop : NULL };

@@ -461,44 +461,8 @@ static int migrate_2_to_3(struct storage *s)
 	return storage_exec(s, schema_v3);
 }
 
-/* The stacks of one chunk, copied out of the decoder. */
-struct chunk_stacks {
-	struct rows rows;   /* struct dict_stack, frames as offsets into `frames` until the end */
-	struct rows frames; /* int64_t */
-};
-
-static int gather_stack(enum dict_kind kind, const void *row, void *ctx)
-{
-	const struct dict_stack *k = row;
-	struct chunk_stacks *c = ctx;
-	struct dict_stack *out = rows_add(&c->rows);
-
-	(void)kind;
-	if (!out)
-		return -ENOMEM;
-	*out = *k;
-	out->frames = (const int64_t *)(uintptr_t)c->frames.n;
-	for (uint32_t i = 0; i < k->depth; i++) {
-		int64_t *f = rows_add(&c->frames);
-
-		if (!f)
-			return -ENOMEM;
-		*f = k->frames[i];
-	}
-	return 0;
-}
-
-static int cmp_stack_id(const void *a, const void *b)
-{
-	const struct dict_stack *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 static int migrate_3_to_4(struct storage *s)
 {
-	struct chunk_stacks c = { .rows.size = sizeof(struct dict_stack),
-				  .frames.size = sizeof(int64_t) };
 	sqlite3_stmt *sel = NULL, *upd = NULL;
 	int rc = SQLITE_DONE, err;
 
@@ -520,18 +484,8 @@ static int migrate_3_to_4(struct storage *s)
 			err = -EBADMSG;
 			break;
 		}
-		c.rows.n = c.frames.n = 0;
-		err = dict_decode(DICT_STACK, data, (size_t)len, first, last, (size_t)n,
-				  gather_stack, &c);
-		for (size_t i = 0; !err && i < c.rows.n; i++) {
-			struct dict_stack *k = (struct dict_stack *)c.rows.v + i;
-
-			k->frames = (int64_t *)c.frames.v + (uintptr_t)k->frames;
-		}
-		if (err)
-			break;
-		qsort(c.rows.v, c.rows.n, sizeof(struct dict_stack), cmp_stack_id);
-		err = dict_encode(DICT_STACK, c.rows.v, c.rows.n, STORAGE_ZSTD_KEEP, &blob, &blen);
+		err = storage_recode_chunk(DICT_STACK, data, (size_t)len, first, last, (size_t)n,
+					   STORAGE_ZSTD_KEEP, &blob, &blen);
 		if (err)
 			break;
 		sqlite3_bind_blob(upd, 1, blob, (int)blen, free);
@@ -542,8 +496,6 @@ static int migrate_3_to_4(struct storage *s)
 		err = storage_errno(rc);
 	sqlite3_finalize(sel);
 	sqlite3_finalize(upd);
-	free(c.rows.v);
-	free(c.frames.v);
 	return err;
 }
 

@@ -1839,9 +1839,9 @@ void storage_reader__free(struct storage_reader *r)
 	for (int k = 0; k < DICT__MAX; k++) {
 		free(r->tab[k].v);
 		sqlite3_finalize(r->chunk_stmt[k]);
-		while (r->nopen)
-			close_stacks(r, r->nopen - 1);
 	}
+	while (r->nopen)
+		close_stacks(r, r->nopen - 1);
 	arena_free(&r->arena);
 	sqlite3_finalize(r->blocks);
 	sqlite3_finalize(r->span);

@@ -184,6 +184,14 @@ void idset_clear(struct idset *s);
 /* Adds every id of `src` to `dst`. 0 or -ENOMEM. */
 int idset_union(struct idset *dst, const struct idset *src);
 
+/*
+ * Decodes one dictionary chunk (see dict_decode for the arguments) and encodes its rows again, in
+ * id order, at zstd `level`: the chunk in the current format. 0 and an owned blob in *out
+ * (free()), or -errno.
+ */
+int storage_recode_chunk(enum dict_kind kind, const void *data, size_t len, int64_t first,
+			 int64_t last, size_t n, int level, void **out, size_t *out_len);
+
 /* Pruning in progress: see maintain.c. */
 struct wprune {
 	bool active;
