@@ -133,11 +133,27 @@ struct rstack {
 	int64_t frames[];
 };
 
+/*
+ * A frame row. Equal rows can have several ids (the writer forgets idle rows and strings in
+ * memory, and interns them again with new ids: the same text under two string ids), so lists
+ * group frames by content, never by id: `same` is the first frame this reader met with equal
+ * content, `func` the first with the same function (kind, name and module text; content for a
+ * frame without a name). Both 0 until canon_frame computes them.
+ */
 struct rframe {
 	int64_t id;
 	struct dict_frame row;
 	struct storage_frame f;
 	bool resolved;
+	int64_t same, func;
+};
+
+/* A content key (see rframe) and the first frame id met with it. */
+struct rcanon {
+	int64_t id;
+	UT_hash_handle hh;
+	size_t len;
+	uint8_t key[];
 };
 
 /*
@@ -158,8 +174,10 @@ struct storage_reader {
 	struct dict_stacks *open[READER_OPEN_CHUNKS]; /* least recently used first */
 	size_t nopen;
 	sqlite3_stmt *blocks, *span;
-	unsigned int gen;   /* bumped by every query, for the per-thread filter cache */
-	int snapshot_depth; /* nested query calls share one read transaction */
+	unsigned int gen;     /* bumped by every query, for the per-thread filter cache */
+	int snapshot_depth;   /* nested query calls share one read transaction */
+	struct rcanon *canon; /* frames by content (entries in the arena) */
+	struct codec_buf key; /* canon_frame's scratch */
 };
 
 /* ---- Snapshots. ---- */
@@ -505,6 +523,73 @@ const struct storage_frame *storage_reader__frame(struct storage_reader *r, int6
 	struct rframe *f = lookup_frame(r, id);
 
 	return f ? &f->f : NULL;
+}
+
+/* Appends a string to a content key: NULL and "" differ, and no text can run into the next. */
+static void key_str(struct codec_buf *b, const char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+
+	codec_buf_varint(b, s ? len + 1 : 0);
+	codec_buf_bytes(b, s, len);
+}
+
+/* The first frame id this reader met with the key in r->key, `id` when it is the first. */
+static int64_t canon_of(struct storage_reader *r, int64_t id)
+{
+	struct rcanon *c;
+
+	if (r->key.err)
+		return -ENOMEM;
+	HASH_FIND(hh, r->canon, r->key.p, r->key.len, c);
+	if (c)
+		return c->id;
+	c = arena_alloc(&r->arena, sizeof(*c) + r->key.len);
+	if (!c)
+		return -ENOMEM;
+	memset(c, 0, sizeof(*c));
+	c->id = id;
+	c->len = r->key.len;
+	memcpy(c->key, r->key.p, r->key.len);
+	HASH_ADD(hh, r->canon, key, c->len, c);
+	return id;
+}
+
+/* Fills in f->same and f->func (see rframe). 0 or -ENOMEM. */
+static int canon_frame(struct storage_reader *r, struct rframe *f)
+{
+	int64_t id;
+
+	if (f->same)
+		return 0;
+	r->key.len = 0;
+	codec_buf_bytes(&r->key, "e", 1);
+	codec_buf_varint(&r->key, f->row.kind);
+	key_str(&r->key, f->f.name);
+	key_str(&r->key, f->f.module);
+	codec_buf_varint(&r->key, f->f.offset);
+	key_str(&r->key, f->f.file);
+	codec_buf_varint(&r->key, f->f.line);
+	codec_buf_varint(&r->key, f->f.inlined);
+	key_str(&r->key, f->f.build_id);
+	id = canon_of(r, f->id);
+	if (id < 0)
+		return (int)id;
+	f->same = id;
+	if (f->f.name) {
+		r->key.len = 0;
+		codec_buf_bytes(&r->key, "f", 1);
+		codec_buf_varint(&r->key, f->row.kind);
+		key_str(&r->key, f->f.name);
+		key_str(&r->key, f->f.module);
+		id = canon_of(r, f->id);
+		if (id < 0) {
+			f->same = 0;
+			return (int)id;
+		}
+	}
+	f->func = id;
+	return 0;
 }
 
 /* ---- Filters. ---- */
@@ -1309,13 +1394,8 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 
 /* ---- Per-function totals. ---- */
 
-/* Function identity: (kind, name, module) string ids; an unnamed frame is its own function. */
-struct fn_key {
-	int64_t kind, name, module, frame;
-};
-
+/* A function: the first frame of its name and module (their text), see rframe's `func`. */
 struct fn_entry {
-	struct fn_key key;
 	int64_t frame_id;
 	uint64_t self, total;
 	size_t mark; /* last stack (index + 1) that counted this function's total */
@@ -1382,27 +1462,23 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 		err = storage_reader__stack(r, (int64_t)(s->key >> 32), &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
 			struct rframe *rf = lookup_frame(r, frames[d]);
-			struct fn_key key;
 
 			if (!rf) {
 				err = -errno;
 				break;
 			}
-			memset(&key, 0, sizeof(key));
-			key.kind = rf->row.kind;
-			key.name = rf->row.name;
-			key.module = rf->row.module;
-			key.frame = rf->row.name ? 0 : rf->id;
-			HASH_FIND(hh, map, &key, sizeof(key), e);
+			err = canon_frame(r, rf);
+			if (err)
+				break;
+			HASH_FIND(hh, map, &rf->func, sizeof(rf->func), e);
 			if (!e) {
 				e = calloc(1, sizeof(*e));
 				if (!e) {
 					err = -ENOMEM;
 					break;
 				}
-				e->key = key;
-				e->frame_id = rf->id;
-				HASH_ADD(hh, map, key, sizeof(key), e);
+				e->frame_id = rf->func;
+				HASH_ADD(hh, map, frame_id, sizeof(e->frame_id), e);
 			}
 			if (d == 0)
 				e->self += s->count;
@@ -1493,6 +1569,7 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 		const struct storage_thread *th = storage_reader__thread(r, counts[k].thread);
 		const int64_t *frames;
 		struct leaf_entry lkey;
+		struct rframe *leaf;
 		struct task_key key;
 		size_t depth;
 
@@ -1528,9 +1605,18 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 		err = storage_reader__stack(r, counts[k].stack, &frames, &depth, NULL);
 		if (err || !depth)
 			continue;
+		/* Equal leaf frames under two ids are one frame (see rframe). */
+		leaf = lookup_frame(r, frames[0]);
+		if (!leaf) {
+			err = -errno;
+			break;
+		}
+		err = canon_frame(r, leaf);
+		if (err)
+			break;
 		memset(&lkey.key, 0, sizeof(lkey.key));
 		lkey.key.task = key;
-		lkey.key.frame = frames[0];
+		lkey.key.frame = leaf->same;
 		HASH_FIND(hh, leaves, &lkey.key, sizeof(lkey.key), l);
 		if (!l) {
 			l = calloc(1, sizeof(*l));
@@ -1842,6 +1928,8 @@ void storage_reader__free(struct storage_reader *r)
 	}
 	while (r->nopen)
 		close_stacks(r, r->nopen - 1);
+	HASH_CLEAR(hh, r->canon);
+	codec_buf_free(&r->key);
 	arena_free(&r->arena);
 	sqlite3_finalize(r->blocks);
 	sqlite3_finalize(r->span);

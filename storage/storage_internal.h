@@ -68,6 +68,7 @@ extern const char storage_schema_sql[];
 
 struct wstring {
 	int64_t id;
+	uint64_t used; /* the flush count when last interned */
 	uint32_t len;
 	UT_hash_handle hh;
 	char str[]; /* key */
@@ -134,10 +135,11 @@ struct wprocess {
 /*
  * Frames and stacks not interned for WRITER_ROW_IDLE_FLUSHES are forgotten in memory too (new
  * code keeps coming on a busy host: new builds, new tests, each with frames and stacks of its
- * own). Their rows stay in the database; interned again later, they get new rows with new ids,
- * equal in content (readers merge functions by name and module, flame graphs by name). Strings
- * are kept: readers key functions by string id. What forgotten rows name is kept from pruning:
- * the frames of forgotten stacks (forgotten_frames), the strings of forgotten frames
+ * own), and so are strings no row in memory names and nobody interned for as long. Their rows
+ * stay in the database; interned again later, they get new rows with new ids, equal in content
+ * (readers group by content: functions by the text of name and module, flame graphs by name).
+ * What forgotten rows name is kept from pruning: the frames of forgotten stacks
+ * (forgotten_frames), the strings of forgotten frames, threads and processes
  * (forgotten_strings). Forgotten rows are never pruned by this writer.
  */
 #define WRITER_ROW_IDLE_FLUSHES 300
@@ -235,7 +237,8 @@ struct storage_writer {
 	/* Stacks samples named since the last sweep, and their frames (filled by the sweep): in
 	 * use, though the ingest's own cache spares them the interning that marks them. */
 	struct idset used_stacks, used_frames;
-	uint64_t forgotten_processes, forgotten_threads, forgotten_frame_rows, forgotten_stack_rows;
+	uint64_t forgotten_processes, forgotten_threads, forgotten_frame_rows, forgotten_stack_rows,
+	    forgotten_string_rows;
 	/* The collector's own cost, waiting for the next flush; the oldest go past the cap. */
 	struct storage_self self[WRITER_SELF_MAX];
 	size_t nself;

@@ -170,12 +170,6 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 			return err;
 		if (l->strings[id] || memchr(r->str, 0, r->len))
 			return -EBADMSG;
-		HASH_FIND(hh, w->strings, r->str, r->len, e);
-		if (e) {
-			/* The same string twice (`ember db check` says so): keep the first. */
-			l->strings[id] = e;
-			return 0;
-		}
 		e = malloc(sizeof(*e) + r->len + 1);
 		if (!e)
 			return -ENOMEM;
@@ -183,6 +177,9 @@ static int load_row(enum dict_kind kind, const void *row, void *ctx)
 		e->str[r->len] = '\0';
 		e->len = r->len;
 		e->id = id;
+		e->used = 0;
+		/* Equal strings (one forgotten in memory and interned again) are all kept, as
+		 * frames are: pruning decides each by its id. Interning finds either. */
 		HASH_ADD(hh, w->strings, str, r->len, e);
 		l->strings[id] = e;
 		return 0;
@@ -364,14 +361,17 @@ static int64_t intern_string(struct storage_writer *w, const char *s)
 	if (len > DICT_MAX_STRING)
 		len = DICT_MAX_STRING;
 	HASH_FIND(hh, w->strings, s, len, e);
-	if (e)
+	if (e) {
+		e->used = w->nflush;
 		return e->id;
+	}
 	e = malloc(sizeof(*e) + len + 1);
 	if (!e)
 		return -ENOMEM;
 	memcpy(e->str, s, len);
 	e->str[len] = '\0';
 	e->len = (uint32_t)len;
+	e->used = w->nflush;
 	e->id = w->next_id[DICT_STRING];
 	if (dirty_push(&w->dirty[DICT_STRING], e)) {
 		free(e);
@@ -767,6 +767,44 @@ static void sweep_rows(struct storage_writer *w)
 	idset_clear(&w->used_frames);
 }
 
+/*
+ * Forgets, in memory, the strings no row held in memory names and nobody interned for
+ * WRITER_ROW_IDLE_FLUSHES (a forgotten row's strings are in forgotten_strings already, kept from
+ * pruning). Runs after sweep and sweep_rows, after a successful flush: nothing is dirty. On no
+ * memory nothing is forgotten this time.
+ */
+static void sweep_strings(struct storage_writer *w)
+{
+	struct idset named = { 0 };
+	struct wprocess *p, *tp;
+	struct wthread *t, *tt;
+	struct wframe *f, *tf;
+	struct wstring *s, *ts;
+	int err = 0;
+
+	HASH_ITER (hh, w->frames, f, tf)
+		if (idset_add(&named, f->key.name) || idset_add(&named, f->key.module) ||
+		    idset_add(&named, f->key.file) || idset_add(&named, f->key.build_id))
+			err = -ENOMEM;
+	HASH_ITER (hh, w->threads, t, tt)
+		err |= idset_add(&named, t->comm);
+	HASH_ITER (hh, w->processes, p, tp)
+		if (p->id && (idset_add(&named, p->row.comm) || idset_add(&named, p->row.exe) ||
+			      idset_add(&named, p->row.cmdline)))
+			err = -ENOMEM;
+	if (err)
+		goto out;
+	HASH_ITER (hh, w->strings, s, ts) {
+		if (idset_has(&named, s->id) || s->used + WRITER_ROW_IDLE_FLUSHES > w->nflush)
+			continue;
+		HASH_DEL(w->strings, s);
+		free(s);
+		w->forgotten_string_rows++;
+	}
+out:
+	idset_free(&named);
+}
+
 /* Forgets the processes registered long ago that no thread ever named (never written). */
 static void expire_pending(struct storage_writer *w)
 {
@@ -1056,6 +1094,7 @@ int storage_writer__flush(struct storage_writer *w, struct storage_recording *re
 		if (!(w->nflush % WRITER_SWEEP_FLUSHES)) {
 			sweep(w);
 			sweep_rows(w);
+			sweep_strings(w);
 		}
 		w->nsamples = 0;
 		for (size_t i = 0; i < nblocks; i++)
@@ -1088,6 +1127,7 @@ void storage_writer__stats(const struct storage_writer *w, struct storage_writer
 		.stacks = HASH_COUNT(w->stacks),
 		.processes = HASH_COUNT(w->processes),
 		.threads = HASH_COUNT(w->threads),
+		.forgotten_strings = w->forgotten_string_rows,
 		.forgotten_frames = w->forgotten_frame_rows,
 		.forgotten_stacks = w->forgotten_stack_rows,
 		.forgotten_processes = w->forgotten_processes,

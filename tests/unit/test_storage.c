@@ -1100,6 +1100,266 @@ out:
 	return res;
 }
 
+/* Samples `n` times (thread, stack) at time t. */
+static bool sample_n(struct storage_writer *w, int64_t t, int64_t thread, int64_t stack, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!ASSERT_OK(storage_writer__sample(w, &(struct storage_sample){ t + i, thread,
+										   stack, 0, 0 }),
+			       "sample"))
+			return false;
+	return true;
+}
+
+/* Flushes `n` times (nothing sampled: rows go idle). */
+static bool flush_n(struct storage_writer *w, struct storage_recording *rec, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!ASSERT_OK(storage_writer__flush(w, rec, 0, NULL), "flush"))
+			return false;
+	return true;
+}
+
+/*
+ * Strings no row in memory names and nobody interned for WRITER_ROW_IDLE_FLUSHES are forgotten
+ * in memory (the soak's last growth: function names of new code, 13,000 an hour); interned
+ * again, the same text is a new row. Pruning stays right: the first writer keeps what forgotten
+ * rows name; a second writer loads the equal strings apart and prunes the dead copies only.
+ */
+static enum test_result test_forget_idle_strings(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll, fx, fx2, sx, sx2, kc, ks, th, th2;
+	struct storage_recording rec = { .started_ns = t0, .hz = 19, .ncpus = 1, .event = "x" };
+	struct storage_frame f = { .name = "gone", .module = "gone.so", .file = "gone.c" },
+			     fk = { .name = "kept", .module = "kept.so" };
+	struct storage_policy pol = { .retention_ns = 3600 * s };
+	struct storage_writer_stats ws;
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	struct storage *db, *rdb = NULL;
+	const struct storage_frame *fr;
+	const struct storage_thread *t;
+	enum test_result res = TEST_FAIL;
+	struct storage_info info;
+	uint64_t problems = 1, strings_before;
+
+	fresh_path("forget_strings.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fx = storage_writer__frame(w, &f);
+	sx = storage_writer__stack(w, &fx, 1, STORAGE_STACK_COMPLETE);
+	kc = storage_writer__frame(w, &fk);
+	ks = storage_writer__stack(w, &kc, 1, STORAGE_STACK_COMPLETE);
+	th = storage_writer__thread(w, 1, 1, 10, "olden");
+	storage_writer__process_exit(w, 1, 10);
+	/* The old block (retention deletes it), one for the second writer's retention, a recent
+	 * one. */
+	if (!ASSERT_GT(th, 0, "thread") || !sample_n(w, t0, th, sx, 1) ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "old flush") ||
+	    !sample_n(w, t0 + 7200 * s, th, ks, 1) || !flush_n(w, &rec, 1) ||
+	    !ASSERT_OK(storage__info(db, &info), "info"))
+		goto out;
+	strings_before = info.rows[0];
+	/* "kept" interned all along keeps its strings; the rest goes idle. */
+	for (int i = 0; i < WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES; i++)
+		if (!ASSERT_EQ(storage_writer__frame(w, &fk), kc, "kept stays") ||
+		    !flush_n(w, &rec, 1))
+			goto out;
+	storage_writer__stats(w, &ws);
+	if (!ASSERT_EQ(ws.forgotten_strings, 4, "gone, gone.so, gone.c and olden forgotten") ||
+	    !ASSERT_EQ(ws.strings, 2, "held: kept, kept.so"))
+		goto out;
+	fx2 = storage_writer__frame(w, &f);
+	sx2 = storage_writer__stack(w, &fx2, 1, STORAGE_STACK_COMPLETE);
+	th2 = storage_writer__thread(w, 2, 2, 20, "olden");
+	if (!ASSERT_GT(fx2, fx, "a new frame") || !ASSERT_GT(th2, th, "a new thread") ||
+	    !sample_n(w, t0 + 10000 * s, th2, sx2, 1) || !flush_n(w, &rec, 1) ||
+	    !ASSERT_OK(storage__info(db, &info), "info") ||
+	    !ASSERT_EQ(info.rows[0], strings_before + 4, "the same four texts again, as new rows"))
+		goto out;
+	/* Pruning in this writer: the old block goes; its forgotten rows and strings stay. */
+	if (!ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 7300 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	    !ASSERT_EQ(problems, 0, "no problems"))
+		goto out;
+	rdb = storage__open(path, STORAGE_READ);
+	r = rdb ? storage_reader__new(rdb) : NULL;
+	fr = r ? storage_reader__frame(r, fx) : NULL;
+	if (!ASSERT_NONNULL(fr, "the forgotten frame reads back") ||
+	    !ASSERT_STREQ(fr->name, "gone", "its name") ||
+	    !ASSERT_STREQ(fr->file, "gone.c", "file"))
+		goto out;
+	fr = storage_reader__frame(r, fx2);
+	if (!ASSERT_NONNULL(fr, "the new frame reads back") ||
+	    !ASSERT_STREQ(fr->name, "gone", "its name") ||
+	    !ASSERT_STREQ(fr->module, "gone.so", "module"))
+		goto out;
+	storage_reader__free(r);
+	storage__close(rdb);
+	r = NULL;
+	rdb = NULL;
+	storage_writer__free(w);
+	/* A second writer loads both copies of each text and prunes the first, dead with the block
+	 * at t0 + 7200 s, and keeps the second. */
+	w = storage_writer__new(db);
+	problems = 1;
+	if (!ASSERT_NONNULL(w, "second writer") ||
+	    !ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 10900 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	    !ASSERT_EQ(problems, 0, "no problems") ||
+	    !ASSERT_OK(storage__info(db, &info), "info") ||
+	    !ASSERT_EQ(info.rows[0], 4, "strings left: the second copies"))
+		goto out;
+	rdb = storage__open(path, STORAGE_READ);
+	r = rdb ? storage_reader__new(rdb) : NULL;
+	fr = r ? storage_reader__frame(r, fx2) : NULL;
+	t = r ? storage_reader__thread(r, th2) : NULL;
+	if (!ASSERT_NONNULL(fr, "the new frame reads back") ||
+	    !ASSERT_STREQ(fr->file, "gone.c", "file") || !ASSERT_NONNULL(t, "the new thread") ||
+	    !ASSERT_STREQ(t->comm, "olden", "comm"))
+		goto out;
+	res = TEST_PASS;
+out:
+	storage_reader__free(r);
+	storage__close(rdb);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
+/* The row of `name` (NULL: the frame without a name) in a function list, or NULL. */
+static const struct storage_function_count *function_row(const struct storage_function_count *v,
+							 size_t n, const char *name, size_t *rows)
+{
+	const struct storage_function_count *found = NULL;
+
+	*rows = 0;
+	for (size_t i = 0; i < n; i++)
+		if (name ? v[i].frame->name && !strcmp(v[i].frame->name, name)
+			 : !v[i].frame->name) {
+			found = &v[i];
+			(*rows)++;
+		}
+	return found;
+}
+
+/*
+ * The same text under two string ids (a string forgotten by the writer and interned again) is
+ * one thing to every reader: one function with the counts of both, one binary and one command
+ * for the filters, and an unnamed frame stored twice is one frame, in the function list and as a
+ * process's hottest frame (it was split by id: pid 9's "other", 3 samples, beat its 2 + 2).
+ */
+static enum test_result test_group_by_text(void)
+{
+	int64_t t0 = 1733550000000000000ll, s = 1000000000ll, fa, fu, fo, sa, su, so, t1, t9;
+	struct storage_recording rec = { .started_ns = t0, .hz = 19, .ncpus = 1, .event = "x" };
+	struct storage_frame a = { .name = "fn", .module = "m" },
+			     u = { .module = "lib.so", .offset = 0x40 },
+			     o = { .name = "other", .module = "m" };
+	struct storage_function_count *fc = NULL;
+	struct storage_task_count *tc = NULL;
+	const struct storage_function_count *row;
+	struct storage_writer_stats ws;
+	struct storage_writer *w = NULL;
+	struct storage_reader *r = NULL;
+	struct storage *db, *rdb = NULL;
+	const struct storage_frame *fr;
+	enum test_result res = TEST_FAIL;
+	size_t n = 0, rows, nt = 0;
+	uint64_t total;
+
+	fresh_path("group_by_text.db");
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer") ||
+	    !ASSERT_OK(storage_writer__process(w, 1, 10, t0, 0, "worker", "/usr/bin/w", t0), "proce"
+											     "ss"))
+		goto out;
+	fa = storage_writer__frame(w, &a);
+	fu = storage_writer__frame(w, &u);
+	fo = storage_writer__frame(w, &o);
+	sa = storage_writer__stack(w, &fa, 1, STORAGE_STACK_COMPLETE);
+	su = storage_writer__stack(w, &fu, 1, STORAGE_STACK_COMPLETE);
+	so = storage_writer__stack(w, &fo, 1, STORAGE_STACK_COMPLETE);
+	t1 = storage_writer__thread(w, 1, 1, 10, "worker");
+	t9 = storage_writer__thread(w, 9, 9, 90, "steady");
+	storage_writer__process_exit(w, 1, 10);
+	if (!sample_n(w, t0, t1, sa, 3) || !sample_n(w, t0 + s, t9, su, 2) ||
+	    !sample_n(w, t0 + 2 * s, t9, so, 3) ||
+	    !flush_n(w, &rec, WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES + 1))
+		goto out;
+	storage_writer__stats(w, &ws);
+	if (!ASSERT_GE(ws.forgotten_strings, 5, "fn, m, lib.so, worker, /usr/bin/w forgotten"))
+		goto out;
+	/* Everything again: new frames, stacks, strings; pid 1 is a new process. */
+	if (!ASSERT_OK(storage_writer__process(w, 1, 11, t0, 0, "worker", "/usr/bin/w", t0), "proce"
+											     "ss "
+											     "agai"
+											     "n"))
+		goto out;
+	fa = storage_writer__frame(w, &a);
+	fu = storage_writer__frame(w, &u);
+	sa = storage_writer__stack(w, &fa, 1, STORAGE_STACK_COMPLETE);
+	su = storage_writer__stack(w, &fu, 1, STORAGE_STACK_COMPLETE);
+	t1 = storage_writer__thread(w, 1, 1, 11, "worker");
+	if (!sample_n(w, t0 + 100 * s, t1, sa, 2) || !sample_n(w, t0 + 101 * s, t9, su, 2) ||
+	    !flush_n(w, &rec, 1))
+		goto out;
+	rdb = storage__open(path, STORAGE_READ);
+	r = rdb ? storage_reader__new(rdb) : NULL;
+	if (!ASSERT_NONNULL(r, "reader") ||
+	    !ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ 0 }, &fc, &n, &total),
+		       "functions"))
+		goto out;
+	row = function_row(fc, n, "fn", &rows);
+	if (!ASSERT_EQ(rows, 1, "fn: one row") ||
+	    !ASSERT_EQ(row->self, 5, "fn: both ids' samples") ||
+	    !ASSERT_EQ(fc[0].self, 5, "fn first in the top list"))
+		goto out;
+	row = function_row(fc, n, NULL, &rows);
+	if (!ASSERT_EQ(rows, 1, "the unnamed frame: one row") ||
+	    !ASSERT_EQ(row->self, 4, "its samples under both ids") ||
+	    !ASSERT_EQ(total, 12, "all samples"))
+		goto out;
+	free(fc);
+	fc = NULL;
+	/* Filters by command and by binary cover both string ids of the text. */
+	if (!ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ .comm = "worker" },
+						 &fc, &n, &total),
+		       "functions of worker") ||
+	    !ASSERT_EQ(n, 1, "one function") || !ASSERT_EQ(fc[0].self, 5, "both processes"))
+		goto out;
+	free(fc);
+	fc = NULL;
+	if (!ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ .binary = "w" }, &fc,
+						 &n, &total),
+		       "functions of w") ||
+	    !ASSERT_EQ(n, 1, "one function") || !ASSERT_EQ(fc[0].self, 5, "both processes"))
+		goto out;
+	/* pid 9's hottest leaf: the unnamed frame, 2 + 2 samples, over other's 3. */
+	if (!ASSERT_OK(storage_reader__tasks(
+			   r, &(struct storage_filter){ .pids = (uint32_t[]){ 9 }, .npids = 1 },
+			   false, &tc, &nt, &total),
+		       "tasks") ||
+	    !ASSERT_EQ(nt, 1, "one process"))
+		goto out;
+	fr = storage_reader__frame(r, tc[0].hot_frame);
+	if (!ASSERT_NONNULL(fr, "hot frame") || !ASSERT_NULL(fr->name, "the unnamed frame") ||
+	    !ASSERT_STREQ(fr->module, "lib.so", "its module"))
+		goto out;
+	res = TEST_PASS;
+out:
+	free(fc);
+	free(tc);
+	storage_reader__free(r);
+	storage__close(rdb);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = { TEST(test_roundtrip),
@@ -1113,6 +1373,8 @@ int main(int argc, char **argv)
 						  TEST(test_forget_exited),
 						  TEST(test_forget_idle_rows),
 						  TEST(test_equal_rows_reopened),
+						  TEST(test_forget_idle_strings),
+						  TEST(test_group_by_text),
 						  TEST(test_disk_full) };
 	char cmd[300];
 	int r;
