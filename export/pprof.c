@@ -57,7 +57,7 @@ struct loc_entry {
 	UT_hash_handle hh;
 	pb_location *l;
 	size_t n;
-	int64_t frames[]; /* the key: frame ids, innermost first */
+	int64_t frames[]; /* the key: frame ids (storage_reader__frame_same), innermost first */
 };
 
 struct stack_entry {
@@ -266,6 +266,7 @@ static int stack_locations(struct pprof *p, int64_t stack, struct stack_entry **
 	struct storage_reader *r = p->job->reader;
 	struct stack_entry *e;
 	const int64_t *frames;
+	int64_t *same = NULL;
 	size_t n, start = 0;
 	int err;
 
@@ -276,29 +277,45 @@ static int stack_locations(struct pprof *p, int64_t stack, struct stack_entry **
 	if (err)
 		return err;
 	e = calloc(1, sizeof(*e));
-	if (!e || !(e->locs = calloc(n + 1, sizeof(*e->locs)))) {
+	same = malloc((n + 1) * sizeof(*same));
+	if (!e || !same || !(e->locs = calloc(n + 1, sizeof(*e->locs)))) {
 		free(e);
+		free(same);
 		return -ENOMEM;
 	}
 	e->stack = stack;
 	HASH_ADD(hh, p->stacks, stack, sizeof(stack), e);
+	/* Locations are keyed by frame content: equal frames stored under two ids are one. */
+	for (size_t i = 0; i < n; i++) {
+		same[i] = storage_reader__frame_same(r, frames[i]);
+		if (same[i] < 0) {
+			err = (int)same[i];
+			goto out;
+		}
+	}
 	/* Group each run of inlined frames with the frame they were inlined into. */
 	for (size_t i = 0; i < n; i++) {
-		const struct storage_frame *f = storage_reader__frame(r, frames[i]);
+		const struct storage_frame *f = storage_reader__frame(r, same[i]);
 
-		if (!f)
-			return -errno;
+		if (!f) {
+			err = -errno;
+			goto out;
+		}
 		if (f->inlined && i + 1 < n)
 			continue;
-		err = location_of(p, frames + start, i + 1 - start, &e->locs[e->n]);
+		err = location_of(p, same + start, i + 1 - start, &e->locs[e->n]);
 		if (err)
-			return err;
+			goto out;
 		e->n++;
 		start = i + 1;
 	}
+	free(same);
 found:
 	*out = e;
 	return 0;
+out:
+	free(same);
+	return err;
 }
 
 /* A ProtobufCBuffer that deflates into a FILE in gzip format. */

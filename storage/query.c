@@ -592,6 +592,17 @@ static int canon_frame(struct storage_reader *r, struct rframe *f)
 	return 0;
 }
 
+int64_t storage_reader__frame_same(struct storage_reader *r, int64_t id)
+{
+	struct rframe *f = lookup_frame(r, id);
+	int err;
+
+	if (!f)
+		return -errno;
+	err = canon_frame(r, f);
+	return err ? err : f->same;
+}
+
 /* ---- Filters. ---- */
 
 static bool in_list32(const uint32_t *v, size_t n, uint32_t x)

@@ -167,6 +167,16 @@ int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **
 /* NULL with errno ENOENT for an unknown id. */
 const struct storage_frame *storage_reader__frame(struct storage_reader *r, int64_t id);
 
+/*
+ * Equal frames can be stored under several ids (the writer forgets idle rows and strings in
+ * memory and interns them again as new rows, equal in content, even in text under other string
+ * ids). This is the id of the first frame this reader met whose content equals frame `id`'s (kind
+ * and the text of every field): what a list of frames keys by, so that equal frames are one
+ * entry. The functions, tasks and filters above already group by content. > 0, or -ENOENT,
+ * -ENOMEM, -EBADMSG.
+ */
+int64_t storage_reader__frame_same(struct storage_reader *r, int64_t id);
+
 void storage_reader__free(struct storage_reader *r);
 
 #endif

@@ -626,11 +626,87 @@ out:
 	return res;
 }
 
+/*
+ * A frame the writer forgot in memory and interned again is two equal rows: pprof makes one
+ * location of them (it keyed locations by frame id: the same address twice in one mapping).
+ */
+static enum test_result test_pprof_equal_frames(void)
+{
+	struct storage_recording rec = { .started_ns = T0, .hz = 99, .ncpus = 1, .event = "x" };
+	struct storage_frame u = { .module = "/usr/lib/libu.so", .offset = 0x40 };
+	struct export_options opt = { .command = "ember export --format pprof" };
+	Perftools__Profiles__Profile *p = NULL;
+	struct storage_writer_stats ws = { 0 };
+	struct storage_writer *w = NULL;
+	enum test_result res = TEST_FAIL;
+	char saved[sizeof(db_path)], *buf = NULL;
+	int64_t fu, fu2, su, th;
+	unsigned char *raw = NULL;
+	size_t len, rawlen, at40 = 0;
+	struct storage *db;
+	uint64_t n;
+
+	memcpy(saved, db_path, sizeof(saved));
+	snprintf(db_path, sizeof(db_path), "%s/equal.db", dir);
+	db = storage__open(db_path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer"))
+		goto out;
+	fu = storage_writer__frame(w, &u);
+	su = storage_writer__stack(w, &fu, 1, STORAGE_STACK_COMPLETE);
+	th = storage_writer__thread(w, 7, 7, SEC, "u");
+	if (!ASSERT_OK(storage_writer__sample(w, &(struct storage_sample){ T0, th, su, 0, 0 }),
+		       "sample"))
+		goto out;
+	/* Idle flushes until the writer forgets the frame. */
+	for (int i = 0; i < 2000 && !ws.forgotten_frames; i++) {
+		if (!ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+			goto out;
+		storage_writer__stats(w, &ws);
+	}
+	fu2 = storage_writer__frame(w, &u);
+	su = storage_writer__stack(w, &fu2, 1, STORAGE_STACK_COMPLETE);
+	th = storage_writer__thread(w, 7, 7, SEC, "u");
+	if (!ASSERT_GT(fu2, fu, "the same frame again, a new row") ||
+	    !ASSERT_OK(storage_writer__sample(w,
+					      &(struct storage_sample){ T0 + SEC, th, su, 0, 0 }),
+		       "sample") ||
+	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "flush"))
+		goto out;
+	storage_writer__free(w);
+	w = NULL;
+	storage__close(db);
+	db = NULL;
+	if (!ASSERT_OK(run("pprof", &all, NULL, &opt, &buf, &len, &n), "pprof") ||
+	    !ASSERT_EQ(n, 2, "samples") || !ASSERT_OK(gunzip(buf, len, &raw, &rawlen), "gunzip"))
+		goto out;
+	p = perftools__profiles__profile__unpack(NULL, rawlen, raw);
+	if (!ASSERT_NONNULL(p, "unpack") || !valid_for_ingestion(p))
+		goto out;
+	for (size_t i = 0; i < p->n_location; i++)
+		at40 += p->location[i]->address == 0x40;
+	if (ASSERT_EQ(at40, 1, "one location at 0x40"))
+		res = TEST_PASS;
+out:
+	memcpy(db_path, saved, sizeof(saved));
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(raw);
+	free(buf);
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct test_case tests[] = {
-		TEST(test_folded), TEST(test_perfscript), TEST(test_speedscope),
-		TEST(test_svg),	   TEST(test_pprof),	  TEST(test_progress),
+		TEST(test_folded),
+		TEST(test_perfscript),
+		TEST(test_speedscope),
+		TEST(test_svg),
+		TEST(test_pprof),
+		TEST(test_progress),
+		TEST(test_pprof_equal_frames),
 	};
 	char cmd[400];
 	int r;
