@@ -879,10 +879,17 @@ static void agg_free(struct agg *g)
 	memset(g, 0, sizeof(*g));
 }
 
+static int cmp_slot(const void *a, const void *b)
+{
+	uint64_t x = ((const struct agg_slot *)a)->key, y = ((const struct agg_slot *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Sorts n slots by key: least significant digit first, 16 bits at a time over the bits that
- * are used (ids below 2^32 each). A comparison sort of a day's (thread, stack) pairs spent more
- * time moving 24-byte entries than the rest of the query.
+ * are used (ids below 2^32 each); a few thousand by comparisons (the digits' counters would cost
+ * more than the slots). 0 or -ENOMEM.
  */
 static int sort_slots(struct agg_slot *v, size_t n)
 {
@@ -890,6 +897,10 @@ static int sort_slots(struct agg_slot *v, size_t n)
 	uint64_t all = 0;
 	size_t *count;
 
+	if (n < 4096) {
+		qsort(v, n, sizeof(*v), cmp_slot);
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		all |= v[i].key;
 	tmp = malloc((n + 1) * sizeof(*tmp));
@@ -968,6 +979,95 @@ struct cjob {
 	int err;
 	struct cjob *next;
 };
+
+/*
+ * The counts so far, as runs sorted by key with each key once: a finished block's counts come
+ * sorted, and runs are merged as a binary counter adds (a run of 2^i blocks meets another of as
+ * many), so each count is copied about log2(blocks) times, sequentially. Merging into one hash
+ * table of the day's millions of pairs missed the cache on nearly every count, and needed a sort
+ * at the end.
+ */
+#define RUNS_MAX 64
+
+struct runs {
+	struct agg_slot *v[RUNS_MAX];
+	size_t n[RUNS_MAX];
+	unsigned int level[RUNS_MAX];
+	size_t nruns;
+	uint64_t total;
+};
+
+static void runs_free(struct runs *rs)
+{
+	for (size_t i = 0; i < rs->nruns; i++)
+		free(rs->v[i]);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* Merges the last two runs into one. 0 or -ENOMEM. */
+static int runs_merge_top(struct runs *rs)
+{
+	size_t i = rs->nruns - 2, na = rs->n[i], nb = rs->n[i + 1], n = 0, x = 0, y = 0;
+	const struct agg_slot *a = rs->v[i], *b = rs->v[i + 1];
+	struct agg_slot *out = malloc((na + nb + 1) * sizeof(*out));
+
+	if (!out)
+		return -ENOMEM;
+	while (x < na && y < nb) {
+		if (a[x].key < b[y].key) {
+			out[n++] = a[x++];
+		} else if (b[y].key < a[x].key) {
+			out[n++] = b[y++];
+		} else {
+			out[n] = a[x++];
+			out[n++].count += b[y++].count;
+		}
+	}
+	memcpy(out + n, a + x, (na - x) * sizeof(*out));
+	n += na - x;
+	memcpy(out + n, b + y, (nb - y) * sizeof(*out));
+	n += nb - y;
+	free(rs->v[i]);
+	free(rs->v[i + 1]);
+	rs->v[i] = out;
+	rs->n[i] = n;
+	rs->level[i]++;
+	rs->nruns--;
+	return 0;
+}
+
+/* Takes the sorted run v[n] (owned) in. 0 or -ENOMEM (v freed). */
+static int runs_push(struct runs *rs, struct agg_slot *v, size_t n)
+{
+	int err = 0;
+
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	/* Runs of equal level merge; the levels shrink down the stack, so it holds at most
+	 * log2(blocks) + 1 runs. */
+	if (rs->nruns == RUNS_MAX && (err = runs_merge_top(rs))) {
+		free(v);
+		return err;
+	}
+	rs->v[rs->nruns] = v;
+	rs->n[rs->nruns] = n;
+	rs->level[rs->nruns++] = 0;
+	while (!err && rs->nruns > 1 && rs->level[rs->nruns - 2] <= rs->level[rs->nruns - 1])
+		err = runs_merge_top(rs);
+	return err;
+}
+
+/* Merges every run into one: rs->v[0] of rs->n[0] counts (none when rs->nruns is 0). */
+static int runs_finish(struct runs *rs)
+{
+	int err = 0;
+
+	while (!err && rs->nruns > 1)
+		err = runs_merge_top(rs);
+	return err;
+}
 
 struct cpool {
 	pthread_mutex_t mu;
@@ -1130,6 +1230,9 @@ static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *t
 					(uint64_t)stacks[(uint32_t)sl->key]);
 		j->out[i].count = sl->count;
 	}
+	/* Sorted, as the counts of every block are (see struct runs). */
+	if (!err)
+		err = sort_slots(j->out, local->used);
 	j->nout = err ? 0 : local->used;
 	j->total = err ? 0 : local->total;
 	return err;
@@ -1202,8 +1305,8 @@ static void *cpool_worker(void *arg)
 	return NULL;
 }
 
-/* Merges finished jobs into `all`; with `wait`, waits until at most `keep` are in flight. */
-static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
+/* Merges finished jobs into `all`; waits until at most `keep` are in flight. */
+static int cpool_collect(struct cpool *p, struct runs *all, size_t keep)
 {
 	int err = 0;
 
@@ -1219,9 +1322,11 @@ static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
 			done = j->next;
 			if (!err)
 				err = j->err;
-			for (size_t i = 0; !err && i < j->nout; i++)
-				err = agg_add(all, j->out[i].key >> 32, (uint32_t)j->out[i].key,
-					      j->out[i].count);
+			if (!err) {
+				all->total += j->total;
+				err = runs_push(all, j->out, j->nout);
+				j->out = NULL;
+			}
 			cjob_free(j);
 			pthread_mutex_lock(&p->mu);
 			p->inflight--;
@@ -1237,7 +1342,8 @@ static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
 	return err;
 }
 
-static int count_parallel(struct storage_reader *r, const struct storage_filter *f, struct agg *all)
+static int count_parallel(struct storage_reader *r, const struct storage_filter *f,
+			  struct runs *all)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nworkers = ncpu < 1 ? 1 : ncpu > READER_MAX_WORKERS ? READER_MAX_WORKERS : (int)ncpu;
@@ -1397,29 +1503,26 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 				 struct storage_stack_count **out, size_t *n, uint64_t *total)
 {
 	struct storage_stack_count *v = NULL;
-	struct agg all;
+	struct runs all;
+	uint64_t sum;
 	size_t k = 0;
 	int err;
 
 	memset(&all, 0, sizeof(all));
 	snapshot_begin(r);
 	err = count_parallel(r, f, &all);
-	if (!err) {
-		v = malloc((all.used + 1) * sizeof(*v));
-		if (!v)
-			err = -ENOMEM;
-	}
-	/* Pack the used slots at the front, sort them, and copy them out in (thread, stack)
-	 * order: the key is thread << 32 | stack. */
-	for (size_t j = 0; !err && all.used && j <= all.mask; j++)
-		if (all.slots[j].key)
-			all.slots[k++] = all.slots[j];
 	if (!err)
-		err = sort_slots(all.slots, k);
+		err = runs_finish(&all);
+	k = !err && all.nruns ? all.n[0] : 0;
+	if (!err && !(v = malloc((k + 1) * sizeof(*v))))
+		err = -ENOMEM;
+	/* In (thread, stack) order already: the key is thread << 32 | stack. */
 	for (size_t j = 0; !err && j < k; j++)
-		v[j] = (struct storage_stack_count){ (int64_t)(all.slots[j].key >> 32),
-						     (int64_t)(uint32_t)all.slots[j].key,
-						     all.slots[j].count };
+		v[j] = (struct storage_stack_count){ (int64_t)(all.v[0][j].key >> 32),
+						     (int64_t)(uint32_t)all.v[0][j].key,
+						     all.v[0][j].count };
+	sum = all.total;
+	runs_free(&all);
 	if (!err)
 		err = prefetch(r, v, k);
 	snapshot_end(r);
@@ -1429,9 +1532,8 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 		*out = v;
 		*n = k;
 		if (total)
-			*total = all.total;
+			*total = sum;
 	}
-	agg_free(&all);
 	return err;
 }
 
