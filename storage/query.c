@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <uthash.h>
 
@@ -75,10 +74,7 @@ struct arena {
 	size_t nblocks;
 };
 
-/* Blocks of one huge page, advised as such: a day's stacks fill hundreds of megabytes that the
- * naming of counts visits in no particular order, and with small pages nearly every visit missed
- * the TLB as well as the cache (a hint: without transparent huge pages it changes nothing). */
-#define ARENA_BLOCK (2u << 20)
+#define ARENA_BLOCK (1u << 20)
 
 static void *arena_alloc(struct arena *a, size_t size)
 {
@@ -92,9 +88,7 @@ static void *arena_alloc(struct arena *a, size_t size)
 		if (!nb)
 			return NULL;
 		a->blocks = nb;
-		a->cur = bs == ARENA_BLOCK ? aligned_alloc(ARENA_BLOCK, bs) : malloc(bs);
-		if (a->cur && bs == ARENA_BLOCK)
-			madvise(a->cur, bs, MADV_HUGEPAGE);
+		a->cur = malloc(bs);
 		if (!a->cur) {
 			a->left = 0;
 			return NULL;
@@ -1089,12 +1083,16 @@ static void cjob_free(struct cjob *j)
 	free(j);
 }
 
+/* The widest digit of the sort of a block's keys (see radix_sort_u32). */
+#define RADIX_BITS 14
+
 /* A decoder's scratch, kept from block to block: the table that counts blocks of counts, the
  * buffers that sort the others. */
 struct cscratch {
 	struct agg local;
 	uint32_t *keys, *tmp;
 	size_t cap;
+	uint32_t count[1u << RADIX_BITS];
 };
 
 static void cscratch_free(struct cscratch *sc)
@@ -1114,27 +1112,34 @@ static inline bool cjob_wants(const struct cjob *j, const uint32_t *tidx, const 
 }
 
 /*
- * Sorts n keys no greater than max, least significant digit first, 11 bits at a time (a digit's
- * 2,048 counters stay in the first-level cache). Returns the buffer holding the result: a or tmp.
+ * Sorts n keys no greater than max, least significant digit first, in as few passes of at most
+ * RADIX_BITS bits as the keys need (a block's keys have about 27 bits: two passes, where digits
+ * of 11 bits took three). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
+ * result: a or tmp.
  */
-static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max)
+static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max, uint32_t *count)
 {
-	uint32_t count[2048];
+	unsigned int bits = 0, passes, digit;
 
-	for (unsigned int shift = 0; shift < 32 && (max >> shift); shift += 11) {
-		uint32_t sum = 0, *t;
+	while (bits < 32 && (max >> bits))
+		bits++;
+	passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+	digit = passes ? (bits + passes - 1) / passes : 0;
+	for (unsigned int p = 0; p < passes; p++) {
+		unsigned int shift = p * digit;
+		uint32_t sum = 0, mask = (1u << digit) - 1, *t;
 
-		memset(count, 0, sizeof(count));
+		memset(count, 0, ((size_t)mask + 1) * sizeof(*count));
 		for (size_t i = 0; i < n; i++)
-			count[(a[i] >> shift) & 2047]++;
-		for (size_t d = 0; d < 2048; d++) {
+			count[(a[i] >> shift) & mask]++;
+		for (size_t d = 0; d <= mask; d++) {
 			uint32_t c = count[d];
 
 			count[d] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			tmp[count[(a[i] >> shift) & 2047]++] = a[i];
+			tmp[count[(a[i] >> shift) & mask]++] = a[i];
 		t = a;
 		a = tmp;
 		tmp = t;
@@ -1171,7 +1176,7 @@ static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t
 	for (size_t i = 0; i < j->n; i++)
 		if (cjob_wants(j, tidx, cidx, time, i))
 			sc->keys[n++] = tidx[i] * (uint32_t)m + sidx[i];
-	keys = radix_sort_u32(sc->keys, sc->tmp, n, (uint32_t)(k * m - 1));
+	keys = radix_sort_u32(sc->keys, sc->tmp, n, (uint32_t)(k * m - 1), sc->count);
 	for (size_t i = 0; i < n; i++)
 		nout += !i || keys[i] != keys[i - 1];
 	if (nout && !(j->out = malloc(nout * sizeof(*j->out))))
