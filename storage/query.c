@@ -1116,18 +1116,30 @@ static inline bool cjob_wants(const struct cjob *j, const uint32_t *tidx, const 
 }
 
 /*
- * Sorts n keys no greater than max, least significant digit first, in as few passes of at most
- * RADIX_BITS bits as the keys need (a block's keys have about 27 bits: two passes, where digits
- * of 11 bits took three). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
+ * Sorts n keys no greater than max, least significant digit first, in passes of at most
+ * RADIX_BITS bits: as few as the keys need when they are many (a whole block's keys have about 27
+ * bits: two passes, where digits of 11 bits took three), narrower digits when they are few (a
+ * block filtered down to one process: clearing 16,384 counters twice cost more than a third pass
+ * over a few thousand keys). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
  * result: a or tmp.
  */
 static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max, uint32_t *count)
 {
-	unsigned int bits = 0, passes, digit;
+	unsigned int bits = 0, passes = 0, digit = 0;
+	size_t best = SIZE_MAX;
 
 	while (bits < 32 && (max >> bits))
 		bits++;
-	passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+	/* A pass costs about its counters plus two touches a key. */
+	for (unsigned int d = 8; bits && d <= RADIX_BITS; d++) {
+		unsigned int np = (bits + d - 1) / d;
+		size_t cost = np * (((size_t)1 << d) + 2 * n);
+
+		if (cost < best) {
+			best = cost;
+			passes = np;
+		}
+	}
 	digit = passes ? (bits + passes - 1) / passes : 0;
 	for (unsigned int p = 0; p < passes; p++) {
 		unsigned int shift = p * digit;
