@@ -26,6 +26,20 @@ static int64_t sql_int(const char *path, const char *sql)
 	return v;
 }
 
+/* Two lists of counts are equal, entry for entry. */
+static bool same_entries(const struct storage_stack_count *a, size_t na,
+			 const struct storage_stack_count *b, size_t nb)
+{
+	if (!ASSERT_EQ(na, nb, "same number of entries"))
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!ASSERT_EQ(a[i].thread, b[i].thread, "thread") ||
+		    !ASSERT_EQ(a[i].stack, b[i].stack, "stack") ||
+		    !ASSERT_EQ(a[i].count, b[i].count, "count"))
+			return false;
+	return true;
+}
+
 /* The stack counts of two databases are equal, entry for entry. */
 static bool same_counts(const char *a, const char *b, const struct storage_filter *f)
 {
@@ -40,14 +54,9 @@ static bool same_counts(const char *a, const char *b, const struct storage_filte
 	if (!ASSERT_NONNULL(ra, "reader a") || !ASSERT_NONNULL(rb, "reader b") ||
 	    !ASSERT_OK(storage_reader__stack_counts(ra, f, &ca, &na, &ta), "counts a") ||
 	    !ASSERT_OK(storage_reader__stack_counts(rb, f, &cb, &nb, &tb), "counts b") ||
-	    !ASSERT_EQ(ta, tb, "same total") || !ASSERT_EQ(na, nb, "same number of entries"))
+	    !ASSERT_EQ(ta, tb, "same total"))
 		goto out;
-	for (size_t i = 0; i < na; i++)
-		if (!ASSERT_EQ(ca[i].thread, cb[i].thread, "thread") ||
-		    !ASSERT_EQ(ca[i].stack, cb[i].stack, "stack") ||
-		    !ASSERT_EQ(ca[i].count, cb[i].count, "count"))
-			goto out;
-	ok = true;
+	ok = same_entries(ca, na, cb, nb);
 out:
 	free(ca);
 	free(cb);
@@ -400,14 +409,7 @@ static bool counts_match_samples(const char *path, const struct storage_filter *
 		}
 		l.v[k++] = l.v[i];
 	}
-	if (!ASSERT_EQ(n, k, "pairs"))
-		goto out;
-	for (size_t i = 0; i < n; i++)
-		if (!ASSERT_EQ(c[i].thread, l.v[i].thread, "thread") ||
-		    !ASSERT_EQ(c[i].stack, l.v[i].stack, "stack") ||
-		    !ASSERT_EQ(c[i].count, l.v[i].count, "count"))
-			goto out;
-	ok = true;
+	ok = same_entries(c, n, l.v, k);
 out:
 	free(c);
 	free(l.v);
