@@ -10,8 +10,8 @@
  * disturbs far less than wall time), the wall time, and the samples matched; for the aggregated
  * stacks also the calling thread's own CPU time (the decoder threads run beside it: on an idle
  * machine of c CPUs the wall time is about the larger of it and the process's CPU over c), the
- * wall time of the naming after the counts, and a digest of the counts (two builds that answer
- * alike print the same).
+ * CPU time of the naming after the counts (one thread), and a digest of the counts (two builds that
+ * answer alike print the same).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,7 +39,7 @@ static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PI
 struct timing {
 	double cpu, wall;
 	double caller;	 /* the CPU time of the calling thread alone: the decoders' run beside it */
-	double naming;	 /* of the wall time, what came after the counts: naming what they hold */
+	double naming;	 /* of the caller's CPU time, what came after the counts: the naming */
 	uint64_t digest; /* of the counts, to compare two builds' answers */
 };
 
@@ -101,7 +101,7 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 		struct bitset seen = { 0 };
 
 		err = storage_reader__stack_counts(r, f, &v, &n, &total);
-		t->naming = now(CLOCK_MONOTONIC);
+		t->naming = now(CLOCK_THREAD_CPUTIME_ID);
 		for (size_t i = 0; !err && i < n; i++)
 			t->digest = (t->digest ^ ((uint64_t)v[i].thread << 40 ^
 						  (uint64_t)v[i].stack << 16 ^ v[i].count)) *
@@ -157,7 +157,7 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 	t->caller = now(CLOCK_THREAD_CPUTIME_ID) - t0;
 	t->wall = now(CLOCK_MONOTONIC) - w0;
 	if (t->naming)
-		t->naming = w0 + t->wall - t->naming;
+		t->naming = t0 + t->caller - t->naming;
 	return err ? err : (int64_t)total;
 }
 

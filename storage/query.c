@@ -31,27 +31,40 @@
 #define READER_MAX_SPAN_NS (2 * 3600ll * 1000000000ll)
 
 /* Rows by id: ids are dense (the writer hands them out one by one), so a table indexed by id
- * finds a row without hashing; the rows themselves live in the reader's arena. */
+ * finds a row without hashing; the rows themselves live in the reader's arena. A slot also holds
+ * a word of the row (a stack's depth and status): the naming of a day's counts looks millions of
+ * stacks up in no particular order, and reading the row's own first line missed the cache a
+ * second time. */
+struct idslot {
+	void *p;
+	uint64_t word;
+};
+
 struct idtab {
-	void **v;
+	struct idslot *v;
 	size_t n;
 };
 
 /* Ids beyond this are not ember's (a damaged chunk): refused rather than indexed. */
 #define READER_MAX_ID (1ll << 32)
 
-static void *idtab_get(const struct idtab *t, int64_t id)
+static const struct idslot *idtab_slot(const struct idtab *t, int64_t id)
 {
-	return id > 0 && (uint64_t)id < t->n ? t->v[id] : NULL;
+	return id > 0 && (uint64_t)id < t->n && t->v[id].p ? &t->v[id] : NULL;
 }
 
-static int idtab_put(struct idtab *t, int64_t id, void *p)
+static void *idtab_get(const struct idtab *t, int64_t id)
+{
+	return id > 0 && (uint64_t)id < t->n ? t->v[id].p : NULL;
+}
+
+static int idtab_put(struct idtab *t, int64_t id, void *p, uint64_t word)
 {
 	if (id <= 0 || id >= READER_MAX_ID)
 		return -EBADMSG;
 	if ((uint64_t)id >= t->n) {
 		size_t n = t->n ? t->n : 1024;
-		void **nv;
+		struct idslot *nv;
 
 		while (n <= (uint64_t)id)
 			n *= 2;
@@ -62,7 +75,7 @@ static int idtab_put(struct idtab *t, int64_t id, void *p)
 		t->v = nv;
 		t->n = n;
 	}
-	t->v[id] = p;
+	t->v[id] = (struct idslot){ p, word };
 	return 0;
 }
 
@@ -125,12 +138,6 @@ struct rthread {
 	bool resolved;
 	unsigned int match_gen; /* the query generation `matches` was computed for */
 	bool matches;
-};
-
-struct rstack {
-	size_t n;
-	enum storage_stack_status status;
-	int64_t frames[];
 };
 
 /*
@@ -275,16 +282,13 @@ static int cache_row(enum dict_kind kind, const void *row, void *ctx)
 	}
 	case DICT_STACK: {
 		const struct dict_stack *k = row;
-		struct rstack *rs =
-		    arena_alloc(&r->arena, sizeof(*rs) + k->depth * sizeof(int64_t));
+		int64_t *frames = arena_alloc(&r->arena, (k->depth + 1) * sizeof(int64_t));
 
-		if (rs) {
-			rs->n = k->depth;
-			rs->status = (enum storage_stack_status)k->status;
-			memcpy(rs->frames, k->frames, k->depth * sizeof(int64_t));
-		}
-		e = rs;
-		break;
+		if (!frames)
+			return -ENOMEM;
+		memcpy(frames, k->frames, k->depth * sizeof(int64_t));
+		return idtab_put(&r->tab[kind], id, frames,
+				 (uint64_t)k->depth | (uint64_t)k->status << 32);
 	}
 	case DICT_FRAME: {
 		struct rframe *f = arena_alloc(&r->arena, sizeof(*f));
@@ -300,7 +304,7 @@ static int cache_row(enum dict_kind kind, const void *row, void *ctx)
 	default:
 		return -EINVAL;
 	}
-	return e ? idtab_put(&r->tab[kind], id, e) : -ENOMEM;
+	return e ? idtab_put(&r->tab[kind], id, e, 0) : -ENOMEM;
 }
 
 /* Loads the chunk holding `id` into the caches. 0, -ENOENT or -errno. */
@@ -470,22 +474,22 @@ const struct storage_thread *storage_reader__thread(struct storage_reader *r, in
 int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n,
 			  enum storage_stack_status *status)
 {
-	struct rstack *s;
+	const struct idslot *s = idtab_slot(&r->tab[DICT_STACK], id);
 	int err;
 
-	CACHE_GET(DICT_STACK, &id, s);
 	if (!s) {
 		err = load_stack(r, id);
 		if (err)
 			return err;
-		CACHE_GET(DICT_STACK, &id, s);
+		s = idtab_slot(&r->tab[DICT_STACK], id);
 		if (!s)
 			return -ENOENT;
 	}
-	*frames = s->frames;
-	*n = s->n;
+	/* The word: depth, status << 32 (see cache_row). */
+	*frames = s->p;
+	*n = (uint32_t)s->word;
 	if (status)
-		*status = s->status;
+		*status = (enum storage_stack_status)(s->word >> 32);
 	return 0;
 }
 
@@ -1208,18 +1212,30 @@ static inline bool cjob_wants(const struct cjob *j, const uint32_t *tidx, const 
 }
 
 /*
- * Sorts n keys no greater than max, least significant digit first, in as few passes of at most
- * RADIX_BITS bits as the keys need (a block's keys have about 27 bits: two passes, where digits
- * of 11 bits took three). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
+ * Sorts n keys no greater than max, least significant digit first, in passes of at most
+ * RADIX_BITS bits: as few as the keys need when they are many (a whole block's keys have about 27
+ * bits: two passes, where digits of 11 bits took three), narrower digits when they are few (a
+ * block filtered down to one process: clearing 16,384 counters twice cost more than a third pass
+ * over a few thousand keys). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
  * result: a or tmp.
  */
 static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max, uint32_t *count)
 {
-	unsigned int bits = 0, passes, digit;
+	unsigned int bits = 0, passes = 0, digit = 0;
+	size_t best = SIZE_MAX;
 
 	while (bits < 32 && (max >> bits))
 		bits++;
-	passes = (bits + RADIX_BITS - 1) / RADIX_BITS;
+	/* A pass costs about its counters plus two touches a key. */
+	for (unsigned int d = 8; bits && d <= RADIX_BITS; d++) {
+		unsigned int np = (bits + d - 1) / d;
+		size_t cost = np * (((size_t)1 << d) + 2 * n);
+
+		if (cost < best) {
+			best = cost;
+			passes = np;
+		}
+	}
 	digit = passes ? (bits + passes - 1) / passes : 0;
 	for (unsigned int p = 0; p < passes; p++) {
 		unsigned int shift = p * digit;
