@@ -596,15 +596,24 @@ static int canon_frame(struct storage_reader *r, struct rframe *f)
 	return 0;
 }
 
-int64_t storage_reader__frame_same(struct storage_reader *r, int64_t id)
+/* Frame `id` with its `same` and `func` filled in; NULL with errno. */
+static struct rframe *lookup_canon(struct storage_reader *r, int64_t id)
 {
 	struct rframe *f = lookup_frame(r, id);
 	int err;
 
-	if (!f)
-		return -errno;
-	err = canon_frame(r, f);
-	return err ? err : f->same;
+	if (f && (err = canon_frame(r, f))) {
+		errno = -err;
+		return NULL;
+	}
+	return f;
+}
+
+int64_t storage_reader__frame_same(struct storage_reader *r, int64_t id)
+{
+	struct rframe *f = lookup_canon(r, id);
+
+	return f ? f->same : -errno;
 }
 
 /* ---- Filters. ---- */
@@ -1723,15 +1732,12 @@ int storage_reader__functions_of(struct storage_reader *r, const struct storage_
 		k++;
 		err = storage_reader__stack(r, (int64_t)(s->key >> 32), &frames, &depth, NULL);
 		for (size_t d = 0; !err && d < depth; d++) {
-			struct rframe *rf = lookup_frame(r, frames[d]);
+			struct rframe *rf = lookup_canon(r, frames[d]);
 
 			if (!rf) {
 				err = -errno;
 				break;
 			}
-			err = canon_frame(r, rf);
-			if (err)
-				break;
 			HASH_FIND(hh, map, &rf->func, sizeof(rf->func), e);
 			if (!e) {
 				e = calloc(1, sizeof(*e));
@@ -1868,14 +1874,11 @@ int storage_reader__tasks(struct storage_reader *r, const struct storage_filter 
 		if (err || !depth)
 			continue;
 		/* Equal leaf frames under two ids are one frame (see rframe). */
-		leaf = lookup_frame(r, frames[0]);
+		leaf = lookup_canon(r, frames[0]);
 		if (!leaf) {
 			err = -errno;
 			break;
 		}
-		err = canon_frame(r, leaf);
-		if (err)
-			break;
 		memset(&lkey.key, 0, sizeof(lkey.key));
 		lkey.key.task = key;
 		lkey.key.frame = leaf->same;

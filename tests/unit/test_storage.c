@@ -1100,6 +1100,41 @@ out:
 	return res;
 }
 
+/* A database in the test directory with its writer, and a reader opened on it when asked. */
+struct fixture {
+	struct storage *db, *rdb;
+	struct storage_writer *w;
+	struct storage_reader *r;
+};
+
+/* A fresh database `name` and a writer on it; false when either fails. */
+static bool fixture_open(struct fixture *x, const char *name)
+{
+	memset(x, 0, sizeof(*x));
+	fresh_path(name);
+	x->db = storage__open(path, STORAGE_WRITE);
+	x->w = x->db ? storage_writer__new(x->db) : NULL;
+	return ASSERT_NONNULL(x->w, "writer");
+}
+
+/* A reader on the database as it is now (the one before, if any, closed). */
+static struct storage_reader *fixture_reader(struct fixture *x)
+{
+	storage_reader__free(x->r);
+	storage__close(x->rdb);
+	x->rdb = storage__open(path, STORAGE_READ);
+	x->r = x->rdb ? storage_reader__new(x->rdb) : NULL;
+	return x->r;
+}
+
+static void fixture_close(struct fixture *x)
+{
+	storage_reader__free(x->r);
+	storage__close(x->rdb);
+	storage_writer__free(x->w);
+	storage__close(x->db);
+}
+
 /* Samples `n` times (thread, stack) at time t. */
 static bool sample_n(struct storage_writer *w, int64_t t, int64_t thread, int64_t stack, int n)
 {
@@ -1120,6 +1155,14 @@ static bool flush_n(struct storage_writer *w, struct storage_recording *rec, int
 	return true;
 }
 
+/* The stack of one frame `f`, and the frame's id in *frame. */
+static int64_t one_frame_stack(struct storage_writer *w, const struct storage_frame *f,
+			       int64_t *frame)
+{
+	*frame = storage_writer__frame(w, f);
+	return storage_writer__stack(w, frame, 1, STORAGE_STACK_COMPLETE);
+}
+
 /*
  * Strings no row in memory names and nobody interned for WRITER_ROW_IDLE_FLUSHES are forgotten
  * in memory (the soak's last growth: function names of new code, 13,000 an hour); interned
@@ -1134,98 +1177,77 @@ static enum test_result test_forget_idle_strings(void)
 			     fk = { .name = "kept", .module = "kept.so" };
 	struct storage_policy pol = { .retention_ns = 3600 * s };
 	struct storage_writer_stats ws;
-	struct storage_writer *w = NULL;
-	struct storage_reader *r = NULL;
-	struct storage *db, *rdb = NULL;
 	const struct storage_frame *fr;
 	const struct storage_thread *t;
 	enum test_result res = TEST_FAIL;
 	struct storage_info info;
 	uint64_t problems = 1, strings_before;
+	struct fixture x;
 
-	fresh_path("forget_strings.db");
-	db = storage__open(path, STORAGE_WRITE);
-	w = db ? storage_writer__new(db) : NULL;
-	if (!ASSERT_NONNULL(w, "writer"))
+	if (!fixture_open(&x, "forget_strings.db"))
 		goto out;
-	fx = storage_writer__frame(w, &f);
-	sx = storage_writer__stack(w, &fx, 1, STORAGE_STACK_COMPLETE);
-	kc = storage_writer__frame(w, &fk);
-	ks = storage_writer__stack(w, &kc, 1, STORAGE_STACK_COMPLETE);
-	th = storage_writer__thread(w, 1, 1, 10, "olden");
-	storage_writer__process_exit(w, 1, 10);
+	sx = one_frame_stack(x.w, &f, &fx);
+	ks = one_frame_stack(x.w, &fk, &kc);
+	th = storage_writer__thread(x.w, 1, 1, 10, "olden");
+	storage_writer__process_exit(x.w, 1, 10);
 	/* The old block (retention deletes it), one for the second writer's retention, a recent
 	 * one. */
-	if (!ASSERT_GT(th, 0, "thread") || !sample_n(w, t0, th, sx, 1) ||
-	    !ASSERT_OK(storage_writer__flush(w, &rec, 0, NULL), "old flush") ||
-	    !sample_n(w, t0 + 7200 * s, th, ks, 1) || !flush_n(w, &rec, 1) ||
-	    !ASSERT_OK(storage__info(db, &info), "info"))
+	if (!ASSERT_GT(th, 0, "thread") || !sample_n(x.w, t0, th, sx, 1) ||
+	    !flush_n(x.w, &rec, 1) || !sample_n(x.w, t0 + 7200 * s, th, ks, 1) ||
+	    !flush_n(x.w, &rec, 1) || !ASSERT_OK(storage__info(x.db, &info), "info"))
 		goto out;
 	strings_before = info.rows[0];
 	/* "kept" interned all along keeps its strings; the rest goes idle. */
 	for (int i = 0; i < WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES; i++)
-		if (!ASSERT_EQ(storage_writer__frame(w, &fk), kc, "kept stays") ||
-		    !flush_n(w, &rec, 1))
+		if (!ASSERT_EQ(storage_writer__frame(x.w, &fk), kc, "kept stays") ||
+		    !flush_n(x.w, &rec, 1))
 			goto out;
-	storage_writer__stats(w, &ws);
+	storage_writer__stats(x.w, &ws);
 	if (!ASSERT_EQ(ws.forgotten_strings, 4, "gone, gone.so, gone.c and olden forgotten") ||
 	    !ASSERT_EQ(ws.strings, 2, "held: kept, kept.so"))
 		goto out;
-	fx2 = storage_writer__frame(w, &f);
-	sx2 = storage_writer__stack(w, &fx2, 1, STORAGE_STACK_COMPLETE);
-	th2 = storage_writer__thread(w, 2, 2, 20, "olden");
+	sx2 = one_frame_stack(x.w, &f, &fx2);
+	th2 = storage_writer__thread(x.w, 2, 2, 20, "olden");
 	if (!ASSERT_GT(fx2, fx, "a new frame") || !ASSERT_GT(th2, th, "a new thread") ||
-	    !sample_n(w, t0 + 10000 * s, th2, sx2, 1) || !flush_n(w, &rec, 1) ||
-	    !ASSERT_OK(storage__info(db, &info), "info") ||
+	    !sample_n(x.w, t0 + 10000 * s, th2, sx2, 1) || !flush_n(x.w, &rec, 1) ||
+	    !ASSERT_OK(storage__info(x.db, &info), "info") ||
 	    !ASSERT_EQ(info.rows[0], strings_before + 4, "the same four texts again, as new rows"))
 		goto out;
 	/* Pruning in this writer: the old block goes; its forgotten rows and strings stay. */
-	if (!ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 7300 * s, 0, NULL), "maintain") ||
-	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	if (!ASSERT_OK(storage_writer__maintain(x.w, &pol, t0 + 7300 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(x.db, print_problem, NULL, &problems), "check") ||
 	    !ASSERT_EQ(problems, 0, "no problems"))
 		goto out;
-	rdb = storage__open(path, STORAGE_READ);
-	r = rdb ? storage_reader__new(rdb) : NULL;
-	fr = r ? storage_reader__frame(r, fx) : NULL;
+	fr = fixture_reader(&x) ? storage_reader__frame(x.r, fx) : NULL;
 	if (!ASSERT_NONNULL(fr, "the forgotten frame reads back") ||
 	    !ASSERT_STREQ(fr->name, "gone", "its name") ||
 	    !ASSERT_STREQ(fr->file, "gone.c", "file"))
 		goto out;
-	fr = storage_reader__frame(r, fx2);
+	fr = storage_reader__frame(x.r, fx2);
 	if (!ASSERT_NONNULL(fr, "the new frame reads back") ||
 	    !ASSERT_STREQ(fr->name, "gone", "its name") ||
 	    !ASSERT_STREQ(fr->module, "gone.so", "module"))
 		goto out;
-	storage_reader__free(r);
-	storage__close(rdb);
-	r = NULL;
-	rdb = NULL;
-	storage_writer__free(w);
+	storage_writer__free(x.w);
 	/* A second writer loads both copies of each text and prunes the first, dead with the block
 	 * at t0 + 7200 s, and keeps the second. */
-	w = storage_writer__new(db);
+	x.w = storage_writer__new(x.db);
 	problems = 1;
-	if (!ASSERT_NONNULL(w, "second writer") ||
-	    !ASSERT_OK(storage_writer__maintain(w, &pol, t0 + 10900 * s, 0, NULL), "maintain") ||
-	    !ASSERT_OK(storage__check(db, print_problem, NULL, &problems), "check") ||
+	if (!ASSERT_NONNULL(x.w, "second writer") ||
+	    !ASSERT_OK(storage_writer__maintain(x.w, &pol, t0 + 10900 * s, 0, NULL), "maintain") ||
+	    !ASSERT_OK(storage__check(x.db, print_problem, NULL, &problems), "check") ||
 	    !ASSERT_EQ(problems, 0, "no problems") ||
-	    !ASSERT_OK(storage__info(db, &info), "info") ||
+	    !ASSERT_OK(storage__info(x.db, &info), "info") ||
 	    !ASSERT_EQ(info.rows[0], 4, "strings left: the second copies"))
 		goto out;
-	rdb = storage__open(path, STORAGE_READ);
-	r = rdb ? storage_reader__new(rdb) : NULL;
-	fr = r ? storage_reader__frame(r, fx2) : NULL;
-	t = r ? storage_reader__thread(r, th2) : NULL;
-	if (!ASSERT_NONNULL(fr, "the new frame reads back") ||
-	    !ASSERT_STREQ(fr->file, "gone.c", "file") || !ASSERT_NONNULL(t, "the new thread") ||
-	    !ASSERT_STREQ(t->comm, "olden", "comm"))
-		goto out;
-	res = TEST_PASS;
+	fr = fixture_reader(&x) ? storage_reader__frame(x.r, fx2) : NULL;
+	t = x.r ? storage_reader__thread(x.r, th2) : NULL;
+	if (ASSERT_NONNULL(fr, "the new frame reads back") &&
+	    ASSERT_STREQ(fr->file, "gone.c", "file") && ASSERT_NONNULL(t, "the new thread") &&
+	    ASSERT_STREQ(t->comm, "olden", "comm"))
+		res = TEST_PASS;
 out:
-	storage_reader__free(r);
-	storage__close(rdb);
-	storage_writer__free(w);
-	storage__close(db);
+	fixture_close(&x);
 	return res;
 }
 
@@ -1245,6 +1267,19 @@ static const struct storage_function_count *function_row(const struct storage_fu
 	return found;
 }
 
+/* Whether the functions under filter `f` are one row of `self` samples. */
+static bool one_function(struct storage_reader *r, const struct storage_filter *f, uint64_t self)
+{
+	struct storage_function_count *fc = NULL;
+	uint64_t total;
+	size_t n = 0;
+	bool ok = ASSERT_OK(storage_reader__functions(r, f, &fc, &n, &total), "functions") &&
+		  ASSERT_EQ(n, 1, "one function") && ASSERT_EQ(fc[0].self, self, "its samples");
+
+	free(fc);
+	return ok;
+}
+
 /*
  * The same text under two string ids (a string forgotten by the writer and interned again) is
  * one thing to every reader: one function with the counts of both, one binary and one command
@@ -1262,55 +1297,47 @@ static enum test_result test_group_by_text(void)
 	struct storage_task_count *tc = NULL;
 	const struct storage_function_count *row;
 	struct storage_writer_stats ws;
-	struct storage_writer *w = NULL;
-	struct storage_reader *r = NULL;
-	struct storage *db, *rdb = NULL;
 	const struct storage_frame *fr;
 	enum test_result res = TEST_FAIL;
 	size_t n = 0, rows, nt = 0;
+	struct fixture x;
 	uint64_t total;
 
-	fresh_path("group_by_text.db");
-	db = storage__open(path, STORAGE_WRITE);
-	w = db ? storage_writer__new(db) : NULL;
-	if (!ASSERT_NONNULL(w, "writer") ||
-	    !ASSERT_OK(storage_writer__process(w, 1, 10, t0, 0, "worker", "/usr/bin/w", t0), "proce"
-											     "ss"))
+	if (!fixture_open(&x, "group_by_text.db") ||
+	    !ASSERT_OK(storage_writer__process(x.w, 1, 10, t0, 0, "worker", "/usr/bin/w", t0), "pro"
+											       "ces"
+											       "s"))
 		goto out;
-	fa = storage_writer__frame(w, &a);
-	fu = storage_writer__frame(w, &u);
-	fo = storage_writer__frame(w, &o);
-	sa = storage_writer__stack(w, &fa, 1, STORAGE_STACK_COMPLETE);
-	su = storage_writer__stack(w, &fu, 1, STORAGE_STACK_COMPLETE);
-	so = storage_writer__stack(w, &fo, 1, STORAGE_STACK_COMPLETE);
-	t1 = storage_writer__thread(w, 1, 1, 10, "worker");
-	t9 = storage_writer__thread(w, 9, 9, 90, "steady");
-	storage_writer__process_exit(w, 1, 10);
-	if (!sample_n(w, t0, t1, sa, 3) || !sample_n(w, t0 + s, t9, su, 2) ||
-	    !sample_n(w, t0 + 2 * s, t9, so, 3) ||
-	    !flush_n(w, &rec, WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES + 1))
+	sa = one_frame_stack(x.w, &a, &fa);
+	su = one_frame_stack(x.w, &u, &fu);
+	so = one_frame_stack(x.w, &o, &fo);
+	t1 = storage_writer__thread(x.w, 1, 1, 10, "worker");
+	t9 = storage_writer__thread(x.w, 9, 9, 90, "steady");
+	storage_writer__process_exit(x.w, 1, 10);
+	if (!sample_n(x.w, t0, t1, sa, 3) || !sample_n(x.w, t0 + s, t9, su, 2) ||
+	    !sample_n(x.w, t0 + 2 * s, t9, so, 3) ||
+	    !flush_n(x.w, &rec, WRITER_ROW_IDLE_FLUSHES + WRITER_SWEEP_FLUSHES + 1))
 		goto out;
-	storage_writer__stats(w, &ws);
+	storage_writer__stats(x.w, &ws);
 	if (!ASSERT_GE(ws.forgotten_strings, 5, "fn, m, lib.so, worker, /usr/bin/w forgotten"))
 		goto out;
 	/* Everything again: new frames, stacks, strings; pid 1 is a new process. */
-	if (!ASSERT_OK(storage_writer__process(w, 1, 11, t0, 0, "worker", "/usr/bin/w", t0), "proce"
-											     "ss "
-											     "agai"
-											     "n"))
+	if (!ASSERT_OK(storage_writer__process(x.w, 1, 11, t0, 0, "worker", "/usr/bin/w", t0), "pro"
+											       "ces"
+											       "s "
+											       "aga"
+											       "i"
+											       "n"))
 		goto out;
-	fa = storage_writer__frame(w, &a);
-	fu = storage_writer__frame(w, &u);
-	sa = storage_writer__stack(w, &fa, 1, STORAGE_STACK_COMPLETE);
-	su = storage_writer__stack(w, &fu, 1, STORAGE_STACK_COMPLETE);
-	t1 = storage_writer__thread(w, 1, 1, 11, "worker");
-	if (!sample_n(w, t0 + 100 * s, t1, sa, 2) || !sample_n(w, t0 + 101 * s, t9, su, 2) ||
-	    !flush_n(w, &rec, 1))
+	sa = one_frame_stack(x.w, &a, &fa);
+	su = one_frame_stack(x.w, &u, &fu);
+	t1 = storage_writer__thread(x.w, 1, 1, 11, "worker");
+	if (!sample_n(x.w, t0 + 100 * s, t1, sa, 2) || !sample_n(x.w, t0 + 101 * s, t9, su, 2) ||
+	    !flush_n(x.w, &rec, 1))
 		goto out;
-	rdb = storage__open(path, STORAGE_READ);
-	r = rdb ? storage_reader__new(rdb) : NULL;
-	if (!ASSERT_NONNULL(r, "reader") ||
-	    !ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ 0 }, &fc, &n, &total),
+	if (!ASSERT_NONNULL(fixture_reader(&x), "reader") ||
+	    !ASSERT_OK(storage_reader__functions(x.r, &(struct storage_filter){ 0 }, &fc, &n,
+						 &total),
 		       "functions"))
 		goto out;
 	row = function_row(fc, n, "fn", &rows);
@@ -1323,40 +1350,25 @@ static enum test_result test_group_by_text(void)
 	    !ASSERT_EQ(row->self, 4, "its samples under both ids") ||
 	    !ASSERT_EQ(total, 12, "all samples"))
 		goto out;
-	free(fc);
-	fc = NULL;
 	/* Filters by command and by binary cover both string ids of the text. */
-	if (!ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ .comm = "worker" },
-						 &fc, &n, &total),
-		       "functions of worker") ||
-	    !ASSERT_EQ(n, 1, "one function") || !ASSERT_EQ(fc[0].self, 5, "both processes"))
-		goto out;
-	free(fc);
-	fc = NULL;
-	if (!ASSERT_OK(storage_reader__functions(r, &(struct storage_filter){ .binary = "w" }, &fc,
-						 &n, &total),
-		       "functions of w") ||
-	    !ASSERT_EQ(n, 1, "one function") || !ASSERT_EQ(fc[0].self, 5, "both processes"))
+	if (!one_function(x.r, &(struct storage_filter){ .comm = "worker" }, 5) ||
+	    !one_function(x.r, &(struct storage_filter){ .binary = "w" }, 5))
 		goto out;
 	/* pid 9's hottest leaf: the unnamed frame, 2 + 2 samples, over other's 3. */
 	if (!ASSERT_OK(storage_reader__tasks(
-			   r, &(struct storage_filter){ .pids = (uint32_t[]){ 9 }, .npids = 1 },
+			   x.r, &(struct storage_filter){ .pids = (uint32_t[]){ 9 }, .npids = 1 },
 			   false, &tc, &nt, &total),
 		       "tasks") ||
 	    !ASSERT_EQ(nt, 1, "one process"))
 		goto out;
-	fr = storage_reader__frame(r, tc[0].hot_frame);
-	if (!ASSERT_NONNULL(fr, "hot frame") || !ASSERT_NULL(fr->name, "the unnamed frame") ||
-	    !ASSERT_STREQ(fr->module, "lib.so", "its module"))
-		goto out;
-	res = TEST_PASS;
+	fr = storage_reader__frame(x.r, tc[0].hot_frame);
+	if (ASSERT_NONNULL(fr, "hot frame") && ASSERT_NULL(fr->name, "the unnamed frame") &&
+	    ASSERT_STREQ(fr->module, "lib.so", "its module"))
+		res = TEST_PASS;
 out:
 	free(fc);
 	free(tc);
-	storage_reader__free(r);
-	storage__close(rdb);
-	storage_writer__free(w);
-	storage__close(db);
+	fixture_close(&x);
 	return res;
 }
 
