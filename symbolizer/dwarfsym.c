@@ -15,7 +15,6 @@
 #include "symbolizer/dwarfsym.h"
 
 #include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -31,6 +30,7 @@
 #include <uthash.h>
 
 #include "symbolizer/demangle.h"
+#include "symbolizer/dwarfread.h"
 
 /* Hostile input: deeper DIE nesting is not descended into, and no DIE may claim more ranges. */
 #define DWARFSYM_MAX_DEPTH 96
@@ -94,7 +94,7 @@ struct dcu {
 	/* Cold: building, lookups outside every function, freeing. */
 	uint32_t nlines, npaths, ninls, nranges;
 	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
-	Dwarf_Die die;
+	struct dwarfread_unit *unit;
 } __attribute__((aligned(64)));
 
 struct cu_range {
@@ -120,6 +120,7 @@ struct walk {
 	size_t ninls, cinls;
 	struct drange *ranges;
 	size_t nranges, cranges;
+	int nr; /* ranges of the DIE being read */
 	int err;
 };
 
@@ -139,7 +140,7 @@ struct chunk {
 struct dwarfsym {
 	int fd;
 	Elf *elf;
-	Dwarf *dw;
+	struct dwarfread *rd;
 	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
 	size_t npads;
 	void *inflated; /* the compressed debug sections, inflated (see inflate_sections) */
@@ -158,6 +159,7 @@ struct dwarfsym {
 	struct chunk *arena; /* the newest chunk first */
 	size_t chunk_next;   /* size of the next chunk, DWARFSYM_CHUNK_FIRST..DWARFSYM_CHUNK */
 	struct walk scratch; /* its vectors only */
+	struct dwarfread_lines lines; /* the vectors the line tables are read into */
 	size_t bytes;
 	unsigned long bad_units;
 };
@@ -231,36 +233,76 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
+/* Looks a mangled name up in the demangled names, demangling it the first time. */
+static const char *demangled(struct dwarfsym *d, const char *mangled)
+{
+	struct dname *n;
+
+	HASH_FIND_PTR(d->names, &mangled, n);
+	if (n)
+		return n->demangled ? n->demangled : mangled;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return mangled;
+	n->mangled = mangled;
+	n->demangled = demangle(mangled);
+	d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
+	HASH_ADD_PTR(d->names, mangled, n);
+	return n->demangled ? n->demangled : mangled;
+}
+
+/* dwarf_attr_integrate's bound: a chain of abstract origins and specifications. */
+#define DWARFSYM_MAX_CHAIN 16
+
 /*
  * The name of a function: its linkage name, demangled when mangled, else its DW_AT_name, looking
  * through abstract origins and specifications, as eu-addr2line names it (glibc's internal aliases
- * such as __GI_memcpy are linkage names given by asm labels).
+ * such as __GI_memcpy are linkage names given by asm labels). As libdw's dwarf_attr_integrate,
+ * each attribute is the first found along the chain (at most 16 DIEs), and a linkage name found
+ * wins even when its string cannot be read.
  */
-static const char *die_name(struct walk *w, Dwarf_Die *die)
+static const char *die_name(struct walk *w, struct dwarfread_unit *u,
+			    const struct dwarfread_die *die)
 {
-	Dwarf_Attribute a;
-	const char *mangled = NULL, *plain = NULL;
-	struct dname *n;
+	static const unsigned int want[3] = { DWARFREAD_AT_LINKAGE_NAME,
+					      DWARFREAD_AT_MIPS_LINKAGE_NAME, DWARFREAD_AT_NAME };
+	struct dwarfread *rd = w->d->rd;
+	const struct dwarfread_die *cur = die;
+	struct dwarfread_val found[3];
+	struct dwarfread_unit *fu[3] = { NULL, NULL, NULL };
+	struct dwarfread_die next;
+	const char *mangled = NULL;
 
-	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
-	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
-		mangled = dwarf_formstring(&a);
-	if (mangled) {
-		HASH_FIND_PTR(w->d->names, &mangled, n);
-		if (n)
-			return n->demangled ? n->demangled : mangled;
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return mangled;
-		n->mangled = mangled;
-		n->demangled = demangle(mangled);
-		w->d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
-		HASH_ADD_PTR(w->d->names, mangled, n);
-		return n->demangled ? n->demangled : mangled;
+	for (int i = 0; i < DWARFSYM_MAX_CHAIN; i++) {
+		const struct dwarfread_val *ref = NULL;
+		struct dwarfread_unit *tu;
+		uint64_t off;
+
+		for (int k = 0; k < 3; k++)
+			if (!fu[k] && (cur->have & (1u << want[k]))) {
+				fu[k] = u;
+				found[k] = cur->at[want[k]];
+			}
+		if (fu[0])
+			break; /* nothing found later can change the answer */
+		if (cur->have & (1u << DWARFREAD_AT_ABSTRACT_ORIGIN))
+			ref = &cur->at[DWARFREAD_AT_ABSTRACT_ORIGIN];
+		else if (cur->have & (1u << DWARFREAD_AT_SPECIFICATION))
+			ref = &cur->at[DWARFREAD_AT_SPECIFICATION];
+		if (!ref || dwarfread__ref(rd, u, ref, &tu, &off) ||
+		    dwarfread__die(rd, tu, off, &next) || !next.tag)
+			break;
+		u = tu;
+		cur = &next;
 	}
-	if (dwarf_attr_integrate(die, DW_AT_name, &a))
-		plain = dwarf_formstring(&a);
-	return plain;
+	if (fu[0] || fu[1]) {
+		int k = fu[0] ? 0 : 1;
+
+		mangled = dwarfread__string(rd, fu[k], &found[k]);
+		if (mangled)
+			return demangled(w->d, mangled);
+	}
+	return fu[2] ? dwarfread__string(rd, fu[2], &found[2]) : NULL;
 }
 
 /*
@@ -268,11 +310,12 @@ static const char *die_name(struct walk *w, Dwarf_Die *die)
  * the unit's compilation directory (DWARF 5 directory entries are relative to it). Returns 0 or
  * -ENOMEM.
  */
-static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, size_t nfiles)
+static int build_paths(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
 	const char *cd = cu->comp_dir;
+	size_t nfiles = l->nfiles;
 
-	if (!files || !nfiles)
+	if (!nfiles)
 		return 0;
 	if (nfiles > (1u << 30))
 		return -E2BIG;
@@ -281,24 +324,34 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
 		return -ENOMEM;
 	cu->npaths = (uint32_t)nfiles;
 	for (size_t i = 0; i < nfiles; i++) {
-		const char *f = dwarf_filesrc(files, i, NULL, NULL);
-		size_t len;
-		char *j;
+		/* libdw's name: dir "/" name (dir NULL for an absolute name, or without a
+		 * compilation directory); ember's: that, joined to comp_dir when relative. */
+		const char *dir = l->files[i].dir, *f = l->files[i].name;
+		bool rel = dir ? dir[0] != '/' : f[0] != '/';
+		bool join = rel && cd && *cd;
+		size_t lcd = join ? strlen(cd) : 0, ld = dir ? strlen(dir) : 0, lf;
+		char *j, *p;
 
-		cu->paths[i] = f;
-		if (!f || f[0] == '/' || !cd || !*cd)
+		if (!dir && !join) {
+			cu->paths[i] = f;
 			continue;
-		{
-			size_t lcd = strlen(cd), lf = strlen(f);
-
-			len = lcd + lf + 2;
-			j = arena_alloc(d, len);
-			if (!j)
-				return -ENOMEM;
-			memcpy(j, cd, lcd);
-			j[lcd] = '/';
-			memcpy(j + lcd + 1, f, lf + 1);
 		}
+		lf = strlen(f);
+		j = arena_alloc(d, lcd + 1 + ld + 1 + lf + 1);
+		if (!j)
+			return -ENOMEM;
+		p = j;
+		if (join) {
+			memcpy(p, cd, lcd);
+			p += lcd;
+			*p++ = '/';
+		}
+		if (dir) {
+			memcpy(p, dir, ld);
+			p += ld;
+			*p++ = '/';
+		}
+		memcpy(p, f, lf + 1);
 		cu->paths[i] = j;
 	}
 	return 0;
@@ -308,13 +361,12 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
  * Copies the unit's line table (libdw keeps it sorted by address) into compact rows. A unit whose
  * rows span 4 GiB or more (no real unit does) fails as a bad unit.
  */
-static int build_lines(struct dwarfsym *d, struct dcu *cu)
+static int build_lines(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
-	Dwarf_Lines *lines;
+	size_t n = l->nrows;
 	uint64_t prev = 0;
-	size_t n;
 
-	if (dwarf_getsrclines(&cu->die, &lines, &n) || !n)
+	if (!n)
 		return 0;
 	if (n > UINT32_MAX / 2)
 		return -E2BIG;
@@ -322,29 +374,22 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 	cu->laddr = arena_alloc(d, n * sizeof(*cu->laddr));
 	if (!cu->lines || !cu->laddr)
 		return -ENOMEM;
+	cu->line_base = l->rows[0].addr;
 	for (size_t i = 0; i < n; i++) {
-		Dwarf_Line *l = dwarf_onesrcline(lines, i);
-		Dwarf_Files *files;
-		Dwarf_Addr a = 0;
-		size_t idx = 0;
-		bool end = false;
-		int ln = 0;
+		const struct dwarfread_row *row = &l->rows[i];
+		uint64_t a = row->addr;
+		uint32_t idx = row->file < cu->npaths ? row->file : DLINE_NOFILE;
 
-		if (!l || dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || ln < 0)
+		if (row->line < 0)
 			return -ENOEXEC;
-		dwarf_lineendsequence(l, &end);
-		if (dwarf_line_file(l, &files, &idx) || idx >= cu->npaths)
-			idx = DLINE_NOFILE;
-		/* libdw sorts by address; a hostile table that is not must not break the search. */
+		/* dwarfread sorts by address; anything else must not break the search. */
 		if (i && a < prev)
 			return -ENOEXEC;
-		if (!i)
-			cu->line_base = a;
 		if (a - cu->line_base > UINT32_MAX)
 			return -E2BIG;
 		prev = a;
 		cu->laddr[i] = (uint32_t)(a - cu->line_base);
-		cu->lines[i] = (struct dline){ (uint32_t)ln, (uint32_t)idx, end };
+		cu->lines[i] = (struct dline){ (uint32_t)row->line, idx, row->end != 0 };
 	}
 	cu->nlines = (uint32_t)n;
 	return 0;
@@ -375,44 +420,55 @@ static uint32_t rows_above(const struct dcu *cu, uint32_t begin, uint32_t end, u
 	return (uint32_t)(base - cu->laddr) + (*base <= key);
 }
 
-/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
-static int die_ranges(struct walk *w, Dwarf_Die *die)
+/* Appends one range of a DIE to w->ranges (dwarfread__ranges' callback); counts in w->nr. */
+static int add_range(void *ctx, uint64_t lo, uint64_t hi)
 {
-	Dwarf_Addr base, start, end;
-	ptrdiff_t off = 0;
-	int n = 0;
+	struct walk *w = ctx;
 
-	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
-		if (end <= start)
-			continue;
-		if (++n > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
-			return -E2BIG;
-		if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
-			return -ENOMEM;
-		w->ranges[w->nranges++] = (struct drange){ start, end };
-	}
-	return n;
+	if (hi <= lo)
+		return 0;
+	if (++w->nr > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
+		return -E2BIG;
+	if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
+		return -ENOMEM;
+	w->ranges[w->nranges++] = (struct drange){ lo, hi };
+	return 0;
 }
 
-static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func);
+/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. A list that does
+ * not parse ends where it stops parsing (as dwarf_ranges' callers see it). */
+static int die_ranges(struct walk *w, struct dwarfread_unit *u, const struct dwarfread_die *die)
+{
+	int err;
 
-static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
+	w->nr = 0;
+	err = dwarfread__ranges(w->d->rd, u, die, add_range, w);
+	if (err == -E2BIG || err == -ENOMEM)
+		return err;
+	return w->nr;
+}
+
+static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
+			      const struct dwarfread_die *parent, int depth, int in_func);
+
+/* Adds an inlined call; returns where its subtree ends (0 when not known, see walk_children). */
+static uint64_t add_inline(struct walk *w, struct dwarfread_unit *u,
+			   const struct dwarfread_die *die, int depth)
 {
 	size_t idx = w->ninls, rb = w->nranges;
-	Dwarf_Attribute a;
-	Dwarf_Word v;
+	uint64_t v, end;
 	struct dinl *n;
-	int nr = die_ranges(w, die);
+	int nr = die_ranges(w, u, die);
 
 	if (nr < 0) {
 		w->err = nr;
-		return;
+		return 0;
 	}
 	if (!nr)
-		return; /* optimized out entirely: nothing of it, or below it, holds code */
+		return 0; /* optimized out entirely: nothing of it, or below it, holds code */
 	if (grow((void **)&w->inls, &w->cinls, w->ninls + 1, sizeof(*w->inls))) {
 		w->err = -ENOMEM;
-		return;
+		return 0;
 	}
 	n = &w->inls[w->ninls++];
 	memset(n, 0, sizeof(*n));
@@ -423,34 +479,39 @@ static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
 		n->lo = w->ranges[i].lo < n->lo ? w->ranges[i].lo : n->lo;
 		n->hi = w->ranges[i].hi > n->hi ? w->ranges[i].hi : n->hi;
 	}
-	n->name = die_name(w, die);
-	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && v < w->cu->npaths)
+	n->name = die_name(w, u, die);
+	if ((die->have & (1u << DWARFREAD_AT_CALL_FILE)) &&
+	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_FILE], &v) && v < w->cu->npaths)
 		n->call_file = w->cu->paths[v];
-	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
+	if ((die->have & (1u << DWARFREAD_AT_CALL_LINE)) &&
+	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_LINE], &v) && v <= UINT32_MAX)
 		n->call_line = (uint32_t)v;
-	walk_children(w, die, depth + 1, 1);
+	end = walk_children(w, u, die, depth + 1, 1);
 	/* w->inls may have moved while the children were walked: index again. */
 	w->inls[idx].subtree_end = (uint32_t)w->ninls;
+	return end;
 }
 
-static void add_function(struct walk *w, Dwarf_Die *die, int depth)
+static uint64_t add_function(struct walk *w, struct dwarfread_unit *u,
+			     const struct dwarfread_die *die, int depth)
 {
 	size_t rb = w->nranges, inl_begin = w->ninls;
 	const char *name;
-	int nr = die_ranges(w, die);
+	uint64_t end;
+	int nr = die_ranges(w, u, die);
 
 	if (nr <= 0) {
 		if (nr < 0)
 			w->err = nr;
-		return; /* a declaration, or an abstract instance that only inlined copies use */
+		return 0; /* a declaration, or an abstract instance that only inlined copies use */
 	}
-	name = die_name(w, die);
-	walk_children(w, die, depth + 1, 1);
+	name = die_name(w, u, die);
+	end = walk_children(w, u, die, depth + 1, 1);
 	if (w->err)
-		return;
+		return 0;
 	if (grow((void **)&w->funcs, &w->cfuncs, w->nfuncs + (size_t)nr, sizeof(*w->funcs))) {
 		w->err = -ENOMEM;
-		return;
+		return 0;
 	}
 	for (size_t i = rb; i < rb + (size_t)nr; i++, w->nfuncs++)
 		w->funcs[w->nfuncs] = (struct dfunc){ .lo = w->ranges[i].lo,
@@ -459,32 +520,45 @@ static void add_function(struct walk *w, Dwarf_Die *die, int depth)
 						      .inl_begin = (uint32_t)inl_begin,
 						      .inl_end = (uint32_t)w->ninls,
 						      .order = (uint32_t)w->nfuncs };
+	return end;
 }
 
-static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func)
+/*
+ * Walks the children of `parent` as dwarf_child and dwarf_siblingof would. Returns the offset
+ * after the null entry that ends them when the walk reached it, else 0 (an error, the depth
+ * bound, no children): the caller then finds the next sibling itself.
+ */
+static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
+			      const struct dwarfread_die *parent, int depth, int in_func)
 {
-	Dwarf_Die child;
+	struct dwarfread *rd = w->d->rd;
+	struct dwarfread_die child;
+	uint64_t pos = parent->next;
 
-	if (depth > DWARFSYM_MAX_DEPTH || dwarf_child(parent, &child))
-		return;
-	do {
-		if (w->err)
-			return;
-		switch (dwarf_tag(&child)) {
+	if (depth > DWARFSYM_MAX_DEPTH || !parent->children)
+		return 0;
+	for (;;) {
+		uint64_t end = 0;
+
+		if (w->err || dwarfread__die(rd, u, pos, &child))
+			return 0;
+		if (!child.tag)
+			return child.next;
+		switch (child.tag) {
 		case DW_TAG_subprogram:
 			/* Functions nested in functions (GCC's extension) count as their parent. */
 			if (!in_func)
-				add_function(w, &child, depth);
+				end = add_function(w, u, &child, depth);
 			break;
 		case DW_TAG_inlined_subroutine:
 			if (in_func)
-				add_inline(w, &child, depth);
+				end = add_inline(w, u, &child, depth);
 			break;
 		case DW_TAG_lexical_block:
 		case DW_TAG_try_block:
 		case DW_TAG_catch_block:
 			if (in_func)
-				walk_children(w, &child, depth + 1, 1);
+				end = walk_children(w, u, &child, depth + 1, 1);
 			break;
 		case DW_TAG_namespace:
 		case DW_TAG_class_type:
@@ -493,12 +567,19 @@ static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_f
 		case DW_TAG_interface_type:
 		case DW_TAG_module:
 			if (!in_func)
-				walk_children(w, &child, depth + 1, 0);
+				end = walk_children(w, u, &child, depth + 1, 0);
 			break;
 		default:
 			break; /* types, variables, parameters: no code below */
 		}
-	} while (dwarf_siblingof(&child, &child) == 0);
+		/* A DW_AT_sibling link wins, as in dwarf_siblingof; else past the subtree just
+		 * walked, or skipped. */
+		if ((child.have & (1u << DWARFREAD_AT_SIBLING)) || !end)
+			end = dwarfread__sibling(rd, u, &child);
+		if (!end)
+			return 0;
+		pos = end;
+	}
 }
 
 static int cmp_func(const void *a, const void *b)
@@ -525,8 +606,8 @@ static bool funcs_sorted(const struct dfunc *f, size_t n)
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
 	struct walk w = d->scratch;
-	Dwarf_Files *files;
-	size_t nfiles;
+	struct dwarfread_die cudie;
+	int lerr;
 
 	size_t cap_before =
 	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
@@ -537,13 +618,17 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	w.err = 0;
 
 	cu->state = CU_BAD;
-	if (dwarf_getsrcfiles(&cu->die, &files, &nfiles))
-		files = NULL;
-	w.err = build_paths(d, cu, files, files ? nfiles : 0);
+	/* A line table that does not parse leaves the unit without files and lines, as libdw. */
+	lerr = dwarfread__lines(d->rd, cu->unit, &d->lines);
+	w.err = lerr == -ENOMEM ? lerr : 0;
 	if (!w.err)
-		w.err = build_lines(d, cu);
+		w.err = build_paths(d, cu, &d->lines);
 	if (!w.err)
-		walk_children(&w, &cu->die, 0, 0);
+		w.err = build_lines(d, cu, &d->lines);
+	if (!w.err)
+		w.err = dwarfread__die(d->rd, cu->unit, cu->unit->die_off, &cudie);
+	if (!w.err)
+		walk_children(&w, cu->unit, &cudie, 0, 0);
 	if (!w.err && w.nfuncs && !funcs_sorted(w.funcs, w.nfuncs))
 		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
 	if (!w.err) {
@@ -638,46 +723,54 @@ static int index_buckets(struct dwarfsym *d)
 	return 0;
 }
 
+struct unit_ranges {
+	struct dwarfsym *d;
+	size_t cap; /* of d->cur */
+	int n;	    /* ranges of the unit being read */
+};
+
+/* Appends one range of a unit (dwarfread__ranges' callback). */
+static int add_unit_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+	struct unit_ranges *ur = ctx;
+	struct dwarfsym *d = ur->d;
+
+	if (hi <= lo)
+		return 0;
+	if (++ur->n > DWARFSYM_MAX_RANGES * 16)
+		return 1; /* stop: the unit keeps the ranges so far */
+	if (grow((void **)&d->cur, &ur->cap, d->ncur + 1, sizeof(*d->cur)))
+		return -ENOMEM;
+	d->cur[d->ncur++] = (struct cu_range){ lo, hi, 0, (uint32_t)d->ncus };
+	return 0;
+}
+
 /* Lists the units and the address ranges each covers, without reading their DIE trees. */
 static int index_units(struct dwarfsym *d)
 {
-	Dwarf_CU *cu = NULL, *next;
-	size_t ccus = 0, ccur = 0;
-	Dwarf_Die cudie;
-	uint8_t unit_type;
-	Dwarf_Half version;
+	size_t ccus = 0, n = dwarfread__nunits(d->rd);
+	struct unit_ranges ur = { d, 0, 0 };
 
-	while (dwarf_get_units(d->dw, cu, &next, &version, &unit_type, &cudie, NULL) == 0) {
-		Dwarf_Addr base, start, end;
-		ptrdiff_t off = 0;
-		int n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dwarfread_unit *u = dwarfread__unit(d->rd, i);
+		struct dwarfread_die cudie;
 
-		cu = next;
-		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+		if (u->unit_type != DW_UT_compile && u->unit_type != DW_UT_partial)
 			continue;
 		if (grow((void **)&d->cus, &ccus, d->ncus + 1, sizeof(*d->cus)))
 			return -ENOMEM;
 		memset(&d->cus[d->ncus], 0, sizeof(d->cus[0]));
-		d->cus[d->ncus].die = cudie;
-		{
-			Dwarf_Attribute a;
-
-			d->cus[d->ncus].comp_dir =
-			    dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &a));
-		}
-		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
-			if (end <= start)
-				continue;
-			if (++n > DWARFSYM_MAX_RANGES * 16)
-				break;
-			if (grow((void **)&d->cur, &ccur, d->ncur + 1, sizeof(*d->cur)))
-				return -ENOMEM;
-			d->cur[d->ncur++] = (struct cu_range){ start, end, 0, (uint32_t)d->ncus };
-		}
+		d->cus[d->ncus].unit = u;
+		d->cus[d->ncus].comp_dir = u->comp_dir;
+		ur.n = 0;
+		if (!dwarfread__unit_die(d->rd, u, &cudie) &&
+		    dwarfread__ranges(d->rd, u, &cudie, add_unit_range, &ur) == -ENOMEM)
+			return -ENOMEM;
 		d->ncus++;
 		if (d->ncus > UINT32_MAX / 2)
 			return -EFBIG;
 	}
+	d->bytes += ur.cap * sizeof(*d->cur);
 	if (d->ncus) {
 		/* realloc does not keep the units' cache-line alignment: move them once. */
 		struct dcu *aligned = aligned_alloc(64, d->ncus * sizeof(*d->cus));
@@ -693,23 +786,32 @@ static int index_units(struct dwarfsym *d)
 	for (size_t i = 0; i < d->ncur; i++)
 		d->cur[i].max_hi = i && d->cur[i - 1].max_hi > d->cur[i].hi ? d->cur[i - 1].max_hi
 									    : d->cur[i].hi;
-	d->bytes += d->ncus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
+	d->bytes += d->ncus * sizeof(*d->cus);
 	return index_buckets(d);
 }
 
-/* Debug sections ember never reads: locations, macros, CFI, name indexes. */
-static bool unused_section(const char *name)
+/* The debug sections dwarfread reads, by name without ".debug_"; the others are never read. */
+static const char *const used_sections[DWARFREAD_NSECS] = {
+	[DWARFREAD_INFO] = "info",
+	[DWARFREAD_ABBREV] = "abbrev",
+	[DWARFREAD_LINE] = "line",
+	[DWARFREAD_STR] = "str",
+	[DWARFREAD_LINE_STR] = "line_str",
+	[DWARFREAD_RNGLISTS] = "rnglists",
+	[DWARFREAD_RANGES] = "ranges",
+	[DWARFREAD_ADDR] = "addr",
+	[DWARFREAD_STR_OFFSETS] = "str_offsets",
+};
+
+/* The index of a debug section (".debug_x" or ".zdebug_x") in used_sections, or -1. */
+static int used_section(const char *name)
 {
-	static const char *const unused[] = {
-		"loc",	    "loclists",	    "macro",	    "macinfo", "frame", "pubnames",
-		"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",   "types",
-	};
 	const char *base = name + (name[1] == 'z' ? 8 : 7);
 
-	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
-		if (!strcmp(base, unused[i]))
-			return true;
-	return false;
+	for (int i = 0; i < DWARFREAD_NSECS; i++)
+		if (!strcmp(base, used_sections[i]))
+			return i;
+	return -1;
 }
 
 /* Debug sections inflated to more than this in all are refused. */
@@ -815,11 +917,11 @@ out:
 }
 
 /*
- * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
- * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
- * past the section's buffer (found by fuzz_elf, a heap overflow under ASan). Every debug section
+ * Strings in debug sections (.debug_str, file names in .debug_line) are used where they lie, read
+ * with strlen: a section whose last string is unterminated would be read past its buffer (libdw
+ * 0.188 did exactly that, found by fuzz_elf, a heap overflow under ASan). Every debug section
  * that does not end in a zero byte is replaced by a copy that has one after its end, so such a
- * read stops there. Compressed sections are decompressed first (libdw would do it itself).
+ * read stops there. Compressed sections are decompressed first.
  */
 static int harden_sections(struct dwarfsym *d)
 {
@@ -836,10 +938,9 @@ static int harden_sections(struct dwarfsym *d)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
-		if (debug_section(name) && unused_section(name)) {
-			/* libdw reads (and inflates) every debug section it knows when the file is
-			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
-			 */
+		if (debug_section(name) && used_section(name) < 0) {
+			/* As NOBITS, a section is neither inflated nor copied (locations, macros,
+			 * CFI, name indexes, aranges). Only our in-memory copy changes. */
 			sh.sh_type = SHT_NOBITS;
 			if (!gelf_update_shdr(scn, &sh))
 				return -ENOEXEC;
@@ -887,6 +988,39 @@ static int harden_sections(struct dwarfsym *d)
 	return 0;
 }
 
+/* The buffers of the sections dwarfread reads (after harden_sections: each ends in a zero). */
+static int open_reader(struct dwarfsym *d)
+{
+	struct dwarfread_section secs[DWARFREAD_NSECS];
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	const char *ident = elf_getident(d->elf, NULL);
+
+	/* dwarfread reads little-endian DWARF: the byte order of every host ember runs on. */
+	if (!ident || ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(d->elf, &shstrndx))
+		return -ENOEXEC;
+	memset(secs, 0, sizeof(secs));
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+		GElf_Shdr sh;
+		int i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (!debug_section(name) || (i = used_section(name)) < 0 || secs[i].buf)
+			continue;
+		data = elf_getdata(scn, NULL);
+		/* harden_sections made every such section end in a zero byte, or copied it. */
+		if (!data || !data->d_buf || !data->d_size)
+			continue;
+		secs[i] = (struct dwarfread_section){ data->d_buf, data->d_size };
+	}
+	d->rd = dwarfread__new(secs);
+	return d->rd ? 0 : (errno == ENODATA ? -ENODATA : -ENOMEM);
+}
+
 struct dwarfsym *dwarfsym__open(int fd)
 {
 	struct dwarfsym *d = calloc(1, sizeof(*d));
@@ -914,15 +1048,13 @@ struct dwarfsym *dwarfsym__open(int fd)
 	err = harden_sections(d);
 	if (err)
 		goto fail;
-	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
-	if (!d->dw) {
-		err = -ENOEXEC;
+	err = open_reader(d);
+	if (err)
 		goto fail;
-	}
 	err = index_units(d);
 	if (err)
 		goto fail;
-	/* libdw reads the debug sections whole (and decompresses them): count the file. */
+	/* libelf reads the file whole (the debug sections inflated apart): count the file. */
 	d->bytes += sizeof(*d) + (size_t)st.st_size;
 	return d;
 fail:
@@ -1098,8 +1230,8 @@ void dwarfsym__free(struct dwarfsym *d)
 		free(n);
 	}
 
-	if (d->dw)
-		dwarf_end(d->dw);
+	dwarfread__free(d->rd);
+	dwarfread_lines_release(&d->lines);
 	if (d->elf)
 		elf_end(d->elf);
 	for (size_t i = 0; i < d->npads; i++)
