@@ -101,7 +101,9 @@ struct abbrev {
 	uint32_t tag;
 	uint32_t first, nattrs; /* its attributes in dwarfread_abbrevs.specs */
 	int32_t fixed;		/* size of all its attributes when fixed, else -1 */
+	int32_t sib_at;		/* where DW_AT_sibling is when all before it are fixed, else -1 */
 	uint32_t slots;		/* the slots it has */
+	uint16_t sib_form;
 	bool children;
 };
 
@@ -271,14 +273,28 @@ static uint64_t abbrev_key(const struct dwarfread_unit *u)
 	       (uint64_t)(u->off_size == 8) << 6 | (u->addr_size & 0x3f);
 }
 
+/* Skips one abbreviation's attribute specifications (for the entries before the one wanted). */
+static void skip_specs(struct cursor *c)
+{
+	for (;;) {
+		uint64_t name = rd_uleb(c), form = rd_uleb(c);
+
+		if (c->bad || (!name && !form))
+			return;
+		if (form == DW_FORM_implicit_const)
+			rd_sleb(c);
+	}
+}
+
 /*
- * Reads the abbreviation table of `u` into `t` (emptied first); with `stop` non-zero, only up to
- * the entry of that code. 0 or -errno.
+ * Reads the abbreviation table of `u` into `t` (emptied first); with `stop` non-zero, only the
+ * entry of that code (the others are skipped over). 0 or -errno.
  */
 static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *u,
 			struct dwarfread_abbrevs *t, uint64_t stop)
 {
 	const struct dwarfread_section *s = &r->s[DWARFREAD_ABBREV];
+	uint8_t fsz[DW_FORM_addrx4 + 1], slot[DW_AT_call_line + 1];
 	struct cursor c;
 	uint64_t maxcode = 0;
 	bool sorted = true;
@@ -288,6 +304,11 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 	t->key = abbrev_key(u);
 	if (!s->buf || u->abbrev_off >= s->size)
 		return -ENOEXEC;
+	/* The sizes and slots of the common forms and names, looked up rather than switched on. */
+	for (unsigned int f = 0; f <= DW_FORM_addrx4; f++)
+		fsz[f] = form_size(u, f);
+	for (unsigned int a = 0; a <= DW_AT_call_line; a++)
+		slot[a] = attr_slot(a);
 	c = (struct cursor){ s->buf + u->abbrev_off, s->buf + s->size, false };
 	for (;;) {
 		struct abbrev *a;
@@ -301,10 +322,17 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 		tag = rd_uleb(&c);
 		if (c.p >= c.end || t->n >= DWARFREAD_MAX_ABBREVS || tag > UINT32_MAX)
 			return -ENOEXEC;
+		if (stop && code != stop) {
+			c.p++; /* children */
+			skip_specs(&c);
+			continue;
+		}
 		if (grow((void **)&t->ab, &t->cap, t->n + 1, sizeof(*t->ab)))
 			return -ENOMEM;
 		a = &t->ab[t->n++];
-		*a = (struct abbrev){ .code = code, .tag = (uint32_t)tag, .children = *c.p++ != 0 };
+		*a = (struct abbrev){
+			.code = code, .tag = (uint32_t)tag, .children = *c.p++ != 0, .sib_at = -1
+		};
 		a->first = (uint32_t)t->nspecs;
 		for (;;) {
 			uint64_t name = rd_uleb(&c), form = rd_uleb(&c);
@@ -314,18 +342,27 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 				return -ENOEXEC;
 			if (!name && !form)
 				break;
-			if (t->nspecs >= DWARFREAD_MAX_ABBREVS ||
-			    (form_size(u, form) == DWARFREAD_VARIABLE && !known_form(form)))
+			if (t->nspecs >= DWARFREAD_MAX_ABBREVS)
 				return -ENOEXEC;
-			if (grow((void **)&t->specs, &t->cspecs, t->nspecs + 1, sizeof(*t->specs)))
+			if (t->nspecs >= t->cspecs &&
+			    grow((void **)&t->specs, &t->cspecs, t->nspecs + 1, sizeof(*t->specs)))
 				return -ENOMEM;
 			sp = &t->specs[t->nspecs++];
 			sp->form = (uint16_t)form;
 			sp->implicit = form == DW_FORM_implicit_const ? rd_sleb(&c) : 0;
-			sp->slot = attr_slot(name);
-			sp->size = form_size(u, form);
-			if (sp->slot != DWARFREAD_NO_SLOT)
+			sp->slot = name <= DW_AT_call_line ? slot[name] : attr_slot(name);
+			sp->size = form <= DW_FORM_addrx4 ? fsz[form] : form_size(u, form);
+			if (sp->size == DWARFREAD_VARIABLE && !known_form(form))
+				return -ENOEXEC;
+			if (sp->slot != DWARFREAD_NO_SLOT) {
+				if (sp->slot == DWARFREAD_AT_SIBLING && !(a->slots & 1u) &&
+				    fixed >= 0 && fixed <= INT32_MAX &&
+				    sp->size != DWARFREAD_VARIABLE) {
+					a->sib_at = (int32_t)fixed;
+					a->sib_form = sp->form;
+				}
 				a->slots |= 1u << sp->slot;
+			}
 			if (sp->size == DWARFREAD_VARIABLE || fixed < 0)
 				fixed = -1;
 			else
@@ -336,7 +373,7 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 		if (t->n > 1 && code <= t->ab[t->n - 2].code)
 			sorted = false;
 		maxcode = code > maxcode ? code : maxcode;
-		if (stop && code == stop)
+		if (stop)
 			break;
 	}
 	t->sorted = sorted;
@@ -436,9 +473,9 @@ static int unit_abbrevs(struct dwarfread *r, struct dwarfread_unit *u)
 	return 0;
 }
 
-/* Decodes the DIE at `off` with the abbreviations `t`. */
-static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
-		    const struct dwarfread_abbrevs *t, uint64_t off, struct dwarfread_die *die)
+/* Reads the abbreviation code of the DIE at `off`: its tag and whether it has children. */
+static int read_head(const struct dwarfread *r, const struct dwarfread_unit *u,
+		     const struct dwarfread_abbrevs *t, uint64_t off, struct dwarfread_die *die)
 {
 	const uint8_t *info = r->s[DWARFREAD_INFO].buf;
 	struct cursor c = { info + off, info + u->end, false };
@@ -452,22 +489,53 @@ static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
 		return -ENOEXEC;
 	die->off = off;
 	die->have = 0;
+	die->attrs = (uint64_t)(c.p - info);
+	die->abbrev = NULL;
 	if (!code) {
 		die->tag = 0;
 		die->children = false;
-		die->next = (uint64_t)(c.p - info);
+		die->next = die->attrs;
 		return 0;
 	}
 	a = find_abbrev(t, code);
 	if (!a)
 		return -ENOEXEC;
+	die->abbrev = a;
 	die->tag = a->tag;
 	die->children = a->children;
-	if (!a->slots && a->fixed >= 0) {
+	return 0;
+}
+
+/* Decodes the attributes of a DIE read by read_head, keeping the slots in `want`. */
+static int read_attrs(const struct dwarfread *r, const struct dwarfread_unit *u,
+		      const struct dwarfread_abbrevs *t, struct dwarfread_die *die, uint32_t want)
+{
+	const uint8_t *info = r->s[DWARFREAD_INFO].buf;
+	struct cursor c = { info + die->attrs, info + u->end, false };
+	const struct abbrev *a = die->abbrev;
+
+	if (!a)
+		return 0; /* the null entry */
+	want &= a->slots;
+	if (a->fixed >= 0 && !(want & ~(1u << DWARFREAD_AT_SIBLING))) {
+		/* Skipped whole: only its size, and where its sibling is, are needed. */
+		if ((want & 1u) && a->sib_at >= 0) {
+			struct cursor sc = { c.p + a->sib_at, c.end, false };
+
+			die->at[DWARFREAD_AT_SIBLING] =
+			    (struct dwarfread_val){ a->sib_form,
+						    rd_fixed(&sc, form_size(u, a->sib_form)) };
+			if (sc.bad)
+				return -ENOEXEC;
+			die->have = 1u;
+		} else if (want & 1u) {
+			goto slow;
+		}
 		skip(&c, (uint64_t)a->fixed);
 		die->next = (uint64_t)(c.p - info);
 		return c.bad ? -ENOEXEC : 0;
 	}
+slow:
 	for (uint32_t i = 0; i < a->nattrs; i++) {
 		const struct aspec *sp = &t->specs[a->first + i];
 		uint64_t form = sp->form, v = 0;
@@ -478,6 +546,10 @@ static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
 			if (form == DW_FORM_indirect || form == DW_FORM_implicit_const ||
 			    (form_size(u, form) == DWARFREAD_VARIABLE && !known_form(form)))
 				return -ENOEXEC;
+		} else if (sp->size != DWARFREAD_VARIABLE &&
+			   (sp->slot == DWARFREAD_NO_SLOT || !(want & (1u << sp->slot)))) {
+			skip(&c, sp->size); /* not wanted and of fixed size: not decoded */
+			continue;
 		}
 		switch (form) {
 		case DW_FORM_string:
@@ -533,7 +605,8 @@ static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
 			break;
 		}
 		}
-		if (sp->slot != DWARFREAD_NO_SLOT && !(die->have & (1u << sp->slot))) {
+		if (sp->slot != DWARFREAD_NO_SLOT && (want & (1u << sp->slot)) &&
+		    !(die->have & (1u << sp->slot))) {
 			die->have |= 1u << sp->slot;
 			die->at[sp->slot] = (struct dwarfread_val){ (uint16_t)form, v };
 		}
@@ -544,12 +617,37 @@ static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
 	return 0;
 }
 
+/* Decodes the DIE at `off` with the abbreviations `t`, keeping the slots in `want`. */
+static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
+		    const struct dwarfread_abbrevs *t, uint64_t off, struct dwarfread_die *die,
+		    uint32_t want)
+{
+	int err = read_head(r, u, t, off, die);
+
+	return err ? err : read_attrs(r, u, t, die, want);
+}
+
+int dwarfread__die_head(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
+			struct dwarfread_die *die)
+{
+	int err = unit_abbrevs(r, u);
+
+	return err ? err : read_head(r, u, u->abbrevs, off, die);
+}
+
+int dwarfread__die_attrs(struct dwarfread *r, struct dwarfread_unit *u, struct dwarfread_die *die,
+			 uint32_t want)
+{
+	/* read_head found die->abbrev in u->abbrevs (set by dwarfread__die_head). */
+	return read_attrs(r, u, u->abbrevs, die, want);
+}
+
 int dwarfread__die(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
 		   struct dwarfread_die *die)
 {
 	int err = unit_abbrevs(r, u);
 
-	return err ? err : read_die(r, u, u->abbrevs, off, die);
+	return err ? err : read_die(r, u, u->abbrevs, off, die, DWARFREAD_ALL);
 }
 
 /* A CU-relative or section-relative reference, checked to land on a DIE of the unit `u`. */
@@ -576,7 +674,8 @@ uint64_t dwarfread__sibling(struct dwarfread *r, struct dwarfread_unit *u,
 		return pos < u->end ? pos : 0;
 	/* Past the children without a sibling link: a loop with a level count, no recursion. */
 	for (level = 1; level;) {
-		if (pos >= u->end || dwarfread__die(r, u, pos, &d))
+		if (pos >= u->end || dwarfread__die_head(r, u, pos, &d) ||
+		    dwarfread__die_attrs(r, u, &d, 1u << DWARFREAD_AT_SIBLING))
 			return 0;
 		if (!d.tag) {
 			level--;
@@ -858,10 +957,10 @@ int dwarfread__unit_die(struct dwarfread *r, struct dwarfread_unit *u, struct dw
 
 	/* Only the entry of the unit DIE's code is read here (the whole table when the unit is). */
 	if (u->abbrevs)
-		return read_die(r, u, u->abbrevs, u->die_off, die);
+		return read_die(r, u, u->abbrevs, u->die_off, die, DWARFREAD_ALL);
 	if (c.bad || !code || read_abbrevs(r, u, &r->scratch, code))
 		return -ENOEXEC;
-	return read_die(r, u, &r->scratch, u->die_off, die);
+	return read_die(r, u, &r->scratch, u->die_off, die, DWARFREAD_ALL);
 }
 
 /* The attributes of the unit DIE that reading the rest of the unit needs. */

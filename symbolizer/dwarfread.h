@@ -59,6 +59,8 @@ enum dwarfread_attr {
 	DWARFREAD_NATTRS,
 };
 
+#define DWARFREAD_ALL ((1u << DWARFREAD_NATTRS) - 1)
+
 struct dwarfread_val {
 	uint16_t form;
 	uint64_t v; /* the value; for inline strings and blocks their offset in .debug_info */
@@ -72,6 +74,8 @@ struct dwarfread_die {
 	bool children;
 	uint32_t have;
 	struct dwarfread_val at[DWARFREAD_NATTRS];
+	uint64_t attrs;	    /* where its attributes start */
+	const void *abbrev; /* its abbreviation in its unit's table; NULL for the null entry */
 };
 
 struct dwarfread_abbrevs;
@@ -135,6 +139,17 @@ struct dwarfread_unit *dwarfread__unit(struct dwarfread *r, size_t i);
  */
 int dwarfread__die(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
 		   struct dwarfread_die *die);
+
+/*
+ * The same in two steps, for a walker that decides by the tag what it needs: the DIE's tag and
+ * children first (`have` empty), then its attributes, keeping only those in the mask `want` (bits
+ * of enum dwarfread_attr): a DIE skipped needs DW_AT_sibling at most, and one of fixed size is
+ * then not decoded at all. Same returns as dwarfread__die.
+ */
+int dwarfread__die_head(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
+			struct dwarfread_die *die);
+int dwarfread__die_attrs(struct dwarfread *r, struct dwarfread_unit *u, struct dwarfread_die *die,
+			 uint32_t want);
 
 /* Reads the unit DIE of `u` (without reading the unit's whole abbreviation table): 0 or -ENOEXEC.
  */

@@ -523,6 +523,36 @@ static uint64_t add_function(struct walk *w, struct dwarfread_unit *u,
 	return end;
 }
 
+/* The attributes read of a DIE walked into, and of one skipped. */
+#define WALK_ATTRS                                                                              \
+	(DWARFREAD_ALL & ~(1u << DWARFREAD_AT_COMP_DIR | 1u << DWARFREAD_AT_STMT_LIST |         \
+			   1u << DWARFREAD_AT_STR_OFFSETS_BASE | 1u << DWARFREAD_AT_ADDR_BASE | \
+			   1u << DWARFREAD_AT_RNGLISTS_BASE | 1u << DWARFREAD_AT_ENTRY_PC))
+#define SKIP_ATTRS (1u << DWARFREAD_AT_SIBLING)
+
+/* Whether walk_children does anything with a child of this tag (keep in step with it). */
+static bool walked(uint32_t tag, int in_func)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+		return !in_func;
+	case DW_TAG_inlined_subroutine:
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+		return in_func;
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_interface_type:
+	case DW_TAG_module:
+		return !in_func;
+	default:
+		return false;
+	}
+}
+
 /*
  * Walks the children of `parent` as dwarf_child and dwarf_siblingof would. Returns the offset
  * after the null entry that ends them when the walk reached it, else 0 (an error, the depth
@@ -540,10 +570,15 @@ static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
 	for (;;) {
 		uint64_t end = 0;
 
-		if (w->err || dwarfread__die(rd, u, pos, &child))
+		if (w->err || dwarfread__die_head(rd, u, pos, &child))
 			return 0;
 		if (!child.tag)
 			return child.next;
+		/* Only the DIEs walked into are decoded; the others only for their size and link.
+		 */
+		if (dwarfread__die_attrs(rd, u, &child,
+					 walked(child.tag, in_func) ? WALK_ATTRS : SKIP_ATTRS))
+			return 0;
 		switch (child.tag) {
 		case DW_TAG_subprogram:
 			/* Functions nested in functions (GCC's extension) count as their parent. */
