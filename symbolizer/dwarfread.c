@@ -44,6 +44,9 @@ static inline uint64_t rd_uleb(struct cursor *c)
 	uint64_t v = 0;
 	unsigned int shift = 0;
 
+	if (c->p < c->end && *c->p < 0x80) /* the common case: one byte */
+		return *c->p++;
+
 	while (c->p < c->end) {
 		uint8_t b = *c->p++;
 
@@ -114,7 +117,7 @@ struct dwarfread_abbrevs {
 	struct aspec *specs;
 	size_t nspecs, cspecs;
 	uint32_t *index; /* code -> 1 + position in ab, when the codes are dense */
-	size_t nindex;
+	size_t nindex, cindex;
 	bool sorted; /* ab sorted by code (for the binary search when not indexed) */
 };
 
@@ -123,8 +126,11 @@ struct dwarfread {
 	struct dwarfread_unit *units;
 	size_t nunits;
 	/* Tables read, by key (open addressing); units with one table and encoding share it. */
-	struct dwarfread_abbrevs **tables;
-	size_t ntables, ctables;
+	/* The two tables read last (the unit walked, and one its references lead to), reused: a
+	 * table kept per unit was a tenth of a run in allocations and page faults. */
+	struct dwarfread_abbrevs tab[2];
+	bool valid[2];
+	int mru;			  /* the one used last */
 	struct dwarfread_abbrevs scratch; /* the unit DIE's abbreviation while listing units */
 };
 
@@ -294,7 +300,7 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 			struct dwarfread_abbrevs *t, uint64_t stop)
 {
 	const struct dwarfread_section *s = &r->s[DWARFREAD_ABBREV];
-	uint8_t fsz[DW_FORM_addrx4 + 1], slot[DW_AT_call_line + 1];
+	uint8_t fsz[DW_FORM_addrx4 + 1], slot[0x80];
 	struct cursor c;
 	uint64_t maxcode = 0;
 	bool sorted = true;
@@ -307,7 +313,9 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 	/* The sizes and slots of the common forms and names, looked up rather than switched on. */
 	for (unsigned int f = 0; f <= DW_FORM_addrx4; f++)
 		fsz[f] = form_size(u, f);
-	for (unsigned int a = 0; a <= DW_AT_call_line; a++)
+	/* The names of the standard attributes ember reads are below 0x80; vendor ones from 0x2000.
+	 */
+	for (unsigned int a = 0; a < 0x80; a++)
 		slot[a] = attr_slot(a);
 	c = (struct cursor){ s->buf + u->abbrev_off, s->buf + s->size, false };
 	for (;;) {
@@ -350,7 +358,9 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 			sp = &t->specs[t->nspecs++];
 			sp->form = (uint16_t)form;
 			sp->implicit = form == DW_FORM_implicit_const ? rd_sleb(&c) : 0;
-			sp->slot = name <= DW_AT_call_line ? slot[name] : attr_slot(name);
+			sp->slot = name < 0x80			    ? slot[name]
+				   : name < DW_AT_MIPS_linkage_name ? DWARFREAD_NO_SLOT
+								    : attr_slot(name);
 			sp->size = form <= DW_FORM_addrx4 ? fsz[form] : form_size(u, form);
 			if (sp->size == DWARFREAD_VARIABLE && !known_form(form))
 				return -ENOEXEC;
@@ -379,9 +389,7 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 	t->sorted = sorted;
 	/* Codes are nearly always 1..n: index them directly. */
 	if (t->n && maxcode <= 4 * t->n + 1024) {
-		size_t cap = 0;
-
-		if (grow((void **)&t->index, &cap, (size_t)maxcode + 1, sizeof(*t->index)))
+		if (grow((void **)&t->index, &t->cindex, (size_t)maxcode + 1, sizeof(*t->index)))
 			return -ENOMEM;
 		memset(t->index, 0, ((size_t)maxcode + 1) * sizeof(*t->index));
 		for (size_t i = t->n; i-- > 0;) /* the first entry of a code wins */
@@ -422,54 +430,33 @@ static void abbrevs_free(struct dwarfread_abbrevs *t)
 	free(t->index);
 }
 
-/* The unit's abbreviation table, read on first use and shared by units with the same key. */
-static int unit_abbrevs(struct dwarfread *r, struct dwarfread_unit *u)
+/*
+ * The unit's abbreviation table: one of the two read last, or read again into the one used less
+ * recently. Valid until a third unit's table is asked for.
+ */
+static int unit_abbrevs(struct dwarfread *r, struct dwarfread_unit *u,
+			const struct dwarfread_abbrevs **out)
 {
 	uint64_t key = abbrev_key(u);
-	struct dwarfread_abbrevs *t;
-	size_t h;
-	int err;
+	int i, err;
 
-	if (u->abbrevs)
-		return 0;
 	if (u->abbrev_err)
 		return u->abbrev_err;
-	if (r->ntables * 2 >= r->ctables) {
-		size_t nc = r->ctables ? r->ctables * 2 : 64;
-		struct dwarfread_abbrevs **nt = calloc(nc, sizeof(*nt));
-
-		if (!nt)
-			return -ENOMEM;
-		for (size_t i = 0; i < r->ctables; i++) {
-			if (!r->tables[i])
-				continue;
-			for (h = (r->tables[i]->key * 0x9e3779b97f4a7c15ull) >> 40;
-			     nt[h & (nc - 1)]; h++)
-				;
-			nt[h & (nc - 1)] = r->tables[i];
-		}
-		free(r->tables);
-		r->tables = nt;
-		r->ctables = nc;
-	}
-	for (h = (key * 0x9e3779b97f4a7c15ull) >> 40; r->tables[h & (r->ctables - 1)]; h++)
-		if (r->tables[h & (r->ctables - 1)]->key == key) {
-			u->abbrevs = r->tables[h & (r->ctables - 1)];
+	for (i = 0; i < 2; i++)
+		if (r->valid[i] && r->tab[i].key == key) {
+			r->mru = i;
+			*out = &r->tab[i];
 			return 0;
 		}
-	t = calloc(1, sizeof(*t));
-	if (!t)
-		return -ENOMEM;
-	err = read_abbrevs(r, u, t, 0);
+	i = !r->mru;
+	err = read_abbrevs(r, u, &r->tab[i], 0);
+	r->valid[i] = !err;
 	if (err) {
-		abbrevs_free(t);
-		free(t);
 		u->abbrev_err = err;
 		return err;
 	}
-	r->tables[h & (r->ctables - 1)] = t;
-	r->ntables++;
-	u->abbrevs = t;
+	r->mru = i;
+	*out = &r->tab[i];
 	return 0;
 }
 
@@ -630,24 +617,29 @@ static int read_die(const struct dwarfread *r, const struct dwarfread_unit *u,
 int dwarfread__die_head(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
 			struct dwarfread_die *die)
 {
-	int err = unit_abbrevs(r, u);
+	const struct dwarfread_abbrevs *t;
+	int err = unit_abbrevs(r, u, &t);
 
-	return err ? err : read_head(r, u, u->abbrevs, off, die);
+	return err ? err : read_head(r, u, t, off, die);
 }
 
 int dwarfread__die_attrs(struct dwarfread *r, struct dwarfread_unit *u, struct dwarfread_die *die,
 			 uint32_t want)
 {
-	/* read_head found die->abbrev in u->abbrevs (set by dwarfread__die_head). */
-	return read_attrs(r, u, u->abbrevs, die, want);
+	const struct dwarfread_abbrevs *t;
+	int err = unit_abbrevs(r, u, &t);
+
+	/* die->abbrev points into t: the table stays while no third unit's is read. */
+	return err ? err : read_attrs(r, u, t, die, want);
 }
 
 int dwarfread__die(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
 		   struct dwarfread_die *die)
 {
-	int err = unit_abbrevs(r, u);
+	const struct dwarfread_abbrevs *t;
+	int err = unit_abbrevs(r, u, &t);
 
-	return err ? err : read_die(r, u, u->abbrevs, off, die, DWARFREAD_ALL);
+	return err ? err : read_die(r, u, t, off, die, DWARFREAD_ALL);
 }
 
 /* A CU-relative or section-relative reference, checked to land on a DIE of the unit `u`. */
@@ -956,8 +948,9 @@ int dwarfread__unit_die(struct dwarfread *r, struct dwarfread_unit *u, struct dw
 	uint64_t code = rd_uleb(&c);
 
 	/* Only the entry of the unit DIE's code is read here (the whole table when the unit is). */
-	if (u->abbrevs)
-		return read_die(r, u, u->abbrevs, u->die_off, die, DWARFREAD_ALL);
+	for (int i = 0; i < 2; i++)
+		if (r->valid[i] && r->tab[i].key == abbrev_key(u))
+			return read_die(r, u, &r->tab[i], u->die_off, die, DWARFREAD_ALL);
 	if (c.bad || !code || read_abbrevs(r, u, &r->scratch, code))
 		return -ENOEXEC;
 	return read_die(r, u, &r->scratch, u->die_off, die, DWARFREAD_ALL);
@@ -1106,11 +1099,8 @@ void dwarfread__free(struct dwarfread *r)
 {
 	if (!r)
 		return;
-	for (size_t i = 0; i < r->ctables; i++) {
-		abbrevs_free(r->tables[i]);
-		free(r->tables[i]);
-	}
-	free(r->tables);
+	abbrevs_free(&r->tab[0]);
+	abbrevs_free(&r->tab[1]);
 	abbrevs_free(&r->scratch);
 	free(r->units);
 	free(r);

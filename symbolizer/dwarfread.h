@@ -78,16 +78,13 @@ struct dwarfread_die {
 	const void *abbrev; /* its abbreviation in its unit's table; NULL for the null entry */
 };
 
-struct dwarfread_abbrevs;
-
 /* A unit, and what of its unit DIE the reading of other DIEs needs. */
 struct dwarfread_unit {
 	uint64_t off, end; /* its header and its end in .debug_info */
 	uint64_t die_off;  /* its unit DIE */
 	uint64_t abbrev_off;
 	uint8_t version, addr_size, off_size, unit_type; /* DW_UT_*, compile for DWARF < 5 */
-	struct dwarfread_abbrevs *abbrevs;		 /* read on first use */
-	int abbrev_err;
+	int abbrev_err;					 /* its abbreviations did not parse */
 	uint64_t str_offsets_base, addr_base, rnglists_base;
 	uint64_t base_addr; /* the base of its ranges: DW_AT_low_pc, DW_AT_entry_pc or 0 */
 	uint64_t stmt_list; /* valid when has_stmt_list */
