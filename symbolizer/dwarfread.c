@@ -107,6 +107,7 @@ struct abbrev {
 	int32_t sib_at;		/* where DW_AT_sibling is when all before it are fixed, else -1 */
 	uint32_t slots;		/* the slots it has */
 	uint16_t sib_form;
+	uint8_t sib_size;
 	bool children;
 };
 
@@ -358,9 +359,12 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 			sp = &t->specs[t->nspecs++];
 			sp->form = (uint16_t)form;
 			sp->implicit = form == DW_FORM_implicit_const ? rd_sleb(&c) : 0;
-			sp->slot = name < 0x80			    ? slot[name]
-				   : name < DW_AT_MIPS_linkage_name ? DWARFREAD_NO_SLOT
-								    : attr_slot(name);
+			if (name < 0x80)
+				sp->slot = slot[name];
+			else if (name == DW_AT_MIPS_linkage_name || name == DW_AT_GNU_addr_base)
+				sp->slot = attr_slot(name);
+			else
+				sp->slot = DWARFREAD_NO_SLOT;
 			sp->size = form <= DW_FORM_addrx4 ? fsz[form] : form_size(u, form);
 			if (sp->size == DWARFREAD_VARIABLE && !known_form(form))
 				return -ENOEXEC;
@@ -370,6 +374,7 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 				    sp->size != DWARFREAD_VARIABLE) {
 					a->sib_at = (int32_t)fixed;
 					a->sib_form = sp->form;
+					a->sib_size = sp->size;
 				}
 				a->slots |= 1u << sp->slot;
 			}
@@ -510,8 +515,7 @@ static int read_attrs(const struct dwarfread *r, const struct dwarfread_unit *u,
 			struct cursor sc = { c.p + a->sib_at, c.end, false };
 
 			die->at[DWARFREAD_AT_SIBLING] =
-			    (struct dwarfread_val){ a->sib_form,
-						    rd_fixed(&sc, form_size(u, a->sib_form)) };
+			    (struct dwarfread_val){ a->sib_form, rd_fixed(&sc, a->sib_size) };
 			if (sc.bad)
 				return -ENOEXEC;
 			die->have = 1u;
@@ -584,13 +588,10 @@ slow:
 		case DW_FORM_data16:
 			skip(&c, 16);
 			break;
-		default: {
-			uint8_t n = form_size(u, form);
-
+		default:
 			/* Fixed forms only remain (read_abbrevs refused the unknown ones). */
-			v = rd_fixed(&c, n);
+			v = rd_fixed(&c, form == sp->form ? sp->size : form_size(u, form));
 			break;
-		}
 		}
 		if (sp->slot != DWARFREAD_NO_SLOT && (want & (1u << sp->slot)) &&
 		    !(die->have & (1u << sp->slot))) {

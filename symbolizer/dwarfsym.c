@@ -58,7 +58,7 @@ struct dinl {
 	uint32_t subtree_end; /* index after the last descendant */
 	uint32_t call_line;
 	const char *name;
-	const char *call_file;
+	uint32_t call_file; /* 1 + index into the unit's paths, 0 when none */
 };
 
 enum { CU_NEW = 0, CU_BUILT, CU_BAD };
@@ -74,6 +74,15 @@ struct dline {
 	uint32_t end : 1;   /* end of a sequence: no line from here */
 };
 
+/*
+ * A file of a unit: the parts of its name, joined on first use (most of a unit's files never are
+ * printed: joining them all was megabytes of libc's tables).
+ */
+struct dpath {
+	const char *path; /* as printed (joined to comp_dir); NULL until first asked */
+	const char *dir, *name;
+};
+
 /* dline.file of a row whose file the unit does not name */
 #define DLINE_NOFILE (UINT32_MAX >> 1)
 
@@ -85,7 +94,7 @@ struct dcu {
 	struct dfunc *funcs;
 	uint32_t *laddr; /* per row: its address - line_base */
 	struct dline *lines;
-	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
+	struct dpath *paths; /* per file index (see path_of) */
 	struct dinl *inls;
 	struct drange *ranges;
 	uint64_t line_base; /* address of the first row */
@@ -305,14 +314,9 @@ static const char *die_name(struct walk *w, struct dwarfread_unit *u,
 	return fu[2] ? dwarfread__string(rd, fu[2], &found[2]) : NULL;
 }
 
-/*
- * The unit's file names as eu-addr2line and llvm-symbolizer print them: a relative name joined to
- * the unit's compilation directory (DWARF 5 directory entries are relative to it). Returns 0 or
- * -ENOMEM.
- */
+/* The unit's file names, kept as parts: joined by path_of. Returns 0 or -errno. */
 static int build_paths(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
-	const char *cd = cu->comp_dir;
 	size_t nfiles = l->nfiles;
 
 	if (!nfiles)
@@ -323,38 +327,48 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, const struct dwarfrea
 	if (!cu->paths)
 		return -ENOMEM;
 	cu->npaths = (uint32_t)nfiles;
-	for (size_t i = 0; i < nfiles; i++) {
-		/* libdw's name: dir "/" name (dir NULL for an absolute name, or without a
-		 * compilation directory); ember's: that, joined to comp_dir when relative. */
-		const char *dir = l->files[i].dir, *f = l->files[i].name;
-		bool rel = dir ? dir[0] != '/' : f[0] != '/';
-		bool join = rel && cd && *cd;
-		size_t lcd = join ? strlen(cd) : 0, ld = dir ? strlen(dir) : 0, lf;
-		char *j, *p;
-
-		if (!dir && !join) {
-			cu->paths[i] = f;
-			continue;
-		}
-		lf = strlen(f);
-		j = arena_alloc(d, lcd + 1 + ld + 1 + lf + 1);
-		if (!j)
-			return -ENOMEM;
-		p = j;
-		if (join) {
-			memcpy(p, cd, lcd);
-			p += lcd;
-			*p++ = '/';
-		}
-		if (dir) {
-			memcpy(p, dir, ld);
-			p += ld;
-			*p++ = '/';
-		}
-		memcpy(p, f, lf + 1);
-		cu->paths[i] = j;
-	}
+	for (size_t i = 0; i < nfiles; i++)
+		cu->paths[i] = (struct dpath){ NULL, l->files[i].dir, l->files[i].name };
 	return 0;
+}
+
+/*
+ * File `i` of the unit (i < npaths) as eu-addr2line and llvm-symbolizer print it: libdw's name,
+ * dir "/" name (dir NULL for an absolute name), joined to the unit's compilation directory when
+ * relative (DWARF 5 directory entries are relative to it). NULL only when out of memory.
+ */
+static const char *path_of(struct dwarfsym *d, struct dcu *cu, uint32_t i)
+{
+	struct dpath *p = &cu->paths[i];
+	const char *cd = cu->comp_dir, *dir = p->dir, *f = p->name;
+	bool join, rel = dir ? dir[0] != '/' : f[0] != '/';
+	size_t lcd, ld, lf;
+	char *j, *at;
+
+	if (p->path)
+		return p->path;
+	join = rel && cd && *cd;
+	if (!dir && !join)
+		return p->path = f;
+	lcd = join ? strlen(cd) : 0;
+	ld = dir ? strlen(dir) : 0;
+	lf = strlen(f);
+	j = arena_alloc(d, lcd + 1 + ld + 1 + lf + 1);
+	if (!j)
+		return NULL;
+	at = j;
+	if (join) {
+		memcpy(at, cd, lcd);
+		at += lcd;
+		*at++ = '/';
+	}
+	if (dir) {
+		memcpy(at, dir, ld);
+		at += ld;
+		*at++ = '/';
+	}
+	memcpy(at, f, lf + 1);
+	return p->path = j;
 }
 
 /*
@@ -482,7 +496,7 @@ static uint64_t add_inline(struct walk *w, struct dwarfread_unit *u,
 	n->name = die_name(w, u, die);
 	if ((die->have & (1u << DWARFREAD_AT_CALL_FILE)) &&
 	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_FILE], &v) && v < w->cu->npaths)
-		n->call_file = w->cu->paths[v];
+		n->call_file = (uint32_t)v + 1;
 	if ((die->have & (1u << DWARFREAD_AT_CALL_LINE)) &&
 	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_LINE], &v) && v <= UINT32_MAX)
 		n->call_line = (uint32_t)v;
@@ -1190,7 +1204,7 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 	    !cu->lines[r - 1].end) {
 		lineno = (int)cu->lines[r - 1].line;
 		/* build_lines made every index valid or DLINE_NOFILE (npaths <= 2^30). */
-		file = cu->lines[r - 1].file != DLINE_NOFILE ? cu->paths[cu->lines[r - 1].file]
+		file = cu->lines[r - 1].file != DLINE_NOFILE ? path_of(d, cu, cu->lines[r - 1].file)
 							     : NULL;
 	}
 	if (!f) {
@@ -1224,7 +1238,9 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 			fr->file = file;
 			fr->line = (uint32_t)lineno;
 		} else {
-			fr->file = chain[lvl]->call_file;
+			/* call_file was checked below npaths when the unit was built. */
+			fr->file = chain[lvl]->call_file ? path_of(d, cu, chain[lvl]->call_file - 1)
+							 : NULL;
 			fr->line = chain[lvl]->call_line;
 		}
 	}
