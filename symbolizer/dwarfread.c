@@ -133,6 +133,9 @@ struct dwarfread {
 	bool valid[2];
 	int mru;			  /* the one used last */
 	struct dwarfread_abbrevs scratch; /* the unit DIE's abbreviation while listing units */
+	uint8_t slot[0x80];		  /* attr_slot of the standard names (those ember reads) */
+	uint8_t fsz[DW_FORM_addrx4 + 1];  /* form_size of the standard forms, for fsz_key */
+	uint64_t fsz_key;		  /* the encoding of fsz (abbrev_key's low byte), +1 */
 };
 
 static uint8_t attr_slot(uint64_t name)
@@ -297,11 +300,11 @@ static void skip_specs(struct cursor *c)
  * Reads the abbreviation table of `u` into `t` (emptied first); with `stop` non-zero, only the
  * entry of that code (the others are skipped over). 0 or -errno.
  */
-static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *u,
+static int read_abbrevs(struct dwarfread *r, const struct dwarfread_unit *u,
 			struct dwarfread_abbrevs *t, uint64_t stop)
 {
 	const struct dwarfread_section *s = &r->s[DWARFREAD_ABBREV];
-	uint8_t fsz[DW_FORM_addrx4 + 1], slot[0x80];
+	const uint8_t *fsz = r->fsz, *slot = r->slot;
 	struct cursor c;
 	uint64_t maxcode = 0;
 	bool sorted = true;
@@ -311,13 +314,12 @@ static int read_abbrevs(const struct dwarfread *r, const struct dwarfread_unit *
 	t->key = abbrev_key(u);
 	if (!s->buf || u->abbrev_off >= s->size)
 		return -ENOEXEC;
-	/* The sizes and slots of the common forms and names, looked up rather than switched on. */
-	for (unsigned int f = 0; f <= DW_FORM_addrx4; f++)
-		fsz[f] = form_size(u, f);
-	/* The names of the standard attributes ember reads are below 0x80; vendor ones from 0x2000.
-	 */
-	for (unsigned int a = 0; a < 0x80; a++)
-		slot[a] = attr_slot(a);
+	/* The sizes of the common forms in this encoding, looked up rather than switched on. */
+	if (r->fsz_key != (abbrev_key(u) & 0xff) + 1) {
+		for (unsigned int f = 0; f <= DW_FORM_addrx4; f++)
+			r->fsz[f] = form_size(u, f);
+		r->fsz_key = (abbrev_key(u) & 0xff) + 1;
+	}
 	c = (struct cursor){ s->buf + u->abbrev_off, s->buf + s->size, false };
 	for (;;) {
 		struct abbrev *a;
@@ -957,6 +959,18 @@ int dwarfread__unit_die(struct dwarfread *r, struct dwarfread_unit *u, struct dw
 	return read_die(r, u, &r->scratch, u->die_off, die, DWARFREAD_ALL);
 }
 
+int dwarfread__unit_ranges(struct dwarfread *r, struct dwarfread_unit *u, dwarfread_range_fn fn,
+			   void *ctx)
+{
+	struct dwarfread_die die;
+
+	die.have = u->pc_have;
+	die.at[DWARFREAD_AT_LOW_PC] = u->pc[0];
+	die.at[DWARFREAD_AT_HIGH_PC] = u->pc[1];
+	die.at[DWARFREAD_AT_RANGES] = u->pc[2];
+	return dwarfread__ranges(r, u, &die, fn, ctx);
+}
+
 /* The attributes of the unit DIE that reading the rest of the unit needs. */
 static void read_unit_die(struct dwarfread *r, struct dwarfread_unit *u)
 {
@@ -971,6 +985,12 @@ static void read_unit_die(struct dwarfread *r, struct dwarfread_unit *u)
 	}
 	if (dwarfread__unit_die(r, u, &die))
 		return;
+	/* Kept for dwarfread__unit_ranges: units are listed by their ranges. */
+	u->pc_have = die.have & (1u << DWARFREAD_AT_LOW_PC | 1u << DWARFREAD_AT_HIGH_PC |
+				 1u << DWARFREAD_AT_RANGES);
+	u->pc[0] = die.at[DWARFREAD_AT_LOW_PC];
+	u->pc[1] = die.at[DWARFREAD_AT_HIGH_PC];
+	u->pc[2] = die.at[DWARFREAD_AT_RANGES];
 	if (u->version < 5 && die.tag == DW_TAG_partial_unit)
 		u->unit_type = DW_UT_partial;
 	else if (u->version < 5 && die.tag != DW_TAG_compile_unit)
@@ -1069,6 +1089,10 @@ struct dwarfread *dwarfread__new(const struct dwarfread_section secs[DWARFREAD_N
 	if (!r)
 		return NULL;
 	memcpy(r->s, secs, sizeof(r->s));
+	/* The names of the standard attributes ember reads are below 0x80; vendor ones from 0x2000.
+	 */
+	for (unsigned int a = 0; a < 0x80; a++)
+		r->slot[a] = attr_slot(a);
 	while (off < r->s[DWARFREAD_INFO].size) {
 		struct dwarfread_unit u;
 

@@ -90,6 +90,9 @@ struct dwarfread_unit {
 	uint64_t stmt_list; /* valid when has_stmt_list */
 	bool has_stmt_list;
 	const char *comp_dir; /* NULL when absent */
+	/* The unit DIE's code ranges: its DW_AT_low_pc, DW_AT_high_pc, DW_AT_ranges (see have). */
+	struct dwarfread_val pc[3];
+	uint32_t pc_have; /* 1 << DWARFREAD_AT_LOW_PC... as dwarfread_die.have */
 };
 
 /* One row of a line table, as libdw's Dwarf_Line has it. */
@@ -175,6 +178,10 @@ int dwarfread__udata(const struct dwarfread_unit *u, const struct dwarfread_val 
 
 /* Called for each range of a DIE, in order; a non-zero return stops and is returned. */
 typedef int (*dwarfread_range_fn)(void *ctx, uint64_t lo, uint64_t hi);
+
+/* The code ranges of the unit DIE of `u`, as dwarfread__ranges gives those of a DIE. */
+int dwarfread__unit_ranges(struct dwarfread *r, struct dwarfread_unit *u, dwarfread_range_fn fn,
+			   void *ctx);
 
 /*
  * The code ranges of `die`, as dwarf_ranges gives them: [low_pc, high_pc) when it has both, else

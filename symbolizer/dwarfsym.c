@@ -802,7 +802,6 @@ static int index_units(struct dwarfsym *d)
 
 	for (size_t i = 0; i < n; i++) {
 		struct dwarfread_unit *u = dwarfread__unit(d->rd, i);
-		struct dwarfread_die cudie;
 
 		if (u->unit_type != DW_UT_compile && u->unit_type != DW_UT_partial)
 			continue;
@@ -812,8 +811,7 @@ static int index_units(struct dwarfsym *d)
 		d->cus[d->ncus].unit = u;
 		d->cus[d->ncus].comp_dir = u->comp_dir;
 		ur.n = 0;
-		if (!dwarfread__unit_die(d->rd, u, &cudie) &&
-		    dwarfread__ranges(d->rd, u, &cudie, add_unit_range, &ur) == -ENOMEM)
+		if (dwarfread__unit_ranges(d->rd, u, add_unit_range, &ur) == -ENOMEM)
 			return -ENOMEM;
 		d->ncus++;
 		if (d->ncus > UINT32_MAX / 2)
