@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "profiler/cli.h"
@@ -211,6 +213,52 @@ static void sort_batch(struct batch *bt)
 		memcpy(bt->item, src, bt->n * sizeof(*src));
 }
 
+/*
+ * Writes the batch's answers in input order straight from where they were formatted, with writev:
+ * through stdio each was copied once more (fwrite was 6 % of a run). Returns 0 or -errno.
+ */
+static int write_answers(const struct batch *bt)
+{
+	struct iovec iov[IOV_MAX < 1024 ? IOV_MAX : 1024];
+	size_t i = 0;
+
+	fflush(stdout); /* nothing else writes there, but in order if it ever does */
+	while (i < bt->n) {
+		int k = 0;
+		ssize_t got;
+
+		/* Answers adjacent in the buffer (input already in address order) go as one. */
+		for (; i < bt->n && k < (int)(sizeof(iov) / sizeof(iov[0])); i++) {
+			char *at = bt->out + bt->start[i];
+
+			if (k && (char *)iov[k - 1].iov_base + iov[k - 1].iov_len == at)
+				iov[k - 1].iov_len += bt->len[i];
+			else
+				iov[k++] = (struct iovec){ at, bt->len[i] };
+		}
+		for (int j = 0; j < k;) {
+			got = writev(STDOUT_FILENO, iov + j, k - j);
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0) {
+				int err = -errno;
+
+				fprintf(stderr, "ember symbolize: standard output: %s\n",
+					strerror(errno));
+				return err;
+			}
+			/* A short write (a pipe): on from where it stopped. */
+			while (j < k && (size_t)got >= iov[j].iov_len)
+				got -= (ssize_t)iov[j++].iov_len;
+			if (j < k) {
+				iov[j].iov_base = (char *)iov[j].iov_base + got;
+				iov[j].iov_len -= (size_t)got;
+			}
+		}
+	}
+	return 0;
+}
+
 /* Resolves and prints the batch; empties it. */
 static int flush_batch(struct symbolizer *s, struct sym_binary *b, struct batch *bt, bool inlines)
 {
@@ -231,9 +279,8 @@ static int flush_batch(struct symbolizer *s, struct sym_binary *b, struct batch 
 		err = format_one(s, b, bt, bt->item[k].addr, inlines);
 		bt->len[i] = bt->out_len - bt->start[i];
 	}
-	/* One thread writes stdout: no locking. */
-	for (size_t i = 0; i < bt->n && !err; i++)
-		fwrite_unlocked(bt->out + bt->start[i], 1, bt->len[i], stdout);
+	if (!err)
+		err = write_answers(bt);
 	bt->n = 0;
 	return err;
 }
