@@ -136,6 +136,10 @@ struct dwarfread {
 	uint8_t slot[0x80];		  /* attr_slot of the standard names (those ember reads) */
 	uint8_t fsz[DW_FORM_addrx4 + 1];  /* form_size of the standard forms, for fsz_key */
 	uint64_t fsz_key;		  /* the encoding of fsz (abbrev_key's low byte), +1 */
+	/* Special opcodes of line programs with the parameters special_key names. */
+	int16_t special_line[256];
+	uint64_t special_adv[256];
+	uint32_t special_key;
 };
 
 static uint8_t attr_slot(uint64_t name)
@@ -485,6 +489,7 @@ static int read_head(const struct dwarfread *r, const struct dwarfread_unit *u,
 	die->have = 0;
 	die->attrs = (uint64_t)(c.p - info);
 	die->abbrev = NULL;
+	die->table = t;
 	if (!code) {
 		die->tag = 0;
 		die->children = false;
@@ -629,11 +634,8 @@ int dwarfread__die_head(struct dwarfread *r, struct dwarfread_unit *u, uint64_t 
 int dwarfread__die_attrs(struct dwarfread *r, struct dwarfread_unit *u, struct dwarfread_die *die,
 			 uint32_t want)
 {
-	const struct dwarfread_abbrevs *t;
-	int err = unit_abbrevs(r, u, &t);
-
-	/* die->abbrev points into t: the table stays while no third unit's is read. */
-	return err ? err : read_attrs(r, u, t, die, want);
+	/* die->abbrev points into die->table: the table stays while no third unit's is read. */
+	return read_attrs(r, u, die->table, die, want);
 }
 
 int dwarfread__die(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
@@ -1441,6 +1443,28 @@ static int sort_rows(struct dwarfread_lines *l)
 	return 0;
 }
 
+/*
+ * The line and address advance of each special opcode under the header's parameters (the same in
+ * every unit a compiler writes): the division per row was a tenth of reading a program. (With a
+ * zero line_range every special opcode is invalid: the reader checks.)
+ */
+static void special_opcodes(struct dwarfread *r, const struct line_header *h)
+{
+	uint32_t key = 1u << 24 | (uint32_t)h->opcode_base << 16 |
+		       (uint32_t)(uint8_t)h->line_base << 8 | h->line_range;
+
+	if (r->special_key == key)
+		return;
+	for (unsigned int op = h->opcode_base; op < 256; op++) {
+		r->special_line[op] =
+		    (int16_t)(h->line_range
+				  ? h->line_base + (int)((op - h->opcode_base) % h->line_range)
+				  : 0);
+		r->special_adv[op] = h->line_range ? (op - h->opcode_base) / h->line_range : 0;
+	}
+	r->special_key = key;
+}
+
 int dwarfread__lines(struct dwarfread *r, struct dwarfread_unit *u, struct dwarfread_lines *l)
 {
 	const struct dwarfread_section *s = &r->s[DWARFREAD_LINE];
@@ -1464,17 +1488,24 @@ int dwarfread__lines(struct dwarfread *r, struct dwarfread_unit *u, struct dwarf
 	if (err)
 		goto fail;
 	err = -ENOEXEC;
+	special_opcodes(r, &h);
 	c = (struct cursor){ h.prog, h.end, false };
+	/* Every row takes at least one byte of the program: no growing row by row. */
+	if (grow((void **)&l->rows, &l->crows, (size_t)(h.end - h.prog) + 1, sizeof(*l->rows))) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	while (c.p < c.end) {
 		uint8_t op = *c.p++;
 		bool row = false, end = false;
 		uint64_t adv = UINT64_MAX;
 
 		if (op >= h.opcode_base) {
+			/* special_opcodes made the table for this header's parameters. */
 			if (!h.line_range)
 				goto fail;
-			line += h.line_base + (op - h.opcode_base) % h.line_range;
-			adv = (uint64_t)((op - h.opcode_base) / h.line_range);
+			line += r->special_line[op];
+			adv = r->special_adv[op];
 			row = true;
 		} else if (op == 0) {
 			uint8_t len, sub;
@@ -1570,10 +1601,6 @@ int dwarfread__lines(struct dwarfread *r, struct dwarfread_unit *u, struct dwarf
 			continue;
 		if (line < INT32_MIN || line > INT32_MAX)
 			goto fail;
-		if (grow((void **)&l->rows, &l->crows, l->nrows + 1, sizeof(*l->rows))) {
-			err = -ENOMEM;
-			goto fail;
-		}
 		if (l->nrows && sorted) {
 			const struct dwarfread_row *p = &l->rows[l->nrows - 1];
 

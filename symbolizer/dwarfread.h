@@ -76,6 +76,7 @@ struct dwarfread_die {
 	struct dwarfread_val at[DWARFREAD_NATTRS];
 	uint64_t attrs;	    /* where its attributes start */
 	const void *abbrev; /* its abbreviation in its unit's table; NULL for the null entry */
+	const void *table;  /* that table */
 };
 
 /* A unit, and what of its unit DIE the reading of other DIEs needs. */
@@ -144,7 +145,8 @@ int dwarfread__die(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
  * The same in two steps, for a walker that decides by the tag what it needs: the DIE's tag and
  * children first (`have` empty), then its attributes, keeping only those in the mask `want` (bits
  * of enum dwarfread_attr): a DIE skipped needs DW_AT_sibling at most, and one of fixed size is
- * then not decoded at all. Same returns as dwarfread__die.
+ * then not decoded at all. Same returns as dwarfread__die. The attributes must be read before
+ * DIEs of two other units are: the head borrows its unit's abbreviations until then.
  */
 int dwarfread__die_head(struct dwarfread *r, struct dwarfread_unit *u, uint64_t off,
 			struct dwarfread_die *die);
