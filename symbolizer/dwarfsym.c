@@ -169,6 +169,14 @@ struct dwarfsym {
 	size_t chunk_next;   /* size of the next chunk, DWARFSYM_CHUNK_FIRST..DWARFSYM_CHUNK */
 	struct walk scratch; /* its vectors only */
 	struct dwarfread_lines lines; /* the vectors the line tables are read into */
+	/* The last lookup that found a function: the next one, in a batch sorted by address, is
+	 * most often in the same function a row or two on (see dwarfsym__lookup). */
+	struct {
+		uint64_t addr;
+		size_t range; /* index in cur */
+		const struct dfunc *f;
+		uint32_t row;
+	} last;
 	size_t bytes;
 	unsigned long bad_units;
 };
@@ -447,6 +455,22 @@ static int add_range(void *ctx, uint64_t lo, uint64_t hi)
 		return -ENOMEM;
 	w->ranges[w->nranges++] = (struct drange){ lo, hi };
 	return 0;
+}
+
+/*
+ * rows_above from row `from`, whose rows below all lie at or below addr: a few steps forward
+ * first (the next address of a sorted batch is mostly a row or two on), then halving.
+ */
+static uint32_t rows_from(const struct dcu *cu, uint32_t from, uint32_t end, uint64_t addr)
+{
+	if (addr >= cu->line_base && addr - cu->line_base <= UINT32_MAX) {
+		uint32_t key = (uint32_t)(addr - cu->line_base);
+
+		for (int k = 0; k < 8 && from < end; k++, from++)
+			if (cu->laddr[from] > key)
+				return from;
+	}
+	return rows_above(cu, from, end, addr);
 }
 
 /* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. A list that does
@@ -1110,7 +1134,8 @@ fail:
 	return NULL;
 }
 
-static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
+/* The unit of addr: that of the last range starting at or below addr that covers it. */
+static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr, size_t *range)
 {
 	size_t lo, hi, p;
 
@@ -1135,8 +1160,10 @@ static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
 	}
 	/* Ranges may nest or overlap: look back while an earlier one can still reach addr. */
 	for (size_t i = lo + 1; i-- > 0 && d->cur[i].max_hi > addr;)
-		if (addr < d->cur[i].hi)
+		if (addr < d->cur[i].hi) {
+			*range = i;
 			return &d->cus[d->cur[i].cu];
+		}
 	return NULL;
 }
 
@@ -1175,6 +1202,14 @@ static int inl_contains(const struct dcu *cu, const struct dinl *n, uint64_t add
 	return 0;
 }
 
+/* The end of the functions of the unit of range `range`. */
+static const struct dfunc *cu_funcs_end(const struct dwarfsym *d, size_t range)
+{
+	const struct dcu *cu = &d->cus[d->cur[range].cu];
+
+	return cu->funcs + cu->nfuncs;
+}
+
 int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max)
 {
 	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
@@ -1182,22 +1217,41 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 	const char *file = NULL;
 	struct dcu *cu;
 	int depth = 0, lineno = 0, n = 0, top;
+	size_t range = 0;
 	uint32_t r;
 
 	if (max <= 0)
 		return 0;
-	cu = find_unit(d, vaddr);
-	if (!cu)
-		return 0;
-	if (cu->state == CU_NEW)
-		build_unit(d, cu);
-	if (cu->state != CU_BUILT)
-		return 0;
-	f = find_func(cu, vaddr);
-	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. Inside a
-	 * function only its own rows can be that row. */
-	r = f ? rows_above(cu, f->line_begin, f->line_end, vaddr)
-	      : rows_above(cu, 0, cu->nlines, vaddr);
+	f = d->last.f;
+	if (f && vaddr >= d->last.addr && vaddr < f->hi &&
+	    (d->last.range + 1 == d->ncur || d->cur[d->last.range + 1].lo > vaddr) &&
+	    (f + 1 == cu_funcs_end(d, d->last.range) || f[1].lo > vaddr)) {
+		/* What find_unit and find_func would answer: the last range, and the last
+		 * function, starting at or below vaddr still cover it; its row is at or after the
+		 * last one. */
+		cu = &d->cus[d->cur[d->last.range].cu];
+		range = d->last.range;
+		r = rows_from(cu, d->last.row, f->line_end, vaddr);
+	} else {
+		cu = find_unit(d, vaddr, &range);
+		if (!cu)
+			return 0;
+		if (cu->state == CU_NEW)
+			build_unit(d, cu);
+		if (cu->state != CU_BUILT)
+			return 0;
+		f = find_func(cu, vaddr);
+		/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence.
+		 * Inside a function only its own rows can be that row. */
+		r = f ? rows_above(cu, f->line_begin, f->line_end, vaddr)
+		      : rows_above(cu, 0, cu->nlines, vaddr);
+	}
+	d->last.f = f;
+	if (f) {
+		d->last.addr = vaddr;
+		d->last.range = range;
+		d->last.row = r;
+	}
 	if (r && vaddr >= cu->line_base && vaddr - cu->line_base >= cu->laddr[r - 1] &&
 	    !cu->lines[r - 1].end) {
 		lineno = (int)cu->lines[r - 1].line;
