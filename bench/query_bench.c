@@ -7,7 +7,11 @@
  * resolves them (every thread and stack the counts name is looked up, and the frames of each
  * distinct stack once), and is repeated: the
  * report gives the CPU time of the process (CLOCK_PROCESS_CPUTIME_ID, which a loaded machine
- * disturbs far less than wall time), the wall time, and the samples matched.
+ * disturbs far less than wall time), the wall time, and the samples matched; for the aggregated
+ * stacks also the calling thread's own CPU time (the decoder threads run beside it: on an idle
+ * machine of c CPUs the wall time is about the larger of it and the process's CPU over c), the
+ * CPU time of the naming after the counts (one thread), and a digest of the counts (two builds that
+ * answer alike print the same).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -34,6 +38,9 @@ static const char usage[] = "Usage: query-bench --db PATH [--repeat N] [--pid PI
 
 struct timing {
 	double cpu, wall;
+	double caller;	 /* the CPU time of the calling thread alone: the decoders' run beside it */
+	double naming;	 /* of the caller's CPU time, what came after the counts: the naming */
+	uint64_t digest; /* of the counts, to compare two builds' answers */
 };
 
 static double now(clockid_t c)
@@ -80,6 +87,7 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 		   struct timing *t)
 {
 	double c0 = now(CLOCK_PROCESS_CPUTIME_ID), w0 = now(CLOCK_MONOTONIC);
+	double t0 = now(CLOCK_THREAD_CPUTIME_ID);
 	struct storage_reader *r = storage_reader__new(db);
 	uint64_t total = 0;
 	size_t n = 0;
@@ -93,6 +101,11 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 		struct bitset seen = { 0 };
 
 		err = storage_reader__stack_counts(r, f, &v, &n, &total);
+		t->naming = now(CLOCK_THREAD_CPUTIME_ID);
+		for (size_t i = 0; !err && i < n; i++)
+			t->digest = (t->digest ^ ((uint64_t)v[i].thread << 40 ^
+						  (uint64_t)v[i].stack << 16 ^ v[i].count)) *
+				    0x100000001b3ull;
 		/* What a consumer needs next: the threads and stacks named, each distinct stack's
 		 * frames once (as exports do: the text of a stack is built once and reused for
 		 * every thread that ran it). */
@@ -141,7 +154,10 @@ static int64_t run(struct storage *db, enum query q, const struct storage_filter
 	}
 	storage_reader__free(r);
 	t->cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	t->caller = now(CLOCK_THREAD_CPUTIME_ID) - t0;
 	t->wall = now(CLOCK_MONOTONIC) - w0;
+	if (t->naming)
+		t->naming = t0 + t->caller - t->naming;
 	return err ? err : (int64_t)total;
 }
 
@@ -156,8 +172,9 @@ static int cmp_double(const void *a, const void *b)
 static int bench(struct storage *db, const char *name, enum query q, const struct storage_filter *f,
 		 int repeat)
 {
-	double cpu[64], wall[64];
+	double cpu[64], wall[64], naming[64], caller[64];
 	int64_t matched = 0;
+	uint64_t digest = 0;
 
 	for (int i = 0; i < repeat; i++) {
 		struct timing t = { 0 };
@@ -170,12 +187,21 @@ static int bench(struct storage *db, const char *name, enum query q, const struc
 		}
 		cpu[i] = t.cpu;
 		wall[i] = t.wall;
+		naming[i] = t.naming;
+		caller[i] = t.caller;
+		digest = t.digest;
 	}
 	qsort(cpu, (size_t)repeat, sizeof(*cpu), cmp_double);
 	qsort(wall, (size_t)repeat, sizeof(*wall), cmp_double);
-	printf("%-44s %12lld samples  cpu %7.3f s (%.3f-%.3f)  wall %7.3f s (%.3f-%.3f)\n", name,
+	qsort(naming, (size_t)repeat, sizeof(*naming), cmp_double);
+	qsort(caller, (size_t)repeat, sizeof(*caller), cmp_double);
+	printf("%-44s %12lld samples  cpu %7.3f s (%.3f-%.3f)  wall %7.3f s (%.3f-%.3f)", name,
 	       (long long)matched, cpu[repeat / 2], cpu[0], cpu[repeat - 1], wall[repeat / 2],
 	       wall[0], wall[repeat - 1]);
+	if (q == Q_STACKS)
+		printf("  caller cpu %.3f s  naming %.3f s  digest %016llx", caller[repeat / 2],
+		       naming[repeat / 2], (unsigned long long)digest);
+	putchar('\n');
 	fflush(stdout);
 	return 0;
 }

@@ -31,27 +31,40 @@
 #define READER_MAX_SPAN_NS (2 * 3600ll * 1000000000ll)
 
 /* Rows by id: ids are dense (the writer hands them out one by one), so a table indexed by id
- * finds a row without hashing; the rows themselves live in the reader's arena. */
+ * finds a row without hashing; the rows themselves live in the reader's arena. A slot also holds
+ * a word of the row (a stack's depth and status): the naming of a day's counts looks millions of
+ * stacks up in no particular order, and reading the row's own first line missed the cache a
+ * second time. */
+struct idslot {
+	void *p;
+	uint64_t word;
+};
+
 struct idtab {
-	void **v;
+	struct idslot *v;
 	size_t n;
 };
 
 /* Ids beyond this are not ember's (a damaged chunk): refused rather than indexed. */
 #define READER_MAX_ID (1ll << 32)
 
-static void *idtab_get(const struct idtab *t, int64_t id)
+static const struct idslot *idtab_slot(const struct idtab *t, int64_t id)
 {
-	return id > 0 && (uint64_t)id < t->n ? t->v[id] : NULL;
+	return id > 0 && (uint64_t)id < t->n && t->v[id].p ? &t->v[id] : NULL;
 }
 
-static int idtab_put(struct idtab *t, int64_t id, void *p)
+static void *idtab_get(const struct idtab *t, int64_t id)
+{
+	return id > 0 && (uint64_t)id < t->n ? t->v[id].p : NULL;
+}
+
+static int idtab_put(struct idtab *t, int64_t id, void *p, uint64_t word)
 {
 	if (id <= 0 || id >= READER_MAX_ID)
 		return -EBADMSG;
 	if ((uint64_t)id >= t->n) {
 		size_t n = t->n ? t->n : 1024;
-		void **nv;
+		struct idslot *nv;
 
 		while (n <= (uint64_t)id)
 			n *= 2;
@@ -62,7 +75,7 @@ static int idtab_put(struct idtab *t, int64_t id, void *p)
 		t->v = nv;
 		t->n = n;
 	}
-	t->v[id] = p;
+	t->v[id] = (struct idslot){ p, word };
 	return 0;
 }
 
@@ -125,12 +138,6 @@ struct rthread {
 	bool resolved;
 	unsigned int match_gen; /* the query generation `matches` was computed for */
 	bool matches;
-};
-
-struct rstack {
-	size_t n;
-	enum storage_stack_status status;
-	int64_t frames[];
 };
 
 struct rframe {
@@ -257,16 +264,13 @@ static int cache_row(enum dict_kind kind, const void *row, void *ctx)
 	}
 	case DICT_STACK: {
 		const struct dict_stack *k = row;
-		struct rstack *rs =
-		    arena_alloc(&r->arena, sizeof(*rs) + k->depth * sizeof(int64_t));
+		int64_t *frames = arena_alloc(&r->arena, (k->depth + 1) * sizeof(int64_t));
 
-		if (rs) {
-			rs->n = k->depth;
-			rs->status = (enum storage_stack_status)k->status;
-			memcpy(rs->frames, k->frames, k->depth * sizeof(int64_t));
-		}
-		e = rs;
-		break;
+		if (!frames)
+			return -ENOMEM;
+		memcpy(frames, k->frames, k->depth * sizeof(int64_t));
+		return idtab_put(&r->tab[kind], id, frames,
+				 (uint64_t)k->depth | (uint64_t)k->status << 32);
 	}
 	case DICT_FRAME: {
 		struct rframe *f = arena_alloc(&r->arena, sizeof(*f));
@@ -282,7 +286,7 @@ static int cache_row(enum dict_kind kind, const void *row, void *ctx)
 	default:
 		return -EINVAL;
 	}
-	return e ? idtab_put(&r->tab[kind], id, e) : -ENOMEM;
+	return e ? idtab_put(&r->tab[kind], id, e, 0) : -ENOMEM;
 }
 
 /* Loads the chunk holding `id` into the caches. 0, -ENOENT or -errno. */
@@ -452,22 +456,22 @@ const struct storage_thread *storage_reader__thread(struct storage_reader *r, in
 int storage_reader__stack(struct storage_reader *r, int64_t id, const int64_t **frames, size_t *n,
 			  enum storage_stack_status *status)
 {
-	struct rstack *s;
+	const struct idslot *s = idtab_slot(&r->tab[DICT_STACK], id);
 	int err;
 
-	CACHE_GET(DICT_STACK, &id, s);
 	if (!s) {
 		err = load_stack(r, id);
 		if (err)
 			return err;
-		CACHE_GET(DICT_STACK, &id, s);
+		s = idtab_slot(&r->tab[DICT_STACK], id);
 		if (!s)
 			return -ENOENT;
 	}
-	*frames = s->frames;
-	*n = s->n;
+	/* The word: depth, status << 32 (see cache_row). */
+	*frames = s->p;
+	*n = (uint32_t)s->word;
 	if (status)
-		*status = s->status;
+		*status = (enum storage_stack_status)(s->word >> 32);
 	return 0;
 }
 
@@ -873,10 +877,17 @@ static void agg_free(struct agg *g)
 	memset(g, 0, sizeof(*g));
 }
 
+static int cmp_slot(const void *a, const void *b)
+{
+	uint64_t x = ((const struct agg_slot *)a)->key, y = ((const struct agg_slot *)b)->key;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
  * Sorts n slots by key: least significant digit first, 16 bits at a time over the bits that
- * are used (ids below 2^32 each). A comparison sort of a day's (thread, stack) pairs spent more
- * time moving 24-byte entries than the rest of the query.
+ * are used (ids below 2^32 each); a few thousand by comparisons (the digits' counters would cost
+ * more than the slots). 0 or -ENOMEM.
  */
 static int sort_slots(struct agg_slot *v, size_t n)
 {
@@ -884,6 +895,10 @@ static int sort_slots(struct agg_slot *v, size_t n)
 	uint64_t all = 0;
 	size_t *count;
 
+	if (n < 4096) {
+		qsort(v, n, sizeof(*v), cmp_slot);
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++)
 		all |= v[i].key;
 	tmp = malloc((n + 1) * sizeof(*tmp));
@@ -963,6 +978,95 @@ struct cjob {
 	struct cjob *next;
 };
 
+/*
+ * The counts so far, as runs sorted by key with each key once: a finished block's counts come
+ * sorted, and runs are merged as a binary counter adds (a run of 2^i blocks meets another of as
+ * many), so each count is copied about log2(blocks) times, sequentially. Merging into one hash
+ * table of the day's millions of pairs missed the cache on nearly every count, and needed a sort
+ * at the end.
+ */
+#define RUNS_MAX 64
+
+struct runs {
+	struct agg_slot *v[RUNS_MAX];
+	size_t n[RUNS_MAX];
+	unsigned int level[RUNS_MAX];
+	size_t nruns;
+	uint64_t total;
+};
+
+static void runs_free(struct runs *rs)
+{
+	for (size_t i = 0; i < rs->nruns; i++)
+		free(rs->v[i]);
+	memset(rs, 0, sizeof(*rs));
+}
+
+/* Merges the last two runs into one. 0 or -ENOMEM. */
+static int runs_merge_top(struct runs *rs)
+{
+	size_t i = rs->nruns - 2, na = rs->n[i], nb = rs->n[i + 1], n = 0, x = 0, y = 0;
+	const struct agg_slot *a = rs->v[i], *b = rs->v[i + 1];
+	struct agg_slot *out = malloc((na + nb + 1) * sizeof(*out));
+
+	if (!out)
+		return -ENOMEM;
+	while (x < na && y < nb) {
+		if (a[x].key < b[y].key) {
+			out[n++] = a[x++];
+		} else if (b[y].key < a[x].key) {
+			out[n++] = b[y++];
+		} else {
+			out[n] = a[x++];
+			out[n++].count += b[y++].count;
+		}
+	}
+	memcpy(out + n, a + x, (na - x) * sizeof(*out));
+	n += na - x;
+	memcpy(out + n, b + y, (nb - y) * sizeof(*out));
+	n += nb - y;
+	free(rs->v[i]);
+	free(rs->v[i + 1]);
+	rs->v[i] = out;
+	rs->n[i] = n;
+	rs->level[i]++;
+	rs->nruns--;
+	return 0;
+}
+
+/* Takes the sorted run v[n] (owned) in. 0 or -ENOMEM (v freed). */
+static int runs_push(struct runs *rs, struct agg_slot *v, size_t n)
+{
+	int err = 0;
+
+	if (!n) {
+		free(v);
+		return 0;
+	}
+	/* Runs of equal level merge; the levels shrink down the stack, so it holds at most
+	 * log2(blocks) + 1 runs. */
+	if (rs->nruns == RUNS_MAX && (err = runs_merge_top(rs))) {
+		free(v);
+		return err;
+	}
+	rs->v[rs->nruns] = v;
+	rs->n[rs->nruns] = n;
+	rs->level[rs->nruns++] = 0;
+	while (!err && rs->nruns > 1 && rs->level[rs->nruns - 2] <= rs->level[rs->nruns - 1])
+		err = runs_merge_top(rs);
+	return err;
+}
+
+/* Merges every run into one: rs->v[0] of rs->n[0] counts (none when rs->nruns is 0). */
+static int runs_finish(struct runs *rs)
+{
+	int err = 0;
+
+	while (!err && rs->nruns > 1)
+		err = runs_merge_top(rs);
+	return err;
+}
+
 struct cpool {
 	pthread_mutex_t mu;
 	pthread_cond_t cv_todo, cv_done;
@@ -983,33 +1087,149 @@ static void cjob_free(struct cjob *j)
 	free(j);
 }
 
-/* Decodes and counts one block, into j->out. */
-static void cjob_run(struct cjob *j, struct agg *local)
+/* The widest digit of the sort of a block's keys (see radix_sort_u32). */
+#define RADIX_BITS 14
+
+/* A decoder's scratch, kept from block to block: the table that counts blocks of counts, the
+ * buffers that sort the others. */
+struct cscratch {
+	struct agg local;
+	uint32_t *keys, *tmp;
+	size_t cap;
+	uint32_t count[1u << RADIX_BITS];
+};
+
+static void cscratch_free(struct cscratch *sc)
 {
-	const uint32_t *tidx = NULL, *sidx = NULL, *cidx = NULL, *count = NULL;
-	const int64_t *time = NULL, *threads, *stacks;
+	agg_free(&sc->local);
+	free(sc->keys);
+	free(sc->tmp);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/* Whether the block's sample i is one the query counts. */
+static inline bool cjob_wants(const struct cjob *j, const uint32_t *tidx, const uint32_t *cidx,
+			      const int64_t *time, size_t i)
+{
+	return !j->filter || (j->tmatch[tidx[i]] && (!cidx || j->cmatch[cidx[i]]) &&
+			      (!time || (time[i] >= j->from && time[i] < j->to)));
+}
+
+/*
+ * Sorts n keys no greater than max, least significant digit first, in passes of at most
+ * RADIX_BITS bits: as few as the keys need when they are many (a whole block's keys have about 27
+ * bits: two passes, where digits of 11 bits took three), narrower digits when they are few (a
+ * block filtered down to one process: clearing 16,384 counters twice cost more than a third pass
+ * over a few thousand keys). `count` holds 2^RADIX_BITS counters. Returns the buffer holding the
+ * result: a or tmp.
+ */
+static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t max, uint32_t *count)
+{
+	unsigned int bits = 0, passes = 0, digit = 0;
+	size_t best = SIZE_MAX;
+
+	while (bits < 32 && (max >> bits))
+		bits++;
+	/* A pass costs about its counters plus two touches a key. */
+	for (unsigned int d = 8; bits && d <= RADIX_BITS; d++) {
+		unsigned int np = (bits + d - 1) / d;
+		size_t cost = np * (((size_t)1 << d) + 2 * n);
+
+		if (cost < best) {
+			best = cost;
+			passes = np;
+		}
+	}
+	digit = passes ? (bits + passes - 1) / passes : 0;
+	for (unsigned int p = 0; p < passes; p++) {
+		unsigned int shift = p * digit;
+		uint32_t sum = 0, mask = (1u << digit) - 1, *t;
+
+		memset(count, 0, ((size_t)mask + 1) * sizeof(*count));
+		for (size_t i = 0; i < n; i++)
+			count[(a[i] >> shift) & mask]++;
+		for (size_t d = 0; d <= mask; d++) {
+			uint32_t c = count[d];
+
+			count[d] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			tmp[count[(a[i] >> shift) & mask]++] = a[i];
+		t = a;
+		a = tmp;
+		tmp = t;
+	}
+	return a;
+}
+
+/*
+ * Counts a block of single samples by sorting: each sample's (thread, stack) as one key below
+ * k * m, sorted, equal keys counted in one pass. A table of a block's distinct pairs (tens of
+ * thousands) misses the cache on nearly every sample; the sort's passes are sequential.
+ */
+static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t *tidx,
+			     const uint32_t *sidx, const uint32_t *cidx, const int64_t *time)
+{
+	size_t k, m;
+	const int64_t *threads = codec_block__threads(j->b, &k),
+		      *stacks = codec_block__stacks(j->b, &m);
+	size_t n = 0, nout = 0;
+	uint32_t *keys;
+
+	if (j->n > sc->cap) {
+		uint32_t *nk = realloc(sc->keys, j->n * sizeof(*nk)), *nt;
+
+		if (!nk)
+			return -ENOMEM;
+		sc->keys = nk;
+		nt = realloc(sc->tmp, j->n * sizeof(*nt));
+		if (!nt)
+			return -ENOMEM;
+		sc->tmp = nt;
+		sc->cap = j->n;
+	}
+	for (size_t i = 0; i < j->n; i++)
+		if (cjob_wants(j, tidx, cidx, time, i))
+			sc->keys[n++] = tidx[i] * (uint32_t)m + sidx[i];
+	keys = radix_sort_u32(sc->keys, sc->tmp, n, (uint32_t)(k * m - 1), sc->count);
+	for (size_t i = 0; i < n; i++)
+		nout += !i || keys[i] != keys[i - 1];
+	if (nout && !(j->out = malloc(nout * sizeof(*j->out))))
+		return -ENOMEM;
+	nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i && keys[i] == keys[i - 1]) {
+			j->out[nout - 1].count++;
+			continue;
+		}
+		j->out[nout++] = (struct agg_slot){
+			agg_key((uint64_t)threads[keys[i] / m], (uint64_t)stacks[keys[i] % m]), 1
+		};
+	}
+	j->nout = nout;
+	j->total = n;
+	return 0;
+}
+
+/* Counts a block through a table: blocks with a count column (history rolled up), or whose
+ * threads times stacks do not fit a 32-bit key. */
+static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *tidx,
+			    const uint32_t *sidx, const uint32_t *cidx, const int64_t *time,
+			    const uint32_t *count)
+{
+	size_t k, m;
+	const int64_t *threads = codec_block__threads(j->b, &k),
+		      *stacks = codec_block__stacks(j->b, &m);
 	uint32_t run_t = UINT32_MAX, run_s = 0;
 	uint64_t run = 0;
-	size_t k, m;
-	int err;
+	int err = 0;
 
-	threads = codec_block__threads(j->b, &k);
-	stacks = codec_block__stacks(j->b, &m);
-	err = codec_block__thread_col(j->b, &tidx);
-	if (!err)
-		err = codec_block__stack_col(j->b, &sidx);
-	if (!err && !j->whole)
-		err = codec_block__time_col(j->b, &time);
-	if (!err && j->cmatch)
-		err = codec_block__cgroup_col(j->b, &cidx);
-	if (!err)
-		err = codec_block__count_col(j->b, &count);
 	agg_reset(local);
 	local->track = true;
-	/* Runs of one thread in one stack are counted first (see count_block). */
+	/* Runs of one thread in one stack are counted first: rolled-up rows of one minute. */
 	for (size_t i = 0; !err && i < j->n; i++) {
-		if (j->filter && (!j->tmatch[tidx[i]] || (cidx && !j->cmatch[cidx[i]]) ||
-				  (time && (time[i] < j->from || time[i] >= j->to))))
+		if (!cjob_wants(j, tidx, cidx, time, i))
 			continue;
 		if (tidx[i] != run_t || sidx[i] != run_s) {
 			if (run)
@@ -1022,11 +1242,8 @@ static void cjob_run(struct cjob *j, struct agg *local)
 	}
 	if (!err && run)
 		err = agg_add(local, 1 + (uint64_t)run_t, run_s, run);
-	if (!err && local->used) {
-		j->out = malloc(local->used * sizeof(*j->out));
-		if (!j->out)
-			err = -ENOMEM;
-	}
+	if (!err && local->used && !(j->out = malloc(local->used * sizeof(*j->out))))
+		err = -ENOMEM;
 	for (size_t i = 0; !err && i < local->used; i++) {
 		const struct agg_slot *sl = &local->slots[local->filled[i]];
 
@@ -1034,8 +1251,43 @@ static void cjob_run(struct cjob *j, struct agg *local)
 					(uint64_t)stacks[(uint32_t)sl->key]);
 		j->out[i].count = sl->count;
 	}
+	/* Sorted, as the counts of every block are (see struct runs). */
+	if (!err)
+		err = sort_slots(j->out, local->used);
 	j->nout = err ? 0 : local->used;
 	j->total = err ? 0 : local->total;
+	return err;
+}
+
+/* Decodes and counts one block, into j->out. */
+static void cjob_run(struct cjob *j, struct cscratch *sc)
+{
+	const uint32_t *tidx = NULL, *sidx = NULL, *cidx = NULL, *count = NULL;
+	const int64_t *time = NULL;
+	size_t k, m;
+	int err;
+
+	codec_block__threads(j->b, &k);
+	codec_block__stacks(j->b, &m);
+	err = codec_block__thread_col(j->b, &tidx);
+	if (!err)
+		err = codec_block__stack_col(j->b, &sidx);
+	if (!err && !j->whole)
+		err = codec_block__time_col(j->b, &time);
+	if (!err && j->cmatch)
+		err = codec_block__cgroup_col(j->b, &cidx);
+	if (!err)
+		err = codec_block__count_col(j->b, &count);
+	if (!err && !count && k && m && (uint64_t)k * m <= UINT32_MAX)
+		err = cjob_count_sorted(j, sc, tidx, sidx, cidx, time);
+	else if (!err)
+		err = cjob_count_table(j, &sc->local, tidx, sidx, cidx, time, count);
+	if (err) {
+		free(j->out);
+		j->out = NULL;
+		j->nout = 0;
+		j->total = 0;
+	}
 	j->err = err;
 	/* The columns are not needed any more: free them here, in parallel too. */
 	codec_block__free(j->b);
@@ -1047,9 +1299,9 @@ static void cjob_run(struct cjob *j, struct agg *local)
 static void *cpool_worker(void *arg)
 {
 	struct cpool *p = arg;
-	struct agg local;
+	struct cscratch sc;
 
-	memset(&local, 0, sizeof(local));
+	memset(&sc, 0, sizeof(sc));
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct cjob *j;
@@ -1063,19 +1315,19 @@ static void *cpool_worker(void *arg)
 		if (!p->todo)
 			p->todo_tail = &p->todo;
 		pthread_mutex_unlock(&p->mu);
-		cjob_run(j, &local);
+		cjob_run(j, &sc);
 		pthread_mutex_lock(&p->mu);
 		j->next = p->done;
 		p->done = j;
 		pthread_cond_signal(&p->cv_done);
 	}
 	pthread_mutex_unlock(&p->mu);
-	agg_free(&local);
+	cscratch_free(&sc);
 	return NULL;
 }
 
-/* Merges finished jobs into `all`; with `wait`, waits until at most `keep` are in flight. */
-static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
+/* Merges finished jobs into `all`; waits until at most `keep` are in flight. */
+static int cpool_collect(struct cpool *p, struct runs *all, size_t keep)
 {
 	int err = 0;
 
@@ -1091,9 +1343,11 @@ static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
 			done = j->next;
 			if (!err)
 				err = j->err;
-			for (size_t i = 0; !err && i < j->nout; i++)
-				err = agg_add(all, j->out[i].key >> 32, (uint32_t)j->out[i].key,
-					      j->out[i].count);
+			if (!err) {
+				all->total += j->total;
+				err = runs_push(all, j->out, j->nout);
+				j->out = NULL;
+			}
 			cjob_free(j);
 			pthread_mutex_lock(&p->mu);
 			p->inflight--;
@@ -1109,7 +1363,8 @@ static int cpool_collect(struct cpool *p, struct agg *all, size_t keep)
 	return err;
 }
 
-static int count_parallel(struct storage_reader *r, const struct storage_filter *f, struct agg *all)
+static int count_parallel(struct storage_reader *r, const struct storage_filter *f,
+			  struct runs *all)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nworkers = ncpu < 1 ? 1 : ncpu > READER_MAX_WORKERS ? READER_MAX_WORKERS : (int)ncpu;
@@ -1201,11 +1456,11 @@ static int count_parallel(struct storage_reader *r, const struct storage_filter 
 		}
 		if (!started) {
 			/* No decoder threads: decode right here. */
-			struct agg local;
+			struct cscratch sc;
 
-			memset(&local, 0, sizeof(local));
-			cjob_run(j, &local);
-			agg_free(&local);
+			memset(&sc, 0, sizeof(sc));
+			cjob_run(j, &sc);
+			cscratch_free(&sc);
 			pthread_mutex_lock(&p.mu);
 			j->next = p.done;
 			p.done = j;
@@ -1269,29 +1524,26 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 				 struct storage_stack_count **out, size_t *n, uint64_t *total)
 {
 	struct storage_stack_count *v = NULL;
-	struct agg all;
+	struct runs all;
+	uint64_t sum;
 	size_t k = 0;
 	int err;
 
 	memset(&all, 0, sizeof(all));
 	snapshot_begin(r);
 	err = count_parallel(r, f, &all);
-	if (!err) {
-		v = malloc((all.used + 1) * sizeof(*v));
-		if (!v)
-			err = -ENOMEM;
-	}
-	/* Pack the used slots at the front, sort them, and copy them out in (thread, stack)
-	 * order: the key is thread << 32 | stack. */
-	for (size_t j = 0; !err && all.used && j <= all.mask; j++)
-		if (all.slots[j].key)
-			all.slots[k++] = all.slots[j];
 	if (!err)
-		err = sort_slots(all.slots, k);
+		err = runs_finish(&all);
+	k = !err && all.nruns ? all.n[0] : 0;
+	if (!err && !(v = malloc((k + 1) * sizeof(*v))))
+		err = -ENOMEM;
+	/* In (thread, stack) order already: the key is thread << 32 | stack. */
 	for (size_t j = 0; !err && j < k; j++)
-		v[j] = (struct storage_stack_count){ (int64_t)(all.slots[j].key >> 32),
-						     (int64_t)(uint32_t)all.slots[j].key,
-						     all.slots[j].count };
+		v[j] = (struct storage_stack_count){ (int64_t)(all.v[0][j].key >> 32),
+						     (int64_t)(uint32_t)all.v[0][j].key,
+						     all.v[0][j].count };
+	sum = all.total;
+	runs_free(&all);
 	if (!err)
 		err = prefetch(r, v, k);
 	snapshot_end(r);
@@ -1301,9 +1553,8 @@ int storage_reader__stack_counts(struct storage_reader *r, const struct storage_
 		*out = v;
 		*n = k;
 		if (total)
-			*total = all.total;
+			*total = sum;
 	}
-	agg_free(&all);
 	return err;
 }
 

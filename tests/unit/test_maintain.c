@@ -26,6 +26,20 @@ static int64_t sql_int(const char *path, const char *sql)
 	return v;
 }
 
+/* Two lists of counts are equal, entry for entry. */
+static bool same_entries(const struct storage_stack_count *a, size_t na,
+			 const struct storage_stack_count *b, size_t nb)
+{
+	if (!ASSERT_EQ(na, nb, "same number of entries"))
+		return false;
+	for (size_t i = 0; i < na; i++)
+		if (!ASSERT_EQ(a[i].thread, b[i].thread, "thread") ||
+		    !ASSERT_EQ(a[i].stack, b[i].stack, "stack") ||
+		    !ASSERT_EQ(a[i].count, b[i].count, "count"))
+			return false;
+	return true;
+}
+
 /* The stack counts of two databases are equal, entry for entry. */
 static bool same_counts(const char *a, const char *b, const struct storage_filter *f)
 {
@@ -40,14 +54,9 @@ static bool same_counts(const char *a, const char *b, const struct storage_filte
 	if (!ASSERT_NONNULL(ra, "reader a") || !ASSERT_NONNULL(rb, "reader b") ||
 	    !ASSERT_OK(storage_reader__stack_counts(ra, f, &ca, &na, &ta), "counts a") ||
 	    !ASSERT_OK(storage_reader__stack_counts(rb, f, &cb, &nb, &tb), "counts b") ||
-	    !ASSERT_EQ(ta, tb, "same total") || !ASSERT_EQ(na, nb, "same number of entries"))
+	    !ASSERT_EQ(ta, tb, "same total"))
 		goto out;
-	for (size_t i = 0; i < na; i++)
-		if (!ASSERT_EQ(ca[i].thread, cb[i].thread, "thread") ||
-		    !ASSERT_EQ(ca[i].stack, cb[i].stack, "stack") ||
-		    !ASSERT_EQ(ca[i].count, cb[i].count, "count"))
-			goto out;
-	ok = true;
+	ok = same_entries(ca, na, cb, nb);
 out:
 	free(ca);
 	free(cb);
@@ -343,6 +352,123 @@ out:
 	return res;
 }
 
+/* Every (thread, stack) a sample walk meets, in the order the walk meets them. */
+struct pair_list {
+	struct storage_stack_count *v;
+	size_t n, cap;
+};
+
+static int collect_pair(const struct storage_sample *s, void *ctx)
+{
+	struct pair_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 1024;
+		struct storage_stack_count *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct storage_stack_count){ s->thread, s->stack, 1 };
+	return 0;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const struct storage_stack_count *x = a, *y = b;
+
+	if (x->thread != y->thread)
+		return x->thread < y->thread ? -1 : 1;
+	return x->stack < y->stack ? -1 : x->stack > y->stack;
+}
+
+/* The stack counts of f are the sample walk's samples counted per (thread, stack): sorted by
+ * thread then stack, each pair once, counts summed across every block the pair appears in. */
+static bool counts_match_samples(const char *path, const struct storage_filter *f)
+{
+	struct storage *db = storage__open(path, STORAGE_READ);
+	struct storage_reader *r = db ? storage_reader__new(db) : NULL;
+	struct storage_stack_count *c = NULL;
+	struct pair_list l = { 0 };
+	size_t n = 0, k = 0;
+	uint64_t total = 0;
+	bool ok = false;
+
+	if (!ASSERT_NONNULL(r, "reader") ||
+	    !ASSERT_OK(storage_reader__stack_counts(r, f, &c, &n, &total), "counts") ||
+	    !ASSERT_OK(storage_reader__samples(r, f, collect_pair, &l), "walk") ||
+	    !ASSERT_EQ(total, l.n, "total") || !ASSERT_GT(l.n, 0, "samples"))
+		goto out;
+	qsort(l.v, l.n, sizeof(*l.v), cmp_pair);
+	for (size_t i = 0; i < l.n; i++) {
+		if (i && !cmp_pair(&l.v[i], &l.v[k - 1])) {
+			l.v[k - 1].count++;
+			continue;
+		}
+		l.v[k++] = l.v[i];
+	}
+	ok = same_entries(c, n, l.v, k);
+out:
+	free(c);
+	free(l.v);
+	storage_reader__free(r);
+	storage__close(db);
+	return ok;
+}
+
+/*
+ * The aggregation merges each block's counts with every other block's (blocks are counted apart,
+ * on decoder threads, and merged as sorted runs): the same pairs recur in every one of a few
+ * hundred blocks, flush blocks and windows and per-minute rollups mixed, under every filter.
+ */
+static enum test_result test_counts_match_samples(void)
+{
+	struct th_gen g = { .procs = 5, .threads = 4, .cpus = 8, .hz = 10, .stacks = 40, .rng = 7 };
+	struct storage_policy keep = { .rollup_after_ns = -1 };
+	struct storage_policy roll = { .rollup_after_ns = 300 * T_NS };
+	const char *path = th_path("counts.db");
+	struct storage *db = NULL;
+	struct storage_writer *w = NULL;
+	enum test_result res = TEST_FAIL;
+	const struct storage_filter filters[] = {
+		{ 0 },
+		{ .from_ns = T_EPOCH + 65 * T_NS + T_NS / 2, .to_ns = T_EPOCH + 701 * T_NS },
+		{ .pids = (uint32_t[]){ 101, 103 }, .npids = 2 },
+		{ .tids = (uint32_t[]){ 201 }, .ntids = 1, .from_ns = T_EPOCH + 100 * T_NS },
+		{ .cgroups = (uint64_t[]){ 12 }, .ncgroups = 1 },
+	};
+
+	if (!ASSERT_OK(write_db(path, g, T_EPOCH, 900, &keep), "write"))
+		return TEST_FAIL;
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (!counts_match_samples(path, &filters[i]))
+			return TEST_FAIL;
+	/* Older history rolled up (the windows of T_EPOCH's first 600 s): blocks of counts, counted
+	 * another way, among raw ones. */
+	db = storage__open(path, STORAGE_WRITE);
+	w = db ? storage_writer__new(db) : NULL;
+	if (!ASSERT_NONNULL(w, "writer") ||
+	    !ASSERT_OK(storage_writer__maintain(w, &roll, T_EPOCH + 900 * T_NS, 0, NULL), "roll"))
+		goto out;
+	storage_writer__free(w);
+	w = NULL;
+	storage__close(db);
+	db = NULL;
+	if (!ASSERT_GT(sql_int(path, "SELECT count(*) FROM blocks WHERE level = 2"), 0, "rolled") ||
+	    !ASSERT_GT(sql_int(path, "SELECT count(*) FROM blocks WHERE level < 2"), 0, "raw"))
+		goto out;
+	for (size_t i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+		if (!counts_match_samples(path, &filters[i]))
+			goto out;
+	res = TEST_PASS;
+out:
+	storage_writer__free(w);
+	storage__close(db);
+	return res;
+}
+
 static enum test_result test_size_limit(void)
 {
 	struct th_gen g = { .procs = 6,
@@ -498,7 +624,7 @@ int main(int argc, char **argv)
 		TEST(test_windows_and_chunks),	TEST(test_retention_prunes_and_shrinks),
 		TEST(test_steady_size),		TEST(test_rollups),
 		TEST(test_size_limit),		TEST(test_cmdline),
-		TEST(test_unsampled_processes),
+		TEST(test_unsampled_processes), TEST(test_counts_match_samples),
 	};
 	int r;
 
