@@ -27,7 +27,7 @@ static inline uint64_t rd_fixed(struct cursor *c, unsigned int n)
 {
 	uint64_t v = 0;
 
-	if ((size_t)(c->end - c->p) < n) {
+	if (c->bad || (size_t)(c->end - c->p) < n) {
 		c->bad = true;
 		c->p = c->end;
 		return 0;
@@ -519,7 +519,9 @@ static int read_attrs(const struct dwarfread *r, const struct dwarfread_unit *u,
 	if (a->fixed >= 0 && !(want & ~(1u << DWARFREAD_AT_SIBLING))) {
 		/* Skipped whole: only its size, and where its sibling is, are needed. */
 		if ((want & 1u) && a->sib_at >= 0) {
-			struct cursor sc = { c.p + a->sib_at, c.end, false };
+			/* The DIE may end (hostile) before its abbreviation says: checked first. */
+			struct cursor sc = { c.p + (a->sib_at < c.end - c.p ? a->sib_at : 0), c.end,
+					     a->sib_at >= c.end - c.p };
 
 			die->at[DWARFREAD_AT_SIBLING] =
 			    (struct dwarfread_val){ a->sib_form, rd_fixed(&sc, a->sib_size) };
