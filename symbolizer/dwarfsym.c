@@ -64,7 +64,7 @@ struct dinl {
 enum { CU_NEW = 0, CU_BUILT, CU_BAD };
 
 /*
- * A row of a unit's line table, compacted from libdw's (which is sorted the same way). Its address
+ * A row of a unit's line table, compacted from dwarfread's (sorted as libdw sorts). Its address
  * lives apart, in dcu.laddr, as an offset from the unit's first row: the binary search reads only
  * those 4-byte keys, 16 to a cache line, and touches one row at the end.
  */
@@ -112,7 +112,7 @@ struct cu_range {
 	uint32_t cu;
 };
 
-/* Demangled names, keyed by the address of the mangled string in libdw's section data. */
+/* Demangled names, keyed by the address of the mangled string in the section data. */
 struct dname {
 	const char *mangled;
 	char *demangled;
@@ -380,7 +380,7 @@ static const char *path_of(struct dwarfsym *d, struct dcu *cu, uint32_t i)
 }
 
 /*
- * Copies the unit's line table (libdw keeps it sorted by address) into compact rows. A unit whose
+ * Copies the unit's line table (sorted by address) into compact rows. A unit whose
  * rows span 4 GiB or more (no real unit does) fails as a bad unit.
  */
 static int build_lines(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
@@ -896,13 +896,13 @@ static bool debug_section(const char *name)
 }
 
 /*
- * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that libdw will read, with
+ * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that dwarfread will read, with
  * libdeflate (about twice as fast as zlib's inflate, which libelf's elf_compress uses: start-up was
  * a sixth of a one-shot run over libc), into one buffer in huge pages, each section followed by a
- * zero byte (see harden_sections). The sections then look uncompressed to libdw. Sections of
- * other compression types are left to libelf.
+ * zero byte (see harden_sections). The sections then look uncompressed through libelf. Sections
+ * of other compression types are left to libelf.
  */
-/* Is `scn` a zlib-compressed debug section libdw will read? Fills *sh and *ch when it is. */
+/* Is `scn` a zlib-compressed debug section to read? Fills *sh and *ch when it is. */
 static bool zlib_debug_section(Elf *elf, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh,
 			       GElf_Chdr *ch)
 {

@@ -37,7 +37,8 @@ static void read_unit(struct dwarfread *rd, struct dwarfread_unit *u, struct dwa
 		struct dwarfread_unit *tu;
 		uint64_t off, v;
 
-		if (dwarfread__die_head(rd, u, pos, &d) || dwarfread__die_attrs(rd, u, &d, DWARFREAD_ALL))
+		if (dwarfread__die_head(rd, u, pos, &d) ||
+		    dwarfread__die_attrs(rd, u, &d, DWARFREAD_ALL))
 			return;
 		if (!d.tag) {
 			pos = d.next;
