@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "symbolizer/symbolizer_internal.h"
+
 /* Abbreviation tables larger than this many entries or attributes are refused. */
 #define DWARFREAD_MAX_ABBREVS (1u << 20)
 #define DWARFREAD_NO_SLOT 0xff
@@ -235,16 +237,35 @@ static uint8_t form_size(const struct dwarfread_unit *u, uint64_t form)
 	}
 }
 
-static bool known_form(uint64_t form)
+/* How a value of variable size is encoded (the fixed ones: form_size). */
+enum form_kind {
+	FORM_UNKNOWN,
+	FORM_STRING, /* inline, up to its zero byte */
+	FORM_BLOCK1,
+	FORM_BLOCK2,
+	FORM_BLOCK4,
+	FORM_BLOCK, /* a ULEB128 length, then the bytes (exprloc too) */
+	FORM_SDATA,
+	FORM_ULEB, /* a ULEB128 value or index */
+	FORM_INDIRECT,
+};
+
+static enum form_kind form_kind(uint64_t form)
 {
 	switch (form) {
 	case DW_FORM_string:
-	case DW_FORM_block:
+		return FORM_STRING;
 	case DW_FORM_block1:
+		return FORM_BLOCK1;
 	case DW_FORM_block2:
+		return FORM_BLOCK2;
 	case DW_FORM_block4:
+		return FORM_BLOCK4;
+	case DW_FORM_block:
 	case DW_FORM_exprloc:
+		return FORM_BLOCK;
 	case DW_FORM_sdata:
+		return FORM_SDATA;
 	case DW_FORM_udata:
 	case DW_FORM_ref_udata:
 	case DW_FORM_strx:
@@ -253,31 +274,22 @@ static bool known_form(uint64_t form)
 	case DW_FORM_rnglistx:
 	case DW_FORM_GNU_addr_index:
 	case DW_FORM_GNU_str_index:
+		return FORM_ULEB;
 	case DW_FORM_indirect:
-		return true;
+		return FORM_INDIRECT;
 	default:
-		return false;
+		return FORM_UNKNOWN;
 	}
+}
+
+static bool known_form(uint64_t form)
+{
+	return form_kind(form) != FORM_UNKNOWN;
 }
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
 {
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > SIZE_MAX / elem)
-		return -ENOMEM;
-	nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	return symbolizer_grow(v, cap, need, elem, SIZE_MAX);
 }
 
 /* Keys abbreviation tables by offset and by the encoding their fixed sizes were computed for. */
@@ -471,6 +483,49 @@ static int unit_abbrevs(struct dwarfread *r, struct dwarfread_unit *u,
 	return 0;
 }
 
+/*
+ * Reads (or skips) a value of variable size: ULEB128 and SLEB128 values as they are, strings and
+ * blocks as their offset from `base` (where the string starts, where the block's bytes start).
+ */
+static uint64_t read_variable(struct cursor *c, uint64_t form, const uint8_t *base)
+{
+	uint64_t v = 0;
+	const uint8_t *z;
+
+	switch (form_kind(form)) {
+	case FORM_STRING:
+		z = memchr(c->p, 0, (size_t)(c->end - c->p));
+		if (!z) {
+			c->bad = true;
+			return 0;
+		}
+		v = (uint64_t)(c->p - base);
+		c->p = z + 1;
+		return v;
+	case FORM_BLOCK1:
+		v = rd_fixed(c, 1);
+		break;
+	case FORM_BLOCK2:
+		v = rd_fixed(c, 2);
+		break;
+	case FORM_BLOCK4:
+		v = rd_fixed(c, 4);
+		break;
+	case FORM_BLOCK:
+		v = rd_uleb(c);
+		break;
+	case FORM_SDATA:
+		return (uint64_t)rd_sleb(c);
+	case FORM_ULEB:
+		return rd_uleb(c);
+	default:
+		c->bad = true; /* indirect (resolved by the caller) or unknown */
+		return 0;
+	}
+	skip(c, v);
+	return (uint64_t)(c->p - base);
+}
+
 /* Reads the abbreviation code of the DIE at `off`: its tag and whether it has children. */
 static int read_head(const struct dwarfread *r, const struct dwarfread_unit *u,
 		     const struct dwarfread_abbrevs *t, uint64_t off, struct dwarfread_die *die)
@@ -539,6 +594,7 @@ slow:
 	for (uint32_t i = 0; i < a->nattrs; i++) {
 		const struct aspec *sp = &t->specs[a->first + i];
 		uint64_t form = sp->form, v = 0;
+		uint8_t n;
 
 		if (form == DW_FORM_indirect) {
 			form = rd_uleb(&c);
@@ -551,56 +607,19 @@ slow:
 			skip(&c, sp->size); /* not wanted and of fixed size: not decoded */
 			continue;
 		}
-		switch (form) {
-		case DW_FORM_string:
-			v = (uint64_t)(c.p - info);
-			{
-				const uint8_t *z = memchr(c.p, 0, (size_t)(c.end - c.p));
-
-				if (!z)
-					return -ENOEXEC;
-				c.p = z + 1;
-			}
-			break;
-		case DW_FORM_block1:
-			v = rd_fixed(&c, 1);
-			goto block;
-		case DW_FORM_block2:
-			v = rd_fixed(&c, 2);
-			goto block;
-		case DW_FORM_block4:
-			v = rd_fixed(&c, 4);
-			goto block;
-		case DW_FORM_block:
-		case DW_FORM_exprloc:
-			v = rd_uleb(&c);
-		block:
-			skip(&c, v);
-			v = (uint64_t)(c.p - info);
-			break;
-		case DW_FORM_sdata:
-			v = (uint64_t)rd_sleb(&c);
-			break;
-		case DW_FORM_udata:
-		case DW_FORM_ref_udata:
-		case DW_FORM_strx:
-		case DW_FORM_addrx:
-		case DW_FORM_loclistx:
-		case DW_FORM_rnglistx:
-		case DW_FORM_GNU_addr_index:
-		case DW_FORM_GNU_str_index:
-			v = rd_uleb(&c);
-			break;
-		case DW_FORM_implicit_const:
+		n = form == sp->form ? sp->size : form_size(u, form);
+		if (form == DW_FORM_implicit_const) {
 			v = (uint64_t)sp->implicit;
-			break;
-		case DW_FORM_data16:
-			skip(&c, 16);
-			break;
-		default:
-			/* Fixed forms only remain (read_abbrevs refused the unknown ones). */
-			v = rd_fixed(&c, form == sp->form ? sp->size : form_size(u, form));
-			break;
+		} else if (n != DWARFREAD_VARIABLE) {
+			/* Fixed forms; 16-byte ones (data16) are only skipped. */
+			if (n > 8)
+				skip(&c, n);
+			else
+				v = rd_fixed(&c, n);
+		} else {
+			v = read_variable(&c, form, info);
+			if (c.bad)
+				return -ENOEXEC;
 		}
 		if (sp->slot != DWARFREAD_NO_SLOT && (want & (1u << sp->slot)) &&
 		    !(die->have & (1u << sp->slot))) {
@@ -1184,41 +1203,15 @@ static const char *entry_string(struct dwarfread *r, uint64_t form, struct curso
 static void skip_form(const struct dwarfread_unit *u, uint64_t form, unsigned int off_size,
 		      struct cursor *c)
 {
-	switch (form) {
-	case DW_FORM_string:
-		entry_string(NULL, form, c, off_size);
-		return;
-	case DW_FORM_block:
-		skip(c, rd_uleb(c));
-		return;
-	case DW_FORM_block1:
-		skip(c, rd_fixed(c, 1));
-		return;
-	case DW_FORM_block2:
-		skip(c, rd_fixed(c, 2));
-		return;
-	case DW_FORM_block4:
-		skip(c, rd_fixed(c, 4));
-		return;
-	case DW_FORM_udata:
-	case DW_FORM_sdata:
-	case DW_FORM_strx:
-		rd_uleb(c);
-		return;
-	case DW_FORM_line_strp:
-	case DW_FORM_strp:
-	case DW_FORM_sec_offset:
-		skip(c, off_size);
-		return;
-	default: {
-		uint8_t n = form_size(u, form);
+	uint8_t n = form_size(u, form);
 
-		if (n == DWARFREAD_VARIABLE)
-			c->bad = true;
-		else
-			skip(c, n);
-	}
-	}
+	/* Offsets in these entries are as long as the line table's, not the unit's. */
+	if (form == DW_FORM_line_strp || form == DW_FORM_strp || form == DW_FORM_sec_offset)
+		skip(c, off_size);
+	else if (n != DWARFREAD_VARIABLE)
+		skip(c, n);
+	else
+		read_variable(c, form, c->p);
 }
 
 /* A DWARF 5 directory list, or with `files` the file list (each with its directory index). */

@@ -31,6 +31,7 @@
 
 #include "symbolizer/demangle.h"
 #include "symbolizer/dwarfread.h"
+#include "symbolizer/symbolizer_internal.h"
 
 /* Hostile input: deeper DIE nesting is not descended into, and no DIE may claim more ranges. */
 #define DWARFSYM_MAX_DEPTH 96
@@ -232,22 +233,7 @@ static void *arena_copy(struct dwarfsym *d, const void *src, size_t n)
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
 {
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > UINT32_MAX)
-		return -EFBIG;
-	nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	return symbolizer_grow(v, cap, need, elem, UINT32_MAX);
 }
 
 /* Looks a mangled name up in the demangled names, demangling it the first time. */
@@ -568,26 +554,35 @@ static uint64_t add_function(struct walk *w, struct dwarfread_unit *u,
 			   1u << DWARFREAD_AT_RNGLISTS_BASE | 1u << DWARFREAD_AT_ENTRY_PC))
 #define SKIP_ATTRS (1u << DWARFREAD_AT_SIBLING)
 
-/* Whether walk_children does anything with a child of this tag (keep in step with it). */
-static bool walked(uint32_t tag, int in_func)
+/* What walk_children does with a child DIE. */
+enum walk_kind {
+	WALK_SKIP,     /* types, variables, parameters: no code below */
+	WALK_FUNCTION, /* a function, outside functions (nested ones count as their parent) */
+	WALK_INLINE,   /* an inlined call, inside a function */
+	WALK_BLOCK,    /* a block inside a function: its children */
+	WALK_SCOPE,    /* a namespace, class or module outside functions: its children */
+};
+
+static enum walk_kind walk_kind(uint32_t tag, int in_func)
 {
 	switch (tag) {
 	case DW_TAG_subprogram:
-		return !in_func;
+		return in_func ? WALK_SKIP : WALK_FUNCTION;
 	case DW_TAG_inlined_subroutine:
+		return in_func ? WALK_INLINE : WALK_SKIP;
 	case DW_TAG_lexical_block:
 	case DW_TAG_try_block:
 	case DW_TAG_catch_block:
-		return in_func;
+		return in_func ? WALK_BLOCK : WALK_SKIP;
 	case DW_TAG_namespace:
 	case DW_TAG_class_type:
 	case DW_TAG_structure_type:
 	case DW_TAG_union_type:
 	case DW_TAG_interface_type:
 	case DW_TAG_module:
-		return !in_func;
+		return in_func ? WALK_SKIP : WALK_SCOPE;
 	default:
-		return false;
+		return WALK_SKIP;
 	}
 }
 
@@ -606,44 +601,34 @@ static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
 	if (depth > DWARFSYM_MAX_DEPTH || !parent->children)
 		return 0;
 	for (;;) {
+		enum walk_kind kind;
 		uint64_t end = 0;
 
 		if (w->err || dwarfread__die_head(rd, u, pos, &child))
 			return 0;
 		if (!child.tag)
 			return child.next;
+		kind = walk_kind(child.tag, in_func);
 		/* Only the DIEs walked into are decoded; the others only for their size and link.
 		 */
 		if (dwarfread__die_attrs(rd, u, &child,
-					 walked(child.tag, in_func) ? WALK_ATTRS : SKIP_ATTRS))
+					 kind == WALK_SKIP ? SKIP_ATTRS : WALK_ATTRS))
 			return 0;
-		switch (child.tag) {
-		case DW_TAG_subprogram:
-			/* Functions nested in functions (GCC's extension) count as their parent. */
-			if (!in_func)
-				end = add_function(w, u, &child, depth);
+		switch (kind) {
+		case WALK_FUNCTION:
+			end = add_function(w, u, &child, depth);
 			break;
-		case DW_TAG_inlined_subroutine:
-			if (in_func)
-				end = add_inline(w, u, &child, depth);
+		case WALK_INLINE:
+			end = add_inline(w, u, &child, depth);
 			break;
-		case DW_TAG_lexical_block:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-			if (in_func)
-				end = walk_children(w, u, &child, depth + 1, 1);
+		case WALK_BLOCK:
+			end = walk_children(w, u, &child, depth + 1, 1);
 			break;
-		case DW_TAG_namespace:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_interface_type:
-		case DW_TAG_module:
-			if (!in_func)
-				end = walk_children(w, u, &child, depth + 1, 0);
+		case WALK_SCOPE:
+			end = walk_children(w, u, &child, depth + 1, 0);
 			break;
-		default:
-			break; /* types, variables, parameters: no code below */
+		case WALK_SKIP:
+			break;
 		}
 		/* A DW_AT_sibling link wins, as in dwarf_siblingof; else past the subtree just
 		 * walked, or skipped. */
