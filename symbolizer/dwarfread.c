@@ -127,7 +127,7 @@ struct dwarfread_abbrevs {
 struct dwarfread {
 	struct dwarfread_section s[DWARFREAD_NSECS];
 	struct dwarfread_unit *units;
-	size_t nunits;
+	size_t nunits, cunits;
 	/* Tables read, by key (open addressing); units with one table and encoding share it. */
 	/* The two tables read last (the unit walked, and one its references lead to), reused: a
 	 * table kept per unit was a tenth of a run in allocations and page faults. */
@@ -1101,7 +1101,6 @@ static bool read_unit_header(const struct dwarfread *r, uint64_t off, struct dwa
 struct dwarfread *dwarfread__new(const struct dwarfread_section secs[DWARFREAD_NSECS])
 {
 	struct dwarfread *r;
-	size_t cap = 0;
 	uint64_t off = 0;
 
 	if (!secs[DWARFREAD_INFO].buf || !secs[DWARFREAD_INFO].size) {
@@ -1121,7 +1120,7 @@ struct dwarfread *dwarfread__new(const struct dwarfread_section secs[DWARFREAD_N
 
 		if (!read_unit_header(r, off, &u))
 			break;
-		if (grow((void **)&r->units, &cap, r->nunits + 1, sizeof(*r->units))) {
+		if (grow((void **)&r->units, &r->cunits, r->nunits + 1, sizeof(*r->units))) {
 			dwarfread__free(r);
 			errno = ENOMEM;
 			return NULL;
@@ -1131,6 +1130,26 @@ struct dwarfread *dwarfread__new(const struct dwarfread_section secs[DWARFREAD_N
 		off = u.end;
 	}
 	return r;
+}
+
+/* The bytes of one table's vectors. */
+static size_t abbrevs_bytes(const struct dwarfread_abbrevs *t)
+{
+	return t->cap * sizeof(*t->ab) + t->cspecs * sizeof(*t->specs) +
+	       t->cindex * sizeof(*t->index);
+}
+
+size_t dwarfread__bytes(const struct dwarfread *r)
+{
+	return r ? sizeof(*r) + r->cunits * sizeof(*r->units) + abbrevs_bytes(&r->tab[0]) +
+		       abbrevs_bytes(&r->tab[1]) + abbrevs_bytes(&r->scratch)
+		 : 0;
+}
+
+size_t dwarfread_lines_bytes(const struct dwarfread_lines *l)
+{
+	return l->crows * sizeof(*l->rows) + l->cfiles * sizeof(*l->files) +
+	       l->ctmp * sizeof(*l->tmp);
 }
 
 size_t dwarfread__nunits(const struct dwarfread *r)

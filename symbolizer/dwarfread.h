@@ -131,6 +131,9 @@ struct dwarfread *dwarfread__new(const struct dwarfread_section secs[DWARFREAD_N
 void dwarfread__free(struct dwarfread *r);
 
 size_t dwarfread__nunits(const struct dwarfread *r);
+/* Memory the reader holds (units, abbreviation tables), and a line table's vectors. */
+size_t dwarfread__bytes(const struct dwarfread *r);
+size_t dwarfread_lines_bytes(const struct dwarfread_lines *l);
 /* The i-th unit (i < nunits); borrowed, valid until dwarfread__free. */
 struct dwarfread_unit *dwarfread__unit(struct dwarfread *r, size_t i);
 

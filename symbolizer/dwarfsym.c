@@ -37,6 +37,8 @@
 #define DWARFSYM_MAX_DEPTH 96
 #define DWARFSYM_MAX_RANGES 4096
 #define DWARFSYM_MAX_UNIT_RANGES (1u << 22)
+/* Line rows kept reserved between units (24 bytes each); more are given back after the unit. */
+#define DWARFSYM_KEEP_ROWS (1u << 15)
 
 struct drange {
 	uint64_t lo, hi;
@@ -699,6 +701,10 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 			w.err = -ENOMEM;
 	}
 	d->scratch = w;
+	/* The line vectors stay for the next unit too, unless a large program grew them: rows are
+	 * reserved by the program's size, three times what it holds. */
+	if (d->lines.crows > DWARFSYM_KEEP_ROWS)
+		dwarfread_lines_release(&d->lines);
 	/* The vectors stay for the next unit: their growth counts. */
 	d->bytes += w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) +
 		    w.cranges * sizeof(*w.ranges) - cap_before;
@@ -1286,7 +1292,8 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 
 size_t dwarfsym__bytes(const struct dwarfsym *d)
 {
-	return d ? d->bytes : 0;
+	/* The reader's units and tables, and the line vectors, grow as units are built. */
+	return d ? d->bytes + dwarfread__bytes(d->rd) + dwarfread_lines_bytes(&d->lines) : 0;
 }
 
 unsigned long dwarfsym__bad_units(const struct dwarfsym *d)
