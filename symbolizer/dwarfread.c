@@ -34,8 +34,9 @@ static inline uint64_t rd_fixed(struct cursor *c, unsigned int n)
 		c->p = c->end;
 		return 0;
 	}
-	/* Little-endian only: ember runs on the host whose binaries it reads (x86-64, arm64). */
-	for (unsigned int i = 0; i < n; i++)
+	/* Little-endian only: ember runs on the host whose binaries it reads (x86-64, arm64). Of a
+	 * longer value (data16) the low 8 bytes. */
+	for (unsigned int i = 0; i < n && i < 8; i++)
 		v |= (uint64_t)c->p[i] << (8 * i);
 	c->p += n;
 	return v;
