@@ -15,7 +15,6 @@
 #include "symbolizer/dwarfsym.h"
 
 #include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -31,11 +30,15 @@
 #include <uthash.h>
 
 #include "symbolizer/demangle.h"
+#include "symbolizer/dwarfread.h"
+#include "symbolizer/symbolizer_internal.h"
 
 /* Hostile input: deeper DIE nesting is not descended into, and no DIE may claim more ranges. */
 #define DWARFSYM_MAX_DEPTH 96
 #define DWARFSYM_MAX_RANGES 4096
 #define DWARFSYM_MAX_UNIT_RANGES (1u << 22)
+/* Line rows kept reserved between units (24 bytes each); more are given back after the unit. */
+#define DWARFSYM_KEEP_ROWS (1u << 15)
 
 struct drange {
 	uint64_t lo, hi;
@@ -58,13 +61,13 @@ struct dinl {
 	uint32_t subtree_end; /* index after the last descendant */
 	uint32_t call_line;
 	const char *name;
-	const char *call_file;
+	uint32_t call_file; /* 1 + index into the unit's paths, 0 when none */
 };
 
 enum { CU_NEW = 0, CU_BUILT, CU_BAD };
 
 /*
- * A row of a unit's line table, compacted from libdw's (which is sorted the same way). Its address
+ * A row of a unit's line table, compacted from dwarfread's (sorted as libdw sorts). Its address
  * lives apart, in dcu.laddr, as an offset from the unit's first row: the binary search reads only
  * those 4-byte keys, 16 to a cache line, and touches one row at the end.
  */
@@ -72,6 +75,15 @@ struct dline {
 	uint32_t line;
 	uint32_t file : 31; /* index into the unit's paths */
 	uint32_t end : 1;   /* end of a sequence: no line from here */
+};
+
+/*
+ * A file of a unit: the parts of its name, joined on first use (most of a unit's files never are
+ * printed: joining them all was megabytes of libc's tables).
+ */
+struct dpath {
+	const char *path; /* as printed (joined to comp_dir); NULL until first asked */
+	const char *dir, *name;
 };
 
 /* dline.file of a row whose file the unit does not name */
@@ -85,7 +97,7 @@ struct dcu {
 	struct dfunc *funcs;
 	uint32_t *laddr; /* per row: its address - line_base */
 	struct dline *lines;
-	const char **paths; /* per file index: the name as printed (joined to comp_dir) */
+	struct dpath *paths; /* per file index (see path_of) */
 	struct dinl *inls;
 	struct drange *ranges;
 	uint64_t line_base; /* address of the first row */
@@ -94,7 +106,7 @@ struct dcu {
 	/* Cold: building, lookups outside every function, freeing. */
 	uint32_t nlines, npaths, ninls, nranges;
 	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
-	Dwarf_Die die;
+	struct dwarfread_unit *unit;
 } __attribute__((aligned(64)));
 
 struct cu_range {
@@ -103,7 +115,7 @@ struct cu_range {
 	uint32_t cu;
 };
 
-/* Demangled names, keyed by the address of the mangled string in libdw's section data. */
+/* Demangled names, keyed by the address of the mangled string in the section data. */
 struct dname {
 	const char *mangled;
 	char *demangled;
@@ -120,6 +132,7 @@ struct walk {
 	size_t ninls, cinls;
 	struct drange *ranges;
 	size_t nranges, cranges;
+	int nr; /* ranges of the DIE being read */
 	int err;
 };
 
@@ -139,7 +152,7 @@ struct chunk {
 struct dwarfsym {
 	int fd;
 	Elf *elf;
-	Dwarf *dw;
+	struct dwarfread *rd;
 	void **pads; /* NUL-terminated copies of debug sections (see harden_sections) */
 	size_t npads;
 	void *inflated; /* the compressed debug sections, inflated (see inflate_sections) */
@@ -158,6 +171,15 @@ struct dwarfsym {
 	struct chunk *arena; /* the newest chunk first */
 	size_t chunk_next;   /* size of the next chunk, DWARFSYM_CHUNK_FIRST..DWARFSYM_CHUNK */
 	struct walk scratch; /* its vectors only */
+	struct dwarfread_lines lines; /* the vectors the line tables are read into */
+	/* The last lookup that found a function: the next one, in a batch sorted by address, is
+	 * most often in the same function a row or two on (see dwarfsym__lookup). */
+	struct {
+		uint64_t addr;
+		size_t range; /* index in cur */
+		const struct dfunc *f;
+		uint32_t row;
+	} last;
 	size_t bytes;
 	unsigned long bad_units;
 };
@@ -213,66 +235,87 @@ static void *arena_copy(struct dwarfsym *d, const void *src, size_t n)
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
 {
-	size_t ncap;
-	void *nv;
-
-	if (need <= *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap > UINT32_MAX)
-		return -EFBIG;
-	nv = realloc(*v, ncap * elem);
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	*cap = ncap;
-	return 0;
+	return symbolizer_grow(v, cap, need, elem, UINT32_MAX);
 }
+
+/* Looks a mangled name up in the demangled names, demangling it the first time. */
+static const char *demangled(struct dwarfsym *d, const char *mangled)
+{
+	struct dname *n;
+
+	HASH_FIND_PTR(d->names, &mangled, n);
+	if (n)
+		return n->demangled ? n->demangled : mangled;
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return mangled;
+	n->mangled = mangled;
+	n->demangled = demangle(mangled);
+	d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
+	HASH_ADD_PTR(d->names, mangled, n);
+	return n->demangled ? n->demangled : mangled;
+}
+
+/* dwarf_attr_integrate's bound: a chain of abstract origins and specifications. */
+#define DWARFSYM_MAX_CHAIN 16
 
 /*
  * The name of a function: its linkage name, demangled when mangled, else its DW_AT_name, looking
  * through abstract origins and specifications, as eu-addr2line names it (glibc's internal aliases
- * such as __GI_memcpy are linkage names given by asm labels).
+ * such as __GI_memcpy are linkage names given by asm labels). As libdw's dwarf_attr_integrate,
+ * each attribute is the first found along the chain (at most 16 DIEs), and a linkage name found
+ * wins even when its string cannot be read.
  */
-static const char *die_name(struct walk *w, Dwarf_Die *die)
+static const char *die_name(struct walk *w, struct dwarfread_unit *u,
+			    const struct dwarfread_die *die)
 {
-	Dwarf_Attribute a;
-	const char *mangled = NULL, *plain = NULL;
-	struct dname *n;
+	static const unsigned int want[3] = { DWARFREAD_AT_LINKAGE_NAME,
+					      DWARFREAD_AT_MIPS_LINKAGE_NAME, DWARFREAD_AT_NAME };
+	struct dwarfread *rd = w->d->rd;
+	const struct dwarfread_die *cur = die;
+	struct dwarfread_val found[3];
+	struct dwarfread_unit *fu[3] = { NULL, NULL, NULL };
+	struct dwarfread_die next;
+	const char *mangled = NULL;
 
-	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &a) ||
-	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &a))
-		mangled = dwarf_formstring(&a);
-	if (mangled) {
-		HASH_FIND_PTR(w->d->names, &mangled, n);
-		if (n)
-			return n->demangled ? n->demangled : mangled;
-		n = calloc(1, sizeof(*n));
-		if (!n)
-			return mangled;
-		n->mangled = mangled;
-		n->demangled = demangle(mangled);
-		w->d->bytes += sizeof(*n) + (n->demangled ? strlen(n->demangled) + 1 : 0);
-		HASH_ADD_PTR(w->d->names, mangled, n);
-		return n->demangled ? n->demangled : mangled;
+	for (int i = 0; i < DWARFSYM_MAX_CHAIN; i++) {
+		const struct dwarfread_val *ref = NULL;
+		struct dwarfread_unit *tu;
+		uint64_t off;
+
+		for (int k = 0; k < 3; k++)
+			if (!fu[k] && (cur->have & (1u << want[k]))) {
+				fu[k] = u;
+				found[k] = cur->at[want[k]];
+			}
+		if (fu[0])
+			break; /* nothing found later can change the answer */
+		if (cur->have & (1u << DWARFREAD_AT_ABSTRACT_ORIGIN))
+			ref = &cur->at[DWARFREAD_AT_ABSTRACT_ORIGIN];
+		else if (cur->have & (1u << DWARFREAD_AT_SPECIFICATION))
+			ref = &cur->at[DWARFREAD_AT_SPECIFICATION];
+		if (!ref || dwarfread__ref(rd, u, ref, &tu, &off) ||
+		    dwarfread__die(rd, tu, off, &next) || !next.tag)
+			break;
+		u = tu;
+		cur = &next;
 	}
-	if (dwarf_attr_integrate(die, DW_AT_name, &a))
-		plain = dwarf_formstring(&a);
-	return plain;
+	if (fu[0] || fu[1]) {
+		int k = fu[0] ? 0 : 1;
+
+		mangled = dwarfread__string(rd, fu[k], &found[k]);
+		if (mangled)
+			return demangled(w->d, mangled);
+	}
+	return fu[2] ? dwarfread__string(rd, fu[2], &found[2]) : NULL;
 }
 
-/*
- * The unit's file names as eu-addr2line and llvm-symbolizer print them: a relative name joined to
- * the unit's compilation directory (DWARF 5 directory entries are relative to it). Returns 0 or
- * -ENOMEM.
- */
-static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, size_t nfiles)
+/* The unit's file names, kept as parts: joined by path_of. Returns 0 or -errno. */
+static int build_paths(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
-	const char *cd = cu->comp_dir;
+	size_t nfiles = l->nfiles;
 
-	if (!files || !nfiles)
+	if (!nfiles)
 		return 0;
 	if (nfiles > (1u << 30))
 		return -E2BIG;
@@ -280,41 +323,60 @@ static int build_paths(struct dwarfsym *d, struct dcu *cu, Dwarf_Files *files, s
 	if (!cu->paths)
 		return -ENOMEM;
 	cu->npaths = (uint32_t)nfiles;
-	for (size_t i = 0; i < nfiles; i++) {
-		const char *f = dwarf_filesrc(files, i, NULL, NULL);
-		size_t len;
-		char *j;
-
-		cu->paths[i] = f;
-		if (!f || f[0] == '/' || !cd || !*cd)
-			continue;
-		{
-			size_t lcd = strlen(cd), lf = strlen(f);
-
-			len = lcd + lf + 2;
-			j = arena_alloc(d, len);
-			if (!j)
-				return -ENOMEM;
-			memcpy(j, cd, lcd);
-			j[lcd] = '/';
-			memcpy(j + lcd + 1, f, lf + 1);
-		}
-		cu->paths[i] = j;
-	}
+	for (size_t i = 0; i < nfiles; i++)
+		cu->paths[i] = (struct dpath){ NULL, l->files[i].dir, l->files[i].name };
 	return 0;
 }
 
 /*
- * Copies the unit's line table (libdw keeps it sorted by address) into compact rows. A unit whose
+ * File `i` of the unit (i < npaths) as eu-addr2line and llvm-symbolizer print it: libdw's name,
+ * dir "/" name (dir NULL for an absolute name), joined to the unit's compilation directory when
+ * relative (DWARF 5 directory entries are relative to it). NULL only when out of memory.
+ */
+static const char *path_of(struct dwarfsym *d, struct dcu *cu, uint32_t i)
+{
+	struct dpath *p = &cu->paths[i];
+	const char *cd = cu->comp_dir, *dir = p->dir, *f = p->name;
+	bool join, rel = dir ? dir[0] != '/' : f[0] != '/';
+	size_t lcd, ld, lf;
+	char *j, *at;
+
+	if (p->path)
+		return p->path;
+	join = rel && cd && *cd;
+	if (!dir && !join)
+		return p->path = f;
+	lcd = join ? strlen(cd) : 0;
+	ld = dir ? strlen(dir) : 0;
+	lf = strlen(f);
+	j = arena_alloc(d, lcd + 1 + ld + 1 + lf + 1);
+	if (!j)
+		return NULL;
+	at = j;
+	if (join) {
+		memcpy(at, cd, lcd);
+		at += lcd;
+		*at++ = '/';
+	}
+	if (dir) {
+		memcpy(at, dir, ld);
+		at += ld;
+		*at++ = '/';
+	}
+	memcpy(at, f, lf + 1);
+	return p->path = j;
+}
+
+/*
+ * Copies the unit's line table (sorted by address) into compact rows. A unit whose
  * rows span 4 GiB or more (no real unit does) fails as a bad unit.
  */
-static int build_lines(struct dwarfsym *d, struct dcu *cu)
+static int build_lines(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
-	Dwarf_Lines *lines;
+	size_t n = l->nrows;
 	uint64_t prev = 0;
-	size_t n;
 
-	if (dwarf_getsrclines(&cu->die, &lines, &n) || !n)
+	if (!n)
 		return 0;
 	if (n > UINT32_MAX / 2)
 		return -E2BIG;
@@ -322,29 +384,22 @@ static int build_lines(struct dwarfsym *d, struct dcu *cu)
 	cu->laddr = arena_alloc(d, n * sizeof(*cu->laddr));
 	if (!cu->lines || !cu->laddr)
 		return -ENOMEM;
+	cu->line_base = l->rows[0].addr;
 	for (size_t i = 0; i < n; i++) {
-		Dwarf_Line *l = dwarf_onesrcline(lines, i);
-		Dwarf_Files *files;
-		Dwarf_Addr a = 0;
-		size_t idx = 0;
-		bool end = false;
-		int ln = 0;
+		const struct dwarfread_row *row = &l->rows[i];
+		uint64_t a = row->addr;
+		uint32_t idx = row->file < cu->npaths ? row->file : DLINE_NOFILE;
 
-		if (!l || dwarf_lineaddr(l, &a) || dwarf_lineno(l, &ln) || ln < 0)
+		if (row->line < 0)
 			return -ENOEXEC;
-		dwarf_lineendsequence(l, &end);
-		if (dwarf_line_file(l, &files, &idx) || idx >= cu->npaths)
-			idx = DLINE_NOFILE;
-		/* libdw sorts by address; a hostile table that is not must not break the search. */
+		/* dwarfread sorts by address; anything else must not break the search. */
 		if (i && a < prev)
 			return -ENOEXEC;
-		if (!i)
-			cu->line_base = a;
 		if (a - cu->line_base > UINT32_MAX)
 			return -E2BIG;
 		prev = a;
 		cu->laddr[i] = (uint32_t)(a - cu->line_base);
-		cu->lines[i] = (struct dline){ (uint32_t)ln, (uint32_t)idx, end };
+		cu->lines[i] = (struct dline){ (uint32_t)row->line, idx, row->end != 0 };
 	}
 	cu->nlines = (uint32_t)n;
 	return 0;
@@ -375,44 +430,71 @@ static uint32_t rows_above(const struct dcu *cu, uint32_t begin, uint32_t end, u
 	return (uint32_t)(base - cu->laddr) + (*base <= key);
 }
 
-/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. */
-static int die_ranges(struct walk *w, Dwarf_Die *die)
+/* Appends one range of a DIE to w->ranges (dwarfread__ranges' callback); counts in w->nr. */
+static int add_range(void *ctx, uint64_t lo, uint64_t hi)
 {
-	Dwarf_Addr base, start, end;
-	ptrdiff_t off = 0;
-	int n = 0;
+	struct walk *w = ctx;
 
-	while ((off = dwarf_ranges(die, off, &base, &start, &end)) > 0) {
-		if (end <= start)
-			continue;
-		if (++n > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
-			return -E2BIG;
-		if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
-			return -ENOMEM;
-		w->ranges[w->nranges++] = (struct drange){ start, end };
-	}
-	return n;
+	if (hi <= lo)
+		return 0;
+	if (++w->nr > DWARFSYM_MAX_RANGES || w->nranges >= DWARFSYM_MAX_UNIT_RANGES)
+		return -E2BIG;
+	if (grow((void **)&w->ranges, &w->cranges, w->nranges + 1, sizeof(*w->ranges)))
+		return -ENOMEM;
+	w->ranges[w->nranges++] = (struct drange){ lo, hi };
+	return 0;
 }
 
-static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func);
+/*
+ * rows_above from row `from`, whose rows below all lie at or below addr: a few steps forward
+ * first (the next address of a sorted batch is mostly a row or two on), then halving.
+ */
+static uint32_t rows_from(const struct dcu *cu, uint32_t from, uint32_t end, uint64_t addr)
+{
+	if (addr >= cu->line_base && addr - cu->line_base <= UINT32_MAX) {
+		uint32_t key = (uint32_t)(addr - cu->line_base);
 
-static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
+		for (int k = 0; k < 8 && from < end; k++, from++)
+			if (cu->laddr[from] > key)
+				return from;
+	}
+	return rows_above(cu, from, end, addr);
+}
+
+/* Appends the code ranges of `die` to w->ranges; returns how many, or -errno. A list that does
+ * not parse ends where it stops parsing (as dwarf_ranges' callers see it). */
+static int die_ranges(struct walk *w, struct dwarfread_unit *u, const struct dwarfread_die *die)
+{
+	int err;
+
+	w->nr = 0;
+	err = dwarfread__ranges(w->d->rd, u, die, add_range, w);
+	if (err == -E2BIG || err == -ENOMEM)
+		return err;
+	return w->nr;
+}
+
+static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
+			      const struct dwarfread_die *parent, int depth, int in_func);
+
+/* Adds an inlined call; returns where its subtree ends (0 when not known, see walk_children). */
+static uint64_t add_inline(struct walk *w, struct dwarfread_unit *u,
+			   const struct dwarfread_die *die, int depth)
 {
 	size_t idx = w->ninls, rb = w->nranges;
-	Dwarf_Attribute a;
-	Dwarf_Word v;
+	uint64_t v, end;
 	struct dinl *n;
-	int nr = die_ranges(w, die);
+	int nr = die_ranges(w, u, die);
 
 	if (nr < 0) {
 		w->err = nr;
-		return;
+		return 0;
 	}
 	if (!nr)
-		return; /* optimized out entirely: nothing of it, or below it, holds code */
+		return 0; /* optimized out entirely: nothing of it, or below it, holds code */
 	if (grow((void **)&w->inls, &w->cinls, w->ninls + 1, sizeof(*w->inls))) {
 		w->err = -ENOMEM;
-		return;
+		return 0;
 	}
 	n = &w->inls[w->ninls++];
 	memset(n, 0, sizeof(*n));
@@ -423,34 +505,39 @@ static void add_inline(struct walk *w, Dwarf_Die *die, int depth)
 		n->lo = w->ranges[i].lo < n->lo ? w->ranges[i].lo : n->lo;
 		n->hi = w->ranges[i].hi > n->hi ? w->ranges[i].hi : n->hi;
 	}
-	n->name = die_name(w, die);
-	if (dwarf_attr(die, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) && v < w->cu->npaths)
-		n->call_file = w->cu->paths[v];
-	if (dwarf_attr(die, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= UINT32_MAX)
+	n->name = die_name(w, u, die);
+	if ((die->have & (1u << DWARFREAD_AT_CALL_FILE)) &&
+	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_FILE], &v) && v < w->cu->npaths)
+		n->call_file = (uint32_t)v + 1;
+	if ((die->have & (1u << DWARFREAD_AT_CALL_LINE)) &&
+	    !dwarfread__udata(u, &die->at[DWARFREAD_AT_CALL_LINE], &v) && v <= UINT32_MAX)
 		n->call_line = (uint32_t)v;
-	walk_children(w, die, depth + 1, 1);
+	end = walk_children(w, u, die, depth + 1, 1);
 	/* w->inls may have moved while the children were walked: index again. */
 	w->inls[idx].subtree_end = (uint32_t)w->ninls;
+	return end;
 }
 
-static void add_function(struct walk *w, Dwarf_Die *die, int depth)
+static uint64_t add_function(struct walk *w, struct dwarfread_unit *u,
+			     const struct dwarfread_die *die, int depth)
 {
 	size_t rb = w->nranges, inl_begin = w->ninls;
 	const char *name;
-	int nr = die_ranges(w, die);
+	uint64_t end;
+	int nr = die_ranges(w, u, die);
 
 	if (nr <= 0) {
 		if (nr < 0)
 			w->err = nr;
-		return; /* a declaration, or an abstract instance that only inlined copies use */
+		return 0; /* a declaration, or an abstract instance that only inlined copies use */
 	}
-	name = die_name(w, die);
-	walk_children(w, die, depth + 1, 1);
+	name = die_name(w, u, die);
+	end = walk_children(w, u, die, depth + 1, 1);
 	if (w->err)
-		return;
+		return 0;
 	if (grow((void **)&w->funcs, &w->cfuncs, w->nfuncs + (size_t)nr, sizeof(*w->funcs))) {
 		w->err = -ENOMEM;
-		return;
+		return 0;
 	}
 	for (size_t i = rb; i < rb + (size_t)nr; i++, w->nfuncs++)
 		w->funcs[w->nfuncs] = (struct dfunc){ .lo = w->ranges[i].lo,
@@ -459,46 +546,100 @@ static void add_function(struct walk *w, Dwarf_Die *die, int depth)
 						      .inl_begin = (uint32_t)inl_begin,
 						      .inl_end = (uint32_t)w->ninls,
 						      .order = (uint32_t)w->nfuncs };
+	return end;
 }
 
-static void walk_children(struct walk *w, Dwarf_Die *parent, int depth, int in_func)
-{
-	Dwarf_Die child;
+/* The attributes read of a DIE walked into, and of one skipped. */
+#define WALK_ATTRS                                                                              \
+	(DWARFREAD_ALL & ~(1u << DWARFREAD_AT_COMP_DIR | 1u << DWARFREAD_AT_STMT_LIST |         \
+			   1u << DWARFREAD_AT_STR_OFFSETS_BASE | 1u << DWARFREAD_AT_ADDR_BASE | \
+			   1u << DWARFREAD_AT_RNGLISTS_BASE | 1u << DWARFREAD_AT_ENTRY_PC))
+#define SKIP_ATTRS (1u << DWARFREAD_AT_SIBLING)
 
-	if (depth > DWARFSYM_MAX_DEPTH || dwarf_child(parent, &child))
-		return;
-	do {
-		if (w->err)
-			return;
-		switch (dwarf_tag(&child)) {
-		case DW_TAG_subprogram:
-			/* Functions nested in functions (GCC's extension) count as their parent. */
-			if (!in_func)
-				add_function(w, &child, depth);
+/* What walk_children does with a child DIE. */
+enum walk_kind {
+	WALK_SKIP,     /* types, variables, parameters: no code below */
+	WALK_FUNCTION, /* a function, outside functions (nested ones count as their parent) */
+	WALK_INLINE,   /* an inlined call, inside a function */
+	WALK_BLOCK,    /* a block inside a function: its children */
+	WALK_SCOPE,    /* a namespace, class or module outside functions: its children */
+};
+
+static enum walk_kind walk_kind(uint32_t tag, int in_func)
+{
+	switch (tag) {
+	case DW_TAG_subprogram:
+		return in_func ? WALK_SKIP : WALK_FUNCTION;
+	case DW_TAG_inlined_subroutine:
+		return in_func ? WALK_INLINE : WALK_SKIP;
+	case DW_TAG_lexical_block:
+	case DW_TAG_try_block:
+	case DW_TAG_catch_block:
+		return in_func ? WALK_BLOCK : WALK_SKIP;
+	case DW_TAG_namespace:
+	case DW_TAG_class_type:
+	case DW_TAG_structure_type:
+	case DW_TAG_union_type:
+	case DW_TAG_interface_type:
+	case DW_TAG_module:
+		return in_func ? WALK_SKIP : WALK_SCOPE;
+	default:
+		return WALK_SKIP;
+	}
+}
+
+/*
+ * Walks the children of `parent` as dwarf_child and dwarf_siblingof would. Returns the offset
+ * after the null entry that ends them when the walk reached it, else 0 (an error, the depth
+ * bound, no children): the caller then finds the next sibling itself.
+ */
+static uint64_t walk_children(struct walk *w, struct dwarfread_unit *u,
+			      const struct dwarfread_die *parent, int depth, int in_func)
+{
+	struct dwarfread *rd = w->d->rd;
+	struct dwarfread_die child;
+	uint64_t pos = parent->next;
+
+	if (depth > DWARFSYM_MAX_DEPTH || !parent->children)
+		return 0;
+	for (;;) {
+		enum walk_kind kind;
+		uint64_t end = 0;
+
+		if (w->err || dwarfread__die_head(rd, u, pos, &child))
+			return 0;
+		if (!child.tag)
+			return child.next;
+		kind = walk_kind(child.tag, in_func);
+		/* Only the DIEs walked into are decoded; the others only for their size and link.
+		 */
+		if (dwarfread__die_attrs(rd, u, &child,
+					 kind == WALK_SKIP ? SKIP_ATTRS : WALK_ATTRS))
+			return 0;
+		switch (kind) {
+		case WALK_FUNCTION:
+			end = add_function(w, u, &child, depth);
 			break;
-		case DW_TAG_inlined_subroutine:
-			if (in_func)
-				add_inline(w, &child, depth);
+		case WALK_INLINE:
+			end = add_inline(w, u, &child, depth);
 			break;
-		case DW_TAG_lexical_block:
-		case DW_TAG_try_block:
-		case DW_TAG_catch_block:
-			if (in_func)
-				walk_children(w, &child, depth + 1, 1);
+		case WALK_BLOCK:
+			end = walk_children(w, u, &child, depth + 1, 1);
 			break;
-		case DW_TAG_namespace:
-		case DW_TAG_class_type:
-		case DW_TAG_structure_type:
-		case DW_TAG_union_type:
-		case DW_TAG_interface_type:
-		case DW_TAG_module:
-			if (!in_func)
-				walk_children(w, &child, depth + 1, 0);
+		case WALK_SCOPE:
+			end = walk_children(w, u, &child, depth + 1, 0);
 			break;
-		default:
-			break; /* types, variables, parameters: no code below */
+		case WALK_SKIP:
+			break;
 		}
-	} while (dwarf_siblingof(&child, &child) == 0);
+		/* A DW_AT_sibling link wins, as in dwarf_siblingof; else past the subtree just
+		 * walked, or skipped. */
+		if ((child.have & (1u << DWARFREAD_AT_SIBLING)) || !end)
+			end = dwarfread__sibling(rd, u, &child);
+		if (!end)
+			return 0;
+		pos = end;
+	}
 }
 
 static int cmp_func(const void *a, const void *b)
@@ -525,8 +666,8 @@ static bool funcs_sorted(const struct dfunc *f, size_t n)
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
 	struct walk w = d->scratch;
-	Dwarf_Files *files;
-	size_t nfiles;
+	struct dwarfread_die cudie;
+	int lerr;
 
 	size_t cap_before =
 	    w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) + w.cranges * sizeof(*w.ranges);
@@ -537,13 +678,17 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	w.err = 0;
 
 	cu->state = CU_BAD;
-	if (dwarf_getsrcfiles(&cu->die, &files, &nfiles))
-		files = NULL;
-	w.err = build_paths(d, cu, files, files ? nfiles : 0);
+	/* A line table that does not parse leaves the unit without files and lines, as libdw. */
+	lerr = dwarfread__lines(d->rd, cu->unit, &d->lines);
+	w.err = lerr == -ENOMEM ? lerr : 0;
 	if (!w.err)
-		w.err = build_lines(d, cu);
+		w.err = build_paths(d, cu, &d->lines);
 	if (!w.err)
-		walk_children(&w, &cu->die, 0, 0);
+		w.err = build_lines(d, cu, &d->lines);
+	if (!w.err)
+		w.err = dwarfread__die(d->rd, cu->unit, cu->unit->die_off, &cudie);
+	if (!w.err)
+		walk_children(&w, cu->unit, &cudie, 0, 0);
 	if (!w.err && w.nfuncs && !funcs_sorted(w.funcs, w.nfuncs))
 		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
 	if (!w.err) {
@@ -556,6 +701,10 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 			w.err = -ENOMEM;
 	}
 	d->scratch = w;
+	/* The line vectors stay for the next unit too, unless a large program grew them: rows are
+	 * reserved by the program's size, three times what it holds. */
+	if (d->lines.crows > DWARFSYM_KEEP_ROWS)
+		dwarfread_lines_release(&d->lines);
 	/* The vectors stay for the next unit: their growth counts. */
 	d->bytes += w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) +
 		    w.cranges * sizeof(*w.ranges) - cap_before;
@@ -638,46 +787,52 @@ static int index_buckets(struct dwarfsym *d)
 	return 0;
 }
 
+struct unit_ranges {
+	struct dwarfsym *d;
+	size_t cap; /* of d->cur */
+	int n;	    /* ranges of the unit being read */
+};
+
+/* Appends one range of a unit (dwarfread__ranges' callback). */
+static int add_unit_range(void *ctx, uint64_t lo, uint64_t hi)
+{
+	struct unit_ranges *ur = ctx;
+	struct dwarfsym *d = ur->d;
+
+	if (hi <= lo)
+		return 0;
+	if (++ur->n > DWARFSYM_MAX_RANGES * 16)
+		return 1; /* stop: the unit keeps the ranges so far */
+	if (grow((void **)&d->cur, &ur->cap, d->ncur + 1, sizeof(*d->cur)))
+		return -ENOMEM;
+	d->cur[d->ncur++] = (struct cu_range){ lo, hi, 0, (uint32_t)d->ncus };
+	return 0;
+}
+
 /* Lists the units and the address ranges each covers, without reading their DIE trees. */
 static int index_units(struct dwarfsym *d)
 {
-	Dwarf_CU *cu = NULL, *next;
-	size_t ccus = 0, ccur = 0;
-	Dwarf_Die cudie;
-	uint8_t unit_type;
-	Dwarf_Half version;
+	size_t ccus = 0, n = dwarfread__nunits(d->rd);
+	struct unit_ranges ur = { d, 0, 0 };
 
-	while (dwarf_get_units(d->dw, cu, &next, &version, &unit_type, &cudie, NULL) == 0) {
-		Dwarf_Addr base, start, end;
-		ptrdiff_t off = 0;
-		int n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct dwarfread_unit *u = dwarfread__unit(d->rd, i);
 
-		cu = next;
-		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
+		if (u->unit_type != DW_UT_compile && u->unit_type != DW_UT_partial)
 			continue;
 		if (grow((void **)&d->cus, &ccus, d->ncus + 1, sizeof(*d->cus)))
 			return -ENOMEM;
 		memset(&d->cus[d->ncus], 0, sizeof(d->cus[0]));
-		d->cus[d->ncus].die = cudie;
-		{
-			Dwarf_Attribute a;
-
-			d->cus[d->ncus].comp_dir =
-			    dwarf_formstring(dwarf_attr(&cudie, DW_AT_comp_dir, &a));
-		}
-		while ((off = dwarf_ranges(&cudie, off, &base, &start, &end)) > 0) {
-			if (end <= start)
-				continue;
-			if (++n > DWARFSYM_MAX_RANGES * 16)
-				break;
-			if (grow((void **)&d->cur, &ccur, d->ncur + 1, sizeof(*d->cur)))
-				return -ENOMEM;
-			d->cur[d->ncur++] = (struct cu_range){ start, end, 0, (uint32_t)d->ncus };
-		}
+		d->cus[d->ncus].unit = u;
+		d->cus[d->ncus].comp_dir = u->comp_dir;
+		ur.n = 0;
+		if (dwarfread__unit_ranges(d->rd, u, add_unit_range, &ur) == -ENOMEM)
+			return -ENOMEM;
 		d->ncus++;
 		if (d->ncus > UINT32_MAX / 2)
 			return -EFBIG;
 	}
+	d->bytes += ur.cap * sizeof(*d->cur);
 	if (d->ncus) {
 		/* realloc does not keep the units' cache-line alignment: move them once. */
 		struct dcu *aligned = aligned_alloc(64, d->ncus * sizeof(*d->cus));
@@ -693,23 +848,32 @@ static int index_units(struct dwarfsym *d)
 	for (size_t i = 0; i < d->ncur; i++)
 		d->cur[i].max_hi = i && d->cur[i - 1].max_hi > d->cur[i].hi ? d->cur[i - 1].max_hi
 									    : d->cur[i].hi;
-	d->bytes += d->ncus * sizeof(*d->cus) + ccur * sizeof(*d->cur);
+	d->bytes += d->ncus * sizeof(*d->cus);
 	return index_buckets(d);
 }
 
-/* Debug sections ember never reads: locations, macros, CFI, name indexes. */
-static bool unused_section(const char *name)
+/* The debug sections dwarfread reads, by name without ".debug_"; the others are never read. */
+static const char *const used_sections[DWARFREAD_NSECS] = {
+	[DWARFREAD_INFO] = "info",
+	[DWARFREAD_ABBREV] = "abbrev",
+	[DWARFREAD_LINE] = "line",
+	[DWARFREAD_STR] = "str",
+	[DWARFREAD_LINE_STR] = "line_str",
+	[DWARFREAD_RNGLISTS] = "rnglists",
+	[DWARFREAD_RANGES] = "ranges",
+	[DWARFREAD_ADDR] = "addr",
+	[DWARFREAD_STR_OFFSETS] = "str_offsets",
+};
+
+/* The index of a debug section (".debug_x" or ".zdebug_x") in used_sections, or -1. */
+static int used_section(const char *name)
 {
-	static const char *const unused[] = {
-		"loc",	    "loclists",	    "macro",	    "macinfo", "frame", "pubnames",
-		"pubtypes", "gnu_pubnames", "gnu_pubtypes", "names",   "types",
-	};
 	const char *base = name + (name[1] == 'z' ? 8 : 7);
 
-	for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++)
-		if (!strcmp(base, unused[i]))
-			return true;
-	return false;
+	for (int i = 0; i < DWARFREAD_NSECS; i++)
+		if (!strcmp(base, used_sections[i]))
+			return i;
+	return -1;
 }
 
 /* Debug sections inflated to more than this in all are refused. */
@@ -723,13 +887,13 @@ static bool debug_section(const char *name)
 }
 
 /*
- * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that libdw will read, with
+ * Inflates the zlib-compressed (SHF_COMPRESSED) debug sections that dwarfread will read, with
  * libdeflate (about twice as fast as zlib's inflate, which libelf's elf_compress uses: start-up was
  * a sixth of a one-shot run over libc), into one buffer in huge pages, each section followed by a
- * zero byte (see harden_sections). The sections then look uncompressed to libdw. Sections of
- * other compression types are left to libelf.
+ * zero byte (see harden_sections). The sections then look uncompressed through libelf. Sections
+ * of other compression types are left to libelf.
  */
-/* Is `scn` a zlib-compressed debug section libdw will read? Fills *sh and *ch when it is. */
+/* Is `scn` a zlib-compressed debug section to read? Fills *sh and *ch when it is. */
 static bool zlib_debug_section(Elf *elf, size_t shstrndx, Elf_Scn *scn, GElf_Shdr *sh,
 			       GElf_Chdr *ch)
 {
@@ -815,11 +979,11 @@ out:
 }
 
 /*
- * libdw 0.188 reads strings in debug sections with strlen (DW_FORM_string in .debug_info, file
- * names in .debug_line, .debug_str): a section whose last string is unterminated makes it read
- * past the section's buffer (found by fuzz_elf, a heap overflow under ASan). Every debug section
+ * Strings in debug sections (.debug_str, file names in .debug_line) are used where they lie, read
+ * with strlen: a section whose last string is unterminated would be read past its buffer (libdw
+ * 0.188 did exactly that, found by fuzz_elf, a heap overflow under ASan). Every debug section
  * that does not end in a zero byte is replaced by a copy that has one after its end, so such a
- * read stops there. Compressed sections are decompressed first (libdw would do it itself).
+ * read stops there. Compressed sections are decompressed first.
  */
 static int harden_sections(struct dwarfsym *d)
 {
@@ -836,10 +1000,9 @@ static int harden_sections(struct dwarfsym *d)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
 			continue;
 		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
-		if (debug_section(name) && unused_section(name)) {
-			/* libdw reads (and inflates) every debug section it knows when the file is
-			 * opened; as NOBITS it leaves these alone. Only our in-memory copy changes.
-			 */
+		if (debug_section(name) && used_section(name) < 0) {
+			/* As NOBITS, a section is neither inflated nor copied (locations, macros,
+			 * CFI, name indexes, aranges). Only our in-memory copy changes. */
 			sh.sh_type = SHT_NOBITS;
 			if (!gelf_update_shdr(scn, &sh))
 				return -ENOEXEC;
@@ -887,6 +1050,39 @@ static int harden_sections(struct dwarfsym *d)
 	return 0;
 }
 
+/* The buffers of the sections dwarfread reads (after harden_sections: each ends in a zero). */
+static int open_reader(struct dwarfsym *d)
+{
+	struct dwarfread_section secs[DWARFREAD_NSECS];
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	const char *ident = elf_getident(d->elf, NULL);
+
+	/* dwarfread reads little-endian DWARF: the byte order of every host ember runs on. */
+	if (!ident || ident[EI_DATA] != ELFDATA2LSB || elf_getshdrstrndx(d->elf, &shstrndx))
+		return -ENOEXEC;
+	memset(secs, 0, sizeof(secs));
+	while ((scn = elf_nextscn(d->elf, scn))) {
+		const char *name;
+		Elf_Data *data;
+		GElf_Shdr sh;
+		int i;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(d->elf, shstrndx, sh.sh_name);
+		if (!debug_section(name) || (i = used_section(name)) < 0 || secs[i].buf)
+			continue;
+		data = elf_getdata(scn, NULL);
+		/* harden_sections made every such section end in a zero byte, or copied it. */
+		if (!data || !data->d_buf || !data->d_size)
+			continue;
+		secs[i] = (struct dwarfread_section){ data->d_buf, data->d_size };
+	}
+	d->rd = dwarfread__new(secs);
+	return d->rd ? 0 : (errno == ENODATA ? -ENODATA : -ENOMEM);
+}
+
 struct dwarfsym *dwarfsym__open(int fd)
 {
 	struct dwarfsym *d = calloc(1, sizeof(*d));
@@ -914,15 +1110,13 @@ struct dwarfsym *dwarfsym__open(int fd)
 	err = harden_sections(d);
 	if (err)
 		goto fail;
-	d->dw = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
-	if (!d->dw) {
-		err = -ENOEXEC;
+	err = open_reader(d);
+	if (err)
 		goto fail;
-	}
 	err = index_units(d);
 	if (err)
 		goto fail;
-	/* libdw reads the debug sections whole (and decompresses them): count the file. */
+	/* libelf reads the file whole (the debug sections inflated apart): count the file. */
 	d->bytes += sizeof(*d) + (size_t)st.st_size;
 	return d;
 fail:
@@ -931,7 +1125,8 @@ fail:
 	return NULL;
 }
 
-static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
+/* The unit of addr: that of the last range starting at or below addr that covers it. */
+static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr, size_t *range)
 {
 	size_t lo, hi, p;
 
@@ -956,8 +1151,10 @@ static struct dcu *find_unit(struct dwarfsym *d, uint64_t addr)
 	}
 	/* Ranges may nest or overlap: look back while an earlier one can still reach addr. */
 	for (size_t i = lo + 1; i-- > 0 && d->cur[i].max_hi > addr;)
-		if (addr < d->cur[i].hi)
+		if (addr < d->cur[i].hi) {
+			*range = i;
 			return &d->cus[d->cur[i].cu];
+		}
 	return NULL;
 }
 
@@ -996,6 +1193,14 @@ static int inl_contains(const struct dcu *cu, const struct dinl *n, uint64_t add
 	return 0;
 }
 
+/* The end of the functions of the unit of range `range`. */
+static const struct dfunc *cu_funcs_end(const struct dwarfsym *d, size_t range)
+{
+	const struct dcu *cu = &d->cus[d->cur[range].cu];
+
+	return cu->funcs + cu->nfuncs;
+}
+
 int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max)
 {
 	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
@@ -1003,27 +1208,46 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 	const char *file = NULL;
 	struct dcu *cu;
 	int depth = 0, lineno = 0, n = 0, top;
+	size_t range = 0;
 	uint32_t r;
 
 	if (max <= 0)
 		return 0;
-	cu = find_unit(d, vaddr);
-	if (!cu)
-		return 0;
-	if (cu->state == CU_NEW)
-		build_unit(d, cu);
-	if (cu->state != CU_BUILT)
-		return 0;
-	f = find_func(cu, vaddr);
-	/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence. Inside a
-	 * function only its own rows can be that row. */
-	r = f ? rows_above(cu, f->line_begin, f->line_end, vaddr)
-	      : rows_above(cu, 0, cu->nlines, vaddr);
+	f = d->last.f;
+	if (f && vaddr >= d->last.addr && vaddr < f->hi &&
+	    (d->last.range + 1 == d->ncur || d->cur[d->last.range + 1].lo > vaddr) &&
+	    (f + 1 == cu_funcs_end(d, d->last.range) || f[1].lo > vaddr)) {
+		/* What find_unit and find_func would answer: the last range, and the last
+		 * function, starting at or below vaddr still cover it; its row is at or after the
+		 * last one. */
+		cu = &d->cus[d->cur[d->last.range].cu];
+		range = d->last.range;
+		r = rows_from(cu, d->last.row, f->line_end, vaddr);
+	} else {
+		cu = find_unit(d, vaddr, &range);
+		if (!cu)
+			return 0;
+		if (cu->state == CU_NEW)
+			build_unit(d, cu);
+		if (cu->state != CU_BUILT)
+			return 0;
+		f = find_func(cu, vaddr);
+		/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence.
+		 * Inside a function only its own rows can be that row. */
+		r = f ? rows_above(cu, f->line_begin, f->line_end, vaddr)
+		      : rows_above(cu, 0, cu->nlines, vaddr);
+	}
+	d->last.f = f;
+	if (f) {
+		d->last.addr = vaddr;
+		d->last.range = range;
+		d->last.row = r;
+	}
 	if (r && vaddr >= cu->line_base && vaddr - cu->line_base >= cu->laddr[r - 1] &&
 	    !cu->lines[r - 1].end) {
 		lineno = (int)cu->lines[r - 1].line;
 		/* build_lines made every index valid or DLINE_NOFILE (npaths <= 2^30). */
-		file = cu->lines[r - 1].file != DLINE_NOFILE ? cu->paths[cu->lines[r - 1].file]
+		file = cu->lines[r - 1].file != DLINE_NOFILE ? path_of(d, cu, cu->lines[r - 1].file)
 							     : NULL;
 	}
 	if (!f) {
@@ -1057,7 +1281,9 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 			fr->file = file;
 			fr->line = (uint32_t)lineno;
 		} else {
-			fr->file = chain[lvl]->call_file;
+			/* call_file was checked below npaths when the unit was built. */
+			fr->file = chain[lvl]->call_file ? path_of(d, cu, chain[lvl]->call_file - 1)
+							 : NULL;
 			fr->line = chain[lvl]->call_line;
 		}
 	}
@@ -1066,7 +1292,8 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 
 size_t dwarfsym__bytes(const struct dwarfsym *d)
 {
-	return d ? d->bytes : 0;
+	/* The reader's units and tables, and the line vectors, grow as units are built. */
+	return d ? d->bytes + dwarfread__bytes(d->rd) + dwarfread_lines_bytes(&d->lines) : 0;
 }
 
 unsigned long dwarfsym__bad_units(const struct dwarfsym *d)
@@ -1098,8 +1325,8 @@ void dwarfsym__free(struct dwarfsym *d)
 		free(n);
 	}
 
-	if (d->dw)
-		dwarf_end(d->dw);
+	dwarfread__free(d->rd);
+	dwarfread_lines_release(&d->lines);
 	if (d->elf)
 		elf_end(d->elf);
 	for (size_t i = 0; i < d->npads; i++)

@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * DWARF symbolization of one debug file through libdw: for an address, the function, its file and
- * line, and the full chain of inlined calls, innermost first, each inlined function its own frame.
- * eu-addr2line -i -f gives the same answers; the difference is speed. libdwfl's per-address calls
+ * DWARF symbolization of one debug file: for an address, the function, its file and line, and the
+ * full chain of inlined calls, innermost first, each inlined function its own frame. eu-addr2line
+ * -i -f gives the same answers; the difference is speed. libdwfl's per-address calls
  * (dwarf_getscopes, dwfl_module_addrinfo) walk the DIE tree or the symbol table on every call;
  * here each compilation unit is walked once, on the first address that falls into it, into sorted
- * tables of functions and inlined calls (file:line comes from libdw's own cached, sorted line table
- * of that unit). The file is hostile input: it is read without mmap, recursion is bounded, and a
- * unit that does not parse is marked bad and answers nothing.
+ * tables of functions, inlined calls and line rows. The DWARF is read by dwarfread (ember's own
+ * reader, libdw's answers at a fraction of its cost); libelf reads the ELF file. The file is
+ * hostile input: it is read without mmap, recursion is bounded, and a unit that does not parse is
+ * marked bad and answers nothing.
  */
 #ifndef EMBER_DWARFSYM_H
 #define EMBER_DWARFSYM_H

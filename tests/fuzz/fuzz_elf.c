@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * libFuzzer target: an ELF file as a mapped binary or a debug file: ember's own reading of its
- * sections, notes, symbol tables and .gnu_debuglink (elfsym), then libdw's reading of its DWARF
- * and ember's tables over it (dwarfsym), with lookups across the address space.
+ * sections, notes, symbol tables and .gnu_debuglink (elfsym), then the reading of its DWARF
+ * (dwarfread) and ember's tables over it (dwarfsym), with lookups across the address space.
  */
 #include <stddef.h>
 #include <stdint.h>
