@@ -1212,12 +1212,18 @@ static void cscratch_free(struct cscratch *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
+/* A block's decoded columns and dictionaries, as its counting reads them (NULL: not needed). */
+struct ccols {
+	const uint32_t *tidx, *sidx, *cidx, *count;
+	const int64_t *time, *threads, *stacks;
+	size_t k, m; /* threads and stacks in the block's dictionaries */
+};
+
 /* Whether the block's sample i is one the query counts. */
-static inline bool cjob_wants(const struct cjob *j, const uint32_t *tidx, const uint32_t *cidx,
-			      const int64_t *time, size_t i)
+static inline bool cjob_wants(const struct cjob *j, const struct ccols *c, size_t i)
 {
-	return !j->filter || (j->tmatch[tidx[i]] && (!cidx || j->cmatch[cidx[i]]) &&
-			      (!time || (time[i] >= j->from && time[i] < j->to)));
+	return !j->filter || (j->tmatch[c->tidx[i]] && (!c->cidx || j->cmatch[c->cidx[i]]) &&
+			      (!c->time || (c->time[i] >= j->from && c->time[i] < j->to)));
 }
 
 /*
@@ -1273,13 +1279,9 @@ static uint32_t *radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n, uint32_t m
  * k * m, sorted, equal keys counted in one pass. A table of a block's distinct pairs (tens of
  * thousands) misses the cache on nearly every sample; the sort's passes are sequential.
  */
-static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t *tidx,
-			     const uint32_t *sidx, const uint32_t *cidx, const int64_t *time)
+static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const struct ccols *c)
 {
-	size_t k, m;
-	const int64_t *threads = codec_block__threads(j->b, &k),
-		      *stacks = codec_block__stacks(j->b, &m);
-	size_t n = 0, nout = 0;
+	size_t n = 0, nout = 0, m = c->m;
 	uint32_t *keys;
 
 	if (j->n > sc->cap) {
@@ -1295,9 +1297,9 @@ static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t
 		sc->cap = j->n;
 	}
 	for (size_t i = 0; i < j->n; i++)
-		if (cjob_wants(j, tidx, cidx, time, i))
-			sc->keys[n++] = tidx[i] * (uint32_t)m + sidx[i];
-	keys = radix_sort_u32(sc->keys, sc->tmp, n, (uint32_t)(k * m - 1), sc->count);
+		if (cjob_wants(j, c, i))
+			sc->keys[n++] = c->tidx[i] * (uint32_t)m + c->sidx[i];
+	keys = radix_sort_u32(sc->keys, sc->tmp, n, (uint32_t)(c->k * m - 1), sc->count);
 	for (size_t i = 0; i < n; i++)
 		nout += !i || keys[i] != keys[i - 1];
 	if (nout && !(j->out = malloc(nout * sizeof(*j->out))))
@@ -1308,9 +1310,9 @@ static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t
 			j->out[nout - 1].count++;
 			continue;
 		}
-		j->out[nout++] = (struct agg_slot){
-			agg_key((uint64_t)threads[keys[i] / m], (uint64_t)stacks[keys[i] % m]), 1
-		};
+		j->out[nout++] = (struct agg_slot){ agg_key((uint64_t)c->threads[keys[i] / m],
+							    (uint64_t)c->stacks[keys[i] % m]),
+						    1 };
 	}
 	j->nout = nout;
 	j->total = n;
@@ -1319,13 +1321,9 @@ static int cjob_count_sorted(struct cjob *j, struct cscratch *sc, const uint32_t
 
 /* Counts a block through a table: blocks with a count column (history rolled up), or whose
  * threads times stacks do not fit a 32-bit key. */
-static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *tidx,
-			    const uint32_t *sidx, const uint32_t *cidx, const int64_t *time,
-			    const uint32_t *count)
+static int cjob_count_table(struct cjob *j, struct agg *local, const struct ccols *c)
 {
-	size_t k, m;
-	const int64_t *threads = codec_block__threads(j->b, &k),
-		      *stacks = codec_block__stacks(j->b, &m);
+	const uint32_t *tidx = c->tidx, *sidx = c->sidx, *count = c->count;
 	uint32_t run_t = UINT32_MAX, run_s = 0;
 	uint64_t run = 0;
 	int err = 0;
@@ -1334,7 +1332,7 @@ static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *t
 	local->track = true;
 	/* Runs of one thread in one stack are counted first: rolled-up rows of one minute. */
 	for (size_t i = 0; !err && i < j->n; i++) {
-		if (!cjob_wants(j, tidx, cidx, time, i))
+		if (!cjob_wants(j, c, i))
 			continue;
 		if (tidx[i] != run_t || sidx[i] != run_s) {
 			if (run)
@@ -1352,8 +1350,8 @@ static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *t
 	for (size_t i = 0; !err && i < local->used; i++) {
 		const struct agg_slot *sl = &local->slots[local->filled[i]];
 
-		j->out[i].key = agg_key((uint64_t)threads[(sl->key >> 32) - 1],
-					(uint64_t)stacks[(uint32_t)sl->key]);
+		j->out[i].key = agg_key((uint64_t)c->threads[(sl->key >> 32) - 1],
+					(uint64_t)c->stacks[(uint32_t)sl->key]);
 		j->out[i].count = sl->count;
 	}
 	/* Sorted, as the counts of every block are (see struct runs). */
@@ -1367,26 +1365,24 @@ static int cjob_count_table(struct cjob *j, struct agg *local, const uint32_t *t
 /* Decodes and counts one block, into j->out. */
 static void cjob_run(struct cjob *j, struct cscratch *sc)
 {
-	const uint32_t *tidx = NULL, *sidx = NULL, *cidx = NULL, *count = NULL;
-	const int64_t *time = NULL;
-	size_t k, m;
+	struct ccols c = { 0 };
 	int err;
 
-	codec_block__threads(j->b, &k);
-	codec_block__stacks(j->b, &m);
-	err = codec_block__thread_col(j->b, &tidx);
+	c.threads = codec_block__threads(j->b, &c.k);
+	c.stacks = codec_block__stacks(j->b, &c.m);
+	err = codec_block__thread_col(j->b, &c.tidx);
 	if (!err)
-		err = codec_block__stack_col(j->b, &sidx);
+		err = codec_block__stack_col(j->b, &c.sidx);
 	if (!err && !j->whole)
-		err = codec_block__time_col(j->b, &time);
+		err = codec_block__time_col(j->b, &c.time);
 	if (!err && j->cmatch)
-		err = codec_block__cgroup_col(j->b, &cidx);
+		err = codec_block__cgroup_col(j->b, &c.cidx);
 	if (!err)
-		err = codec_block__count_col(j->b, &count);
-	if (!err && !count && k && m && (uint64_t)k * m <= UINT32_MAX)
-		err = cjob_count_sorted(j, sc, tidx, sidx, cidx, time);
+		err = codec_block__count_col(j->b, &c.count);
+	if (!err && !c.count && c.k && c.m && (uint64_t)c.k * c.m <= UINT32_MAX)
+		err = cjob_count_sorted(j, sc, &c);
 	else if (!err)
-		err = cjob_count_table(j, &sc->local, tidx, sidx, cidx, time, count);
+		err = cjob_count_table(j, &sc->local, &c);
 	if (err) {
 		free(j->out);
 		j->out = NULL;

@@ -787,7 +787,8 @@ static void sweep_strings(struct storage_writer *w)
 		    idset_add(&named, f->key.file) || idset_add(&named, f->key.build_id))
 			err = -ENOMEM;
 	HASH_ITER (hh, w->threads, t, tt)
-		err |= idset_add(&named, t->comm);
+		if (idset_add(&named, t->comm))
+			err = -ENOMEM;
 	HASH_ITER (hh, w->processes, p, tp)
 		if (p->id && (idset_add(&named, p->row.comm) || idset_add(&named, p->row.exe) ||
 			      idset_add(&named, p->row.cmdline)))
