@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "profiler/heap.h"
 #include "profiler/ingest.h"
 #include "profiler/log.h"
 #include "profiler/prefetch.h"
@@ -343,6 +343,7 @@ static void self_interval(struct collector *c, bool final)
 	uint64_t dropped = samples_lost(c);
 	int64_t cpu = clock_ns(CLOCK_PROCESS_CPUTIME_ID), wall = c->now;
 	struct symbolizer_stats ss;
+	struct mallinfo2 mi;
 	double secs;
 
 	if (wall - c->minute_wall < (c->self_rows ? SELF_INTERVAL_NS : SELF_FIRST_NS) &&
@@ -351,13 +352,14 @@ static void self_interval(struct collector *c, bool final)
 	/* Processes expire and the writer empties its caches in bulk: give the freed pages back,
 	 * so that the resident size follows what is in use instead of its high-water mark. */
 	if (!final)
-		heap_release();
+		malloc_trim(0);
 	secs = (double)(wall - c->minute_wall) / 1e9;
+	mi = mallinfo2();
 	c->self.time_ns = clock_ns(CLOCK_REALTIME);
 	c->self.span_ns = wall - c->minute_wall;
 	c->self.cpu_pct = 100.0 * (double)(cpu - c->minute_cpu) / (double)(wall - c->minute_wall);
 	c->self.rss_kib = self_rss_kib();
-	c->self.heap_kib = heap_in_use() / 1024;
+	c->self.heap_kib = (mi.uordblks + mi.hblkhd) / 1024;
 	c->self.samples_per_s = (double)(c->rec.delivered - c->minute_delivered) / secs;
 	c->self.dropped = dropped - c->minute_dropped;
 	c->self.hz = c->rec.hz;
@@ -476,6 +478,26 @@ static void raise_nofile(void)
 		log_debug("cannot raise the limit of open files: %s", strerror(errno));
 }
 
+/*
+ * glibc's malloc, set for a process that runs for months with bursts of allocation: one arena
+ * (each thread that allocates otherwise gets its own, which keeps its free pages), and blocks of
+ * 128 KiB and more always mmapped, so that they go back to the system when freed (the default
+ * threshold grows to 32 MiB after the first such block is freed, and big blocks then land in the
+ * heap among small ones). Measured in the soak test side by side with the defaults: resident
+ * memory 7 % lower for as much heap in use, and no more CPU (docs/benchmarks.md, run 10). An
+ * operator's GLIBC_TUNABLES for malloc wins.
+ */
+static void tune_malloc(void)
+{
+	const char *t = getenv("GLIBC_TUNABLES");
+
+	if (t && strstr(t, "glibc.malloc."))
+		return;
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 128 * 1024);
+}
+
 int collector_run(const struct collector_opts *opts, struct collector_summary *sum)
 {
 	struct collector c = { .opts = opts };
@@ -496,7 +518,7 @@ int collector_run(const struct collector_opts *opts, struct collector_summary *s
 		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, &oldmask);
 	raise_nofile();
-	heap_tune();
+	tune_malloc();
 
 	c.db = storage__open(opts->db_path, STORAGE_WRITE);
 	if (!c.db) {

@@ -6,13 +6,11 @@
 set -eu
 
 # Build: compiler, CMake, BPF toolchain, libraries; pprof's profile.proto
-# (golang-github-google-pprof-dev) compiled by protoc-c; libdeflate inflates compressed DWARF;
-# jemalloc is the collector's allocator.
+# (golang-github-google-pprof-dev) compiled by protoc-c; libdeflate inflates compressed DWARF.
 BUILD="make cmake ninja-build gcc pkg-config clang llvm bpftool
 	libbpf-dev libelf-dev libdw-dev libunwind-dev libzstd-dev libsqlite3-dev libncurses-dev
 	libxxhash-dev uthash-dev libiberty-dev libdebuginfod-dev libinih-dev libcap-ng-dev groff-base
-	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev libdeflate-dev
-	libjemalloc-dev"
+	protobuf-c-compiler libprotobuf-c-dev golang-github-google-pprof-dev zlib1g-dev libdeflate-dev"
 # Tests: sqlite3 to inspect databases, tmux to drive the TUI, util-linux for setpriv and unshare;
 # jq, xmllint (libxml2-utils), `go tool pprof` (golang-go), python3 and node (nodejs, for the SVG's
 # script) read the exports back; libc6-dbg (libc with full debug info), elfutils (eu-addr2line,
