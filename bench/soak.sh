@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Soak test: a day of recording compressed. `ember record` samples every CPU at 999 Hz (52 times
 # the default 19 Hz: 30 minutes here hold about as many samples as 26 hours at 19 Hz) while a
-# churn loop starts new short-lived processes of several binaries without pause. Every 10 s it
-# reads the collector's RSS and open fds. After the warm-up (the first quarter) it fits a line to
+# churn loop (bench/churn.sh) starts new short-lived processes of several binaries without pause.
+# Every 10 s it reads the collector's RSS and open fds. After the warm-up (the first quarter) it fits a line to
 # RSS over time: the growth extrapolated to an hour must stay under 1 MiB, and the fd count must
 # not grow (it moves with the processes alive: the most open in the last quarter may exceed the
 # most open in the second by a quarter at most).
@@ -16,7 +16,6 @@ set -eu
 DURATION=${1:-1800}
 BUILD=${2:-build}
 EMBER=$(realpath "$BUILD/ember")
-PROGS=$(realpath "$BUILD/tests/progs")
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT="$HERE/results"
 mkdir -p "$OUT"
@@ -24,17 +23,7 @@ CSV="$OUT/soak-$(date +%Y%m%d-%H%M).csv"
 WORK=$(mktemp -d /tmp/ember-soak-XXXXXX)
 [ "$(id -u)" = 0 ] || { echo "soak: needs root" >&2; exit 1; }
 
-churn() {
-	# New processes all the time: each lives 50-200 ms; five binaries, so new maps and files.
-	while :; do
-		"$PROGS/chain" 0.2 >/dev/null
-		"$PROGS/syscall_spin" 0.05 >/dev/null 2>&1 || true
-		/usr/bin/python3 -c 'sum(range(200000))'
-		sh -c 'i=0; while [ $i -lt 2000 ]; do i=$((i+1)); done'
-		ls -R /usr/share/doc >/dev/null 2>&1 || true
-	done
-}
-churn &
+"$HERE/churn.sh" "$BUILD" &
 CHURN=$!
 trap 'kill $CHURN $REC 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"' EXIT
 

@@ -1,0 +1,80 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+# Where the collector's heap grows: two collectors under heaptrack beside the soak's churn
+# (bench/churn.sh), started together; the first is killed (SIGKILL, so nothing is freed) at T1
+# seconds, the second at T2. What each still held when killed is summed by the innermost two
+# frames of ember's own code (the owner: e.g. "arena_alloc < dwarfsym__lookup"), and the owners
+# are listed by how much more the second held: what grew between T1 and T2. Run it on a quiet
+# machine: others' new binaries and stacks are growth too.
+#
+# Usage: bench/heapdiff.sh [T1] [T2] [BUILD_DIR]     (as root; default 300 s, 840 s, ./build)
+# Needs heaptrack (Debian's heaptrack package). Writes bench/results/heapdiff-DATE.txt.
+set -eu
+T1=${1:-300}
+T2=${2:-840}
+BUILD=${3:-build}
+EMBER=$(realpath "$BUILD/ember")
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(dirname "$HERE")
+OUT="$HERE/results/heapdiff-$(date +%Y%m%d-%H%M).txt"
+WORK=$(mktemp -d /tmp/ember-heapdiff-XXXXXX)
+[ "$(id -u)" = 0 ] || { echo "heapdiff: needs root" >&2; exit 1; }
+command -v heaptrack >/dev/null || { echo "heapdiff: needs heaptrack (apt-get install heaptrack)" >&2; exit 1; }
+[ "$T1" -lt "$T2" ] || { echo "heapdiff: T1 must come before T2" >&2; exit 1; }
+mkdir -p "$HERE/results"
+
+"$HERE/churn.sh" "$BUILD" &
+CHURN=$!
+trap 'kill $CHURN 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for run in a b; do
+	heaptrack -o "$WORK/$run" "$EMBER" record --no-config --db "$WORK/$run.db" -F 999 -d $((T2 + 60)) \
+		>"$WORK/$run.heaptrack.log" 2>&1 &
+	HT="${HT:-} $!"
+done
+# heaptrack runs the collector as its child: kill the collector itself, not heaptrack.
+collector() {
+	local pid=""
+	for _ in $(seq 60); do
+		pid=$(pgrep -f -x "$EMBER record --no-config --db $WORK/$1.db .*" | head -1) || true
+		[ -n "$pid" ] && break
+		sleep 1
+	done
+	[ -n "$pid" ] || { echo "heapdiff: the collector under heaptrack did not start" >&2; exit 1; }
+	echo "$pid"
+}
+A=$(collector a)
+B=$(collector b)
+sleep "$T1"
+kill -9 "$A"
+sleep $((T2 - T1))
+kill -9 "$B"
+# shellcheck disable=SC2086
+wait $HT || true # heaptrack writes its file once the collector dies (it exits non-zero then)
+for run in a b; do
+	heaptrack_print -f "$WORK/$run.zst" -F "$WORK/$run.folded" --flamegraph-cost-type leaked \
+		>/dev/null
+done
+python3 - "$SRC" "$WORK/a.folded" "$WORK/b.folded" "$T1" "$T2" <<'PY' | tee "$OUT"
+import collections, os, re, sys
+
+src, fa, fb, t1, t2 = sys.argv[1:]
+ours = {f for d in ("profiler", "symbolizer", "storage", "export", "tui")
+        for f in os.listdir(os.path.join(src, d)) if f.endswith(".c")}
+loc = re.compile(r"^(\S+) \(([^()]+\.c)\)$")
+
+def owners(path):
+    held = collections.Counter()
+    for line in open(path):
+        stack, _, cost = line.rstrip("\n").rpartition(" ")
+        mine = [m.group(1) for m in map(loc.match, stack.split(";")) if m and m.group(2) in ours]
+        held[" < ".join(reversed(mine[-2:])) if mine else "(not ember's code)"] += int(cost)
+    return held
+
+a, b = owners(fa), owners(fb)
+print(f"heapdiff: held at {t1} s {sum(a.values()) / 2**20:.1f} MiB, at {t2} s "
+      f"{sum(b.values()) / 2**20:.1f} MiB")
+print(f"{'at ' + t1 + ' s':>12} {'at ' + t2 + ' s':>12} {'grew':>10}  owner (KiB)")
+for k in sorted(set(a) | set(b), key=lambda k: a[k] - b[k])[:25]:
+    print(f"{a[k] / 1024:12.0f} {b[k] / 1024:12.0f} {(b[k] - a[k]) / 1024:+10.0f}  {k}")
+PY
+echo "heapdiff: $OUT"
