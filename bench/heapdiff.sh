@@ -5,7 +5,9 @@
 # seconds, the second at T2. What each still held when killed is summed by the innermost two
 # frames of ember's own code (the owner: e.g. "arena_alloc < dwarfsym__lookup"), and the owners
 # are listed by how much more the second held: what grew between T1 and T2. Run it on a quiet
-# machine: others' new binaries and stacks are growth too.
+# machine: others' new binaries and stacks are growth too. The two collectors also sample each
+# other (and heaptrack's own binaries), which inflates the symbolizer's share (docs/benchmarks.md,
+# soak run 14).
 #
 # Usage: bench/heapdiff.sh [T1] [T2] [BUILD_DIR]     (as root; default 300 s, 840 s, ./build)
 # Needs heaptrack (Debian's heaptrack package). Writes bench/results/heapdiff-DATE.txt.
@@ -19,13 +21,15 @@ SRC=$(dirname "$HERE")
 OUT="$HERE/results/heapdiff-$(date +%Y%m%d-%H%M).txt"
 WORK=$(mktemp -d /tmp/ember-heapdiff-XXXXXX)
 [ "$(id -u)" = 0 ] || { echo "heapdiff: needs root" >&2; exit 1; }
-command -v heaptrack >/dev/null || { echo "heapdiff: needs heaptrack (apt-get install heaptrack)" >&2; exit 1; }
+command -v heaptrack >/dev/null ||
+	{ echo "heapdiff: needs heaptrack (apt-get install heaptrack)" >&2; exit 1; }
 [ "$T1" -lt "$T2" ] || { echo "heapdiff: T1 must come before T2" >&2; exit 1; }
 mkdir -p "$HERE/results"
 
 "$HERE/churn.sh" "$BUILD" &
 CHURN=$!
-trap 'kill $CHURN 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# On any exit, the collectors go too (they would run on for T2 + 60 s).
+trap 'kill $CHURN 2>/dev/null || true; pkill -9 -f -- "--db $WORK/" || true; rm -rf "$WORK"' EXIT
 for run in a b; do
 	heaptrack -o "$WORK/$run" "$EMBER" record --no-config --db "$WORK/$run.db" -F 999 -d $((T2 + 60)) \
 		>"$WORK/$run.heaptrack.log" 2>&1 &

@@ -3,10 +3,10 @@
 # Soak test: a day of recording compressed. `ember record` samples every CPU at 999 Hz (52 times
 # the default 19 Hz: 30 minutes here hold about as many samples as 26 hours at 19 Hz) while a
 # churn loop (bench/churn.sh) starts new short-lived processes of several binaries without pause.
-# Every 10 s it reads the collector's RSS and open fds. After the warm-up (the first quarter) it fits a line to
-# RSS over time: the growth extrapolated to an hour must stay under 1 MiB, and the fd count must
-# not grow (it moves with the processes alive: the most open in the last quarter may exceed the
-# most open in the second by a quarter at most).
+# Every 10 s it reads the collector's RSS and open fds. After the warm-up (the first quarter) it
+# fits a line to RSS over time: the growth extrapolated to an hour must stay under 1 MiB, and the
+# fd count must not grow (it moves with the processes alive: the most open in the last quarter
+# may exceed the most open in the second by a quarter at most).
 #
 # Usage: bench/soak.sh [SECONDS] [BUILD_DIR]     (as root; default 1800 s and ./build)
 #   EMBER_ARGS="-v" adds options to `ember record` (-v logs the collector's own cost, heap and
