@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 # Where the collector's heap grows: two collectors under heaptrack beside the soak's churn
-# (bench/churn.sh), started together; the first is killed (SIGKILL, so nothing is freed) at T1
-# seconds, the second at T2. What each still held when killed is summed by the innermost two
+# (bench/churn.sh), one after the other; the first is killed (SIGKILL, so nothing is freed) after
+# T1 seconds, the second after T2. What each still held when killed is summed by the innermost two
 # frames of ember's own code (the owner: e.g. "arena_alloc < dwarfsym__lookup"), and the owners
 # are listed by how much more the second held: what grew between T1 and T2. Run it on a quiet
-# machine: others' new binaries and stacks are growth too. The two collectors also sample each
-# other (and heaptrack's own binaries), which inflates the symbolizer's share (docs/benchmarks.md,
-# soak run 14).
+# machine: others' new binaries and stacks are growth too. (Run at once, the two collectors
+# sampled each other and inflated the symbolizer's share: docs/benchmarks.md, soak run 14.)
 #
 # Usage: bench/heapdiff.sh [T1] [T2] [BUILD_DIR]     (as root; default 300 s, 840 s, ./build)
+# It takes T1 + T2 seconds and a minute or two more.
 # Needs heaptrack (Debian's heaptrack package). Writes bench/results/heapdiff-DATE.txt.
 set -eu
 T1=${1:-300}
@@ -28,13 +28,8 @@ mkdir -p "$HERE/results"
 
 "$HERE/churn.sh" "$BUILD" &
 CHURN=$!
-# On any exit, the collectors go too (they would run on for T2 + 60 s).
+# On any exit, the collector goes too (it would run on for its -d).
 trap 'kill $CHURN 2>/dev/null || true; pkill -9 -f -- "--db $WORK/" || true; rm -rf "$WORK"' EXIT
-for run in a b; do
-	heaptrack -o "$WORK/$run" "$EMBER" record --no-config --db "$WORK/$run.db" -F 999 -d $((T2 + 60)) \
-		>"$WORK/$run.heaptrack.log" 2>&1 &
-	HT="${HT:-} $!"
-done
 # heaptrack runs the collector as its child: kill the collector itself, not heaptrack.
 collector() {
 	local pid=""
@@ -46,14 +41,19 @@ collector() {
 	[ -n "$pid" ] || { echo "heapdiff: the collector under heaptrack did not start" >&2; exit 1; }
 	echo "$pid"
 }
-A=$(collector a)
-B=$(collector b)
-sleep "$T1"
-kill -9 "$A"
-sleep $((T2 - T1))
-kill -9 "$B"
-# shellcheck disable=SC2086
-wait $HT || true # heaptrack writes its file once the collector dies (it exits non-zero then)
+# One collector at a time (two at once sample each other's binaries): the first runs for T1 s,
+# the second for T2 s, each under the same churn.
+for run in a b; do
+	secs=$T1
+	[ $run = b ] && secs=$T2
+	heaptrack -o "$WORK/$run" "$EMBER" record --no-config --db "$WORK/$run.db" -F 999 \
+		-d $((secs + 60)) >"$WORK/$run.heaptrack.log" 2>&1 &
+	HT=$!
+	PID=$(collector $run)
+	sleep "$secs"
+	kill -9 "$PID"
+	wait $HT || true # heaptrack writes its file once the collector dies (it exits non-zero then)
+done
 for run in a b; do
 	heaptrack_print -f "$WORK/$run.zst" -F "$WORK/$run.folded" --flamegraph-cost-type leaked \
 		>/dev/null
@@ -81,4 +81,5 @@ print(f"{'at ' + t1 + ' s':>12} {'at ' + t2 + ' s':>12} {'grew':>10}  owner (KiB
 for k in sorted(set(a) | set(b), key=lambda k: a[k] - b[k])[:25]:
     print(f"{a[k] / 1024:12.0f} {b[k] / 1024:12.0f} {(b[k] - a[k]) / 1024:+10.0f}  {k}")
 PY
-echo "heapdiff: $OUT"
+cp "$WORK/a.zst" "${OUT%.txt}-a.zst" && cp "$WORK/b.zst" "${OUT%.txt}-b.zst"
+echo "heapdiff: $OUT (the heaptrack files beside it: heaptrack_print -d A.zst B.zst)"

@@ -383,16 +383,20 @@ static void self_interval(struct collector *c, bool final)
 			unwinder__stats(c->uw, &us);
 		log_debug("held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
 			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
-			  "processes); symbolizer %llu KiB (%llu tables read, %llu evictions "
-			  "refused); unwinder %lu binaries, %lu files, %lu address spaces",
+			  "processes), SQLite %llu KiB; symbolizer %llu KiB (%llu tables read, "
+			  "%llu evictions "
+			  "refused, %llu KiB freed as idle); unwinder %lu binaries, %lu files, %lu "
+			  "address spaces",
 			  ws.strings, ws.frames, ws.stacks, ws.processes, ws.threads,
 			  (unsigned long long)ws.forgotten_strings,
 			  (unsigned long long)ws.forgotten_frames,
 			  (unsigned long long)ws.forgotten_stacks,
 			  (unsigned long long)ws.forgotten_processes,
+			  (unsigned long long)(ws.sqlite_bytes >> 10),
 			  (unsigned long long)(ss.cache_bytes >> 10),
 			  (unsigned long long)ss.tables_read, (unsigned long long)ss.hot_kept,
-			  us.binaries_held, us.files_held, us.procs_held);
+			  (unsigned long long)(ss.idle_freed >> 10), us.binaries_held,
+			  us.files_held, us.procs_held);
 	}
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;

@@ -1133,6 +1133,7 @@ void storage_writer__stats(const struct storage_writer *w, struct storage_writer
 		.forgotten_stacks = w->forgotten_stack_rows,
 		.forgotten_processes = w->forgotten_processes,
 		.forgotten_threads = w->forgotten_threads,
+		.sqlite_bytes = (uint64_t)sqlite3_memory_used(),
 	};
 }
 

@@ -87,6 +87,7 @@ struct storage_writer_stats {
 	size_t strings, frames, stacks, processes, threads; /* held now */
 	uint64_t forgotten_strings, forgotten_frames, forgotten_stacks, forgotten_processes,
 	    forgotten_threads; /* let go since the writer opened (their rows stay stored) */
+	uint64_t sqlite_bytes; /* what SQLite holds in this process (its page caches, statements) */
 };
 
 void storage_writer__stats(const struct storage_writer *w, struct storage_writer_stats *out);

@@ -8,9 +8,13 @@
  * code are descended into (subprograms, inlined calls, lexical blocks, namespaces and classes);
  * types and variables, most of the tree, are skipped whole.
  *
- * Units are never freed one by one: their tables come from an arena of large chunks, freed with
- * the whole. Walking a unit grows vectors reused from unit to unit; the tables are copied out at
- * their final size. (malloc, realloc and free per table were a sixth of a run over libc.)
+ * A unit's tables (functions, inlined calls, ranges, line rows) are one allocation, copied out at
+ * their final size from vectors that walking grows and that are reused from unit to unit (malloc,
+ * realloc and free per table were a sixth of a run over libc). A long-lived caller frees the units
+ * no lookup touched for a while (dwarfsym__forget): otherwise every new address of a binary in use
+ * builds one more unit, and the tables grow toward the binary's whole debug info. What answers
+ * point to stays: function names are in the section data or the demangled names, and file paths
+ * (joined on first use) come from an arena of large chunks, freed with the whole.
  */
 #include "symbolizer/dwarfsym.h"
 
@@ -107,6 +111,9 @@ struct dcu {
 	uint32_t nlines, npaths, ninls, nranges;
 	const char *comp_dir; /* DW_AT_comp_dir, NULL when absent */
 	struct dwarfread_unit *unit;
+	void *tables;	    /* the one allocation of funcs, inls, ranges, lines and laddr */
+	size_t tables_size; /* its bytes */
+	uint64_t used;	    /* the caller's clock at the last lookup in this unit */
 } __attribute__((aligned(64)));
 
 struct cu_range {
@@ -136,18 +143,17 @@ struct walk {
 	int err;
 };
 
-/* A chunk of the arena the units' tables come from. */
+/* A chunk of the arena the units' file names come from. */
 struct chunk {
 	struct chunk *next;
 	size_t used, size;
-	_Alignas(64) char data[];
+	char data[]; /* 8-aligned: after three 8-byte fields */
 };
 
-/* Chunks grow from 64 KiB (most binaries' tables are small, and the cache budget counts chunks) to
- * 2 MiB, advised for huge pages: each 4 KiB page first touched is a page fault otherwise (about
- * 2 us each in a VM; libc's tables take about 5 MiB). */
-#define DWARFSYM_CHUNK_FIRST (64u << 10)
-#define DWARFSYM_CHUNK (2u << 20)
+/* Chunks grow from 16 KiB (most binaries' names are few, and the cache budget counts chunks) to
+ * 512 KiB. */
+#define DWARFSYM_CHUNK_FIRST (16u << 10)
+#define DWARFSYM_CHUNK (512u << 10)
 
 struct dwarfsym {
 	int fd;
@@ -196,13 +202,7 @@ static void *arena_alloc(struct dwarfsym *d, size_t n)
 		bool own = n > whole / 4; /* a large table gets a chunk of its own */
 		size_t size = own ? n : whole - sizeof(*c);
 
-		if (!own && whole == DWARFSYM_CHUNK) {
-			c = aligned_alloc(DWARFSYM_CHUNK, DWARFSYM_CHUNK);
-			if (c)
-				madvise(c, DWARFSYM_CHUNK, MADV_HUGEPAGE); /* a hint only */
-		} else {
-			c = malloc(sizeof(*c) + size);
-		}
+		c = malloc(sizeof(*c) + size);
 		if (!c)
 			return NULL;
 		c->used = 0;
@@ -221,15 +221,6 @@ static void *arena_alloc(struct dwarfsym *d, size_t n)
 	}
 	p = c->data + c->used;
 	c->used += n;
-	return p;
-}
-
-static void *arena_copy(struct dwarfsym *d, const void *src, size_t n)
-{
-	void *p = n ? arena_alloc(d, n) : NULL;
-
-	if (p)
-		memcpy(p, src, n);
 	return p;
 }
 
@@ -310,12 +301,16 @@ static const char *die_name(struct walk *w, struct dwarfread_unit *u,
 	return fu[2] ? dwarfread__string(rd, fu[2], &found[2]) : NULL;
 }
 
-/* The unit's file names, kept as parts: joined by path_of. Returns 0 or -errno. */
+/*
+ * The unit's file names, kept as parts: joined by path_of. Made once, when the unit is first built,
+ * and kept when its tables are forgotten: answers handed out point to the joined paths. Returns 0
+ * or -errno.
+ */
 static int build_paths(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
 {
 	size_t nfiles = l->nfiles;
 
-	if (!nfiles)
+	if (!nfiles || cu->paths)
 		return 0;
 	if (nfiles > (1u << 30))
 		return -E2BIG;
@@ -368,22 +363,17 @@ static const char *path_of(struct dwarfsym *d, struct dcu *cu, uint32_t i)
 }
 
 /*
- * Copies the unit's line table (sorted by address) into compact rows. A unit whose
- * rows span 4 GiB or more (no real unit does) fails as a bad unit.
+ * Copies the unit's line table (sorted by address) into compact rows at cu->lines and cu->laddr
+ * (room for every row). A unit whose rows span 4 GiB or more (no real unit does) fails as a bad
+ * unit.
  */
-static int build_lines(struct dwarfsym *d, struct dcu *cu, const struct dwarfread_lines *l)
+static int build_lines(struct dcu *cu, const struct dwarfread_lines *l)
 {
 	size_t n = l->nrows;
 	uint64_t prev = 0;
 
 	if (!n)
 		return 0;
-	if (n > UINT32_MAX / 2)
-		return -E2BIG;
-	cu->lines = arena_alloc(d, n * sizeof(*cu->lines));
-	cu->laddr = arena_alloc(d, n * sizeof(*cu->laddr));
-	if (!cu->lines || !cu->laddr)
-		return -ENOMEM;
 	cu->line_base = l->rows[0].addr;
 	for (size_t i = 0; i < n; i++) {
 		const struct dwarfread_row *row = &l->rows[i];
@@ -663,6 +653,56 @@ static bool funcs_sorted(const struct dfunc *f, size_t n)
 	return true;
 }
 
+/* Frees what build_unit allocated for the unit (not its paths): it is built again on its next
+ * lookup. */
+static void unit_forget(struct dwarfsym *d, struct dcu *cu)
+{
+	d->bytes -= cu->tables_size;
+	free(cu->tables);
+	cu->tables = NULL;
+	cu->tables_size = 0;
+	cu->funcs = NULL;
+	cu->inls = NULL;
+	cu->ranges = NULL;
+	cu->lines = NULL;
+	cu->laddr = NULL;
+	cu->nfuncs = cu->ninls = cu->nranges = cu->nlines = 0;
+	cu->state = CU_NEW;
+}
+
+/*
+ * Places the unit's tables in one allocation, in order of alignment: functions, inlined calls and
+ * ranges (8 bytes), line rows and their addresses (4). Returns 0 or -ENOMEM.
+ */
+static int unit_tables(struct dwarfsym *d, struct dcu *cu, const struct walk *w, size_t nrows)
+{
+	size_t f = w->nfuncs * sizeof(*w->funcs), i = w->ninls * sizeof(*w->inls);
+	size_t r = w->nranges * sizeof(*w->ranges), l = nrows * sizeof(*cu->lines);
+	size_t size = f + i + r + l + nrows * sizeof(*cu->laddr);
+	char *p = malloc(size + 1);
+
+	if (!p)
+		return -ENOMEM;
+	cu->tables = p;
+	cu->tables_size = size;
+	cu->funcs = (struct dfunc *)p;
+	cu->inls = (struct dinl *)(p + f);
+	cu->ranges = (struct drange *)(p + f + i);
+	if (f)
+		memcpy(cu->funcs, w->funcs, f);
+	if (i)
+		memcpy(cu->inls, w->inls, i);
+	if (r)
+		memcpy(cu->ranges, w->ranges, r);
+	cu->lines = (struct dline *)(p + f + i + r);
+	cu->laddr = (uint32_t *)(p + f + i + r + l);
+	cu->nfuncs = (uint32_t)w->nfuncs;
+	cu->ninls = (uint32_t)w->ninls;
+	cu->nranges = (uint32_t)w->nranges;
+	d->bytes += size;
+	return 0;
+}
+
 static void build_unit(struct dwarfsym *d, struct dcu *cu)
 {
 	struct walk w = d->scratch;
@@ -681,25 +721,21 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	/* A line table that does not parse leaves the unit without files and lines, as libdw. */
 	lerr = dwarfread__lines(d->rd, cu->unit, &d->lines);
 	w.err = lerr == -ENOMEM ? lerr : 0;
+	if (!w.err && d->lines.nrows > UINT32_MAX / 2)
+		w.err = -E2BIG;
 	if (!w.err)
 		w.err = build_paths(d, cu, &d->lines);
-	if (!w.err)
-		w.err = build_lines(d, cu, &d->lines);
 	if (!w.err)
 		w.err = dwarfread__die(d->rd, cu->unit, cu->unit->die_off, &cudie);
 	if (!w.err)
 		walk_children(&w, cu->unit, &cudie, 0, 0);
 	if (!w.err && w.nfuncs && !funcs_sorted(w.funcs, w.nfuncs))
 		qsort(w.funcs, w.nfuncs, sizeof(*w.funcs), cmp_func);
-	if (!w.err) {
-		/* Copied out at their final size; the vectors stay for the next unit. */
-		cu->funcs = arena_copy(d, w.funcs, w.nfuncs * sizeof(*w.funcs));
-		cu->inls = arena_copy(d, w.inls, w.ninls * sizeof(*w.inls));
-		cu->ranges = arena_copy(d, w.ranges, w.nranges * sizeof(*w.ranges));
-		if ((w.nfuncs && !cu->funcs) || (w.ninls && !cu->inls) ||
-		    (w.nranges && !cu->ranges))
-			w.err = -ENOMEM;
-	}
+	/* Copied out at their final size; the vectors stay for the next unit. */
+	if (!w.err)
+		w.err = unit_tables(d, cu, &w, d->lines.nrows);
+	if (!w.err)
+		w.err = build_lines(cu, &d->lines);
 	d->scratch = w;
 	/* The line vectors stay for the next unit too, unless a large program grew them: rows are
 	 * reserved by the program's size, three times what it holds. */
@@ -709,6 +745,8 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 	d->bytes += w.cfuncs * sizeof(*w.funcs) + w.cinls * sizeof(*w.inls) +
 		    w.cranges * sizeof(*w.ranges) - cap_before;
 	if (w.err) {
+		unit_forget(d, cu);
+		cu->state = CU_BAD;
 		d->bad_units++;
 		return;
 	}
@@ -720,9 +758,6 @@ static void build_unit(struct dwarfsym *d, struct dcu *cu)
 		f->line_begin = first ? first - 1 : 0;
 		f->line_end = rows_above(cu, first, cu->nlines, f->hi - 1);
 	}
-	cu->nfuncs = (uint32_t)w.nfuncs;
-	cu->ninls = (uint32_t)w.ninls;
-	cu->nranges = (uint32_t)w.nranges;
 	cu->state = CU_BUILT;
 }
 
@@ -1201,7 +1236,8 @@ static const struct dfunc *cu_funcs_end(const struct dwarfsym *d, size_t range)
 	return cu->funcs + cu->nfuncs;
 }
 
-int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max)
+int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, uint64_t now,
+		     struct dwarfsym_frame *frames, int max)
 {
 	const struct dinl *chain[DWARFSYM_MAX_FRAMES];
 	const struct dfunc *f;
@@ -1221,6 +1257,7 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 		 * function, starting at or below vaddr still cover it; its row is at or after the
 		 * last one. */
 		cu = &d->cus[d->cur[d->last.range].cu];
+		cu->used = now;
 		range = d->last.range;
 		r = rows_from(cu, d->last.row, f->line_end, vaddr);
 	} else {
@@ -1231,6 +1268,7 @@ int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *
 			build_unit(d, cu);
 		if (cu->state != CU_BUILT)
 			return 0;
+		cu->used = now;
 		f = find_func(cu, vaddr);
 		/* As dwarf_getsrc_die: the last row at or below vaddr, unless it ends a sequence.
 		 * Inside a function only its own rows can be that row. */
@@ -1296,6 +1334,25 @@ size_t dwarfsym__bytes(const struct dwarfsym *d)
 	return d ? d->bytes + dwarfread__bytes(d->rd) + dwarfread_lines_bytes(&d->lines) : 0;
 }
 
+size_t dwarfsym__forget(struct dwarfsym *d, uint64_t before)
+{
+	size_t freed = 0;
+
+	if (!d)
+		return 0;
+	for (size_t i = 0; i < d->ncus; i++) {
+		struct dcu *cu = &d->cus[i];
+
+		if (cu->state == CU_BUILT && cu->used < before) {
+			freed += cu->tables_size;
+			unit_forget(d, cu);
+		}
+	}
+	if (freed)
+		d->last.f = NULL; /* it may point into a unit forgotten */
+	return freed;
+}
+
 unsigned long dwarfsym__bad_units(const struct dwarfsym *d)
 {
 	return d ? d->bad_units : 0;
@@ -1313,6 +1370,8 @@ void dwarfsym__free(struct dwarfsym *d)
 		free(d->arena);
 		d->arena = next;
 	}
+	for (size_t i = 0; i < d->ncus; i++)
+		free(d->cus[i].tables);
 	free(d->scratch.funcs);
 	free(d->scratch.inls);
 	free(d->scratch.ranges);

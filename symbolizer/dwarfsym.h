@@ -41,9 +41,17 @@ struct dwarfsym *dwarfsym__open(int fd);
  * `max` frames, innermost first: frames[0] is the code at vaddr (line from the line table), each
  * next frame the function it is inlined into (line of the call site), the last one not inlined.
  * Returns the number of frames, 0 when no unit describes vaddr. Strings are borrowed: valid until
- * dwarfsym__free.
+ * dwarfsym__free (dwarfsym__forget keeps them). `now` is the caller's clock (any count that never
+ * goes back, 0 when it has none): the unit looked up is marked used at `now`.
  */
-int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, struct dwarfsym_frame *frames, int max);
+int dwarfsym__lookup(struct dwarfsym *d, uint64_t vaddr, uint64_t now,
+		     struct dwarfsym_frame *frames, int max);
+
+/*
+ * Frees the tables of the units last looked up before `before` (the caller's clock); they are
+ * built again if looked up later. The strings answers point to stay. Returns the bytes freed.
+ */
+size_t dwarfsym__forget(struct dwarfsym *d, uint64_t before);
 
 /* Approximate memory held (tables built so far and the section data libdw read). */
 size_t dwarfsym__bytes(const struct dwarfsym *d);

@@ -10,6 +10,9 @@
  * use (touched in the last SYM_HOT_RESOLVES resolutions) are never evicted: when two binaries'
  * tables together exceed the budget and a stack runs through both, evicting one for the other
  * re-parsed DWARF for every sample (the collector stopped flushing at --symbol-cache-mb 32).
+ * Within the budget, what the last SYM_IDLE_RESOLVES resolutions did not use (answers, and the
+ * DWARF units built for lookups) is freed, so that a long-running collector holds its working set
+ * and not everything it ever resolved.
  */
 #include "symbolizer/symbolizer.h"
 
@@ -123,6 +126,7 @@ struct addr_key {
 struct addr_entry {
 	struct addr_key key;
 	struct addr_entry *prev, *next;
+	uint64_t used; /* s->resolves when last returned */
 	uint32_t n;
 	struct cached_frame fr[];
 };
@@ -268,6 +272,8 @@ struct symbolizer {
 	uint64_t addr_bytes, table_bytes, budget;
 	uint64_t next_gen;
 	uint64_t resolves;	  /* resolve_binary calls: the clock of SYM_HOT_RESOLVES */
+	uint64_t idle_resolves;	  /* SYM_IDLE_RESOLVES, or the test's; 0 with one_pass: never */
+	uint64_t idle_swept;	  /* s->resolves at the last sweep_idle */
 	struct sym_process *self; /* pins the files symbolizer__file opens */
 	struct debuginfod_worker *dbgd;
 	char proc_root[256], kallsyms_path[256], modules_path[256], debug_dir[256];
@@ -490,7 +496,6 @@ static void addr_evict_one(struct symbolizer *s)
 	addr_table_del(&s->addrs, &e->key);
 	s->addr_bytes -= addr_entry_bytes(e->n);
 	free(e);
-	s->stats.evictions++;
 }
 
 /* Brings the caches back within budget, sparing `keep` (the binary being resolved) and `keep_e`
@@ -500,8 +505,10 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 	struct sym_binary *b, *prev;
 	bool hot = false;
 
-	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes > s->budget / 4)
+	while (addr_tail(s) && addr_tail(s) != keep_e && s->addr_bytes > s->budget / 4) {
 		addr_evict_one(s);
+		s->stats.evictions++;
+	}
 	for (b = lru_tail(s); b && (s->addr_bytes + s->table_bytes > s->budget ||
 				    s->nbinaries > SYM_MAX_OPEN_BINARIES);
 	     b = prev) {
@@ -527,8 +534,37 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 	/* Tables in use over the budget leave the answers their quarter: emptying the answer cache
 	 * on every miss would make every lookup a miss. */
 	while (!hot && addr_tail(s) && addr_tail(s) != keep_e &&
-	       s->addr_bytes + s->table_bytes > s->budget)
+	       s->addr_bytes + s->table_bytes > s->budget) {
 		addr_evict_one(s);
+		s->stats.evictions++;
+	}
+}
+
+/*
+ * Frees what the last idle_resolves resolutions did not use: answers (the LRU list's tail) and the
+ * DWARF units of every binary. The strings of answers handed out stay (dwarfsym__forget keeps
+ * them). Runs every eighth of idle_resolves, so nothing lives past 9/8 of it unused.
+ */
+static void sweep_idle(struct symbolizer *s)
+{
+	uint64_t before, freed = 0;
+	struct sym_binary *b;
+
+	if (!s->idle_resolves || s->resolves - s->idle_swept < s->idle_resolves / 8 ||
+	    s->resolves < s->idle_resolves)
+		return;
+	s->idle_swept = s->resolves;
+	before = s->resolves - s->idle_resolves;
+	while (addr_tail(s) && addr_tail(s)->used < before) {
+		freed += addr_entry_bytes(addr_tail(s)->n);
+		addr_evict_one(s);
+	}
+	DL_FOREACH2(s->lru, b, lru_next)
+	if (b->dw) {
+		freed += dwarfsym__forget(b->dw, before);
+		binary_account(s, b);
+	}
+	s->stats.idle_freed += freed;
 }
 
 static void hex(char *out, const uint8_t *id, size_t len)
@@ -1035,6 +1071,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 
 	lru_touch(s, b);
 	b->used = ++s->resolves;
+	sweep_idle(s);
 	/* A debuginfod answer bumps the generation: cached answers without DWARF are then missed.
 	 */
 	if (b->dw_state == DW_PENDING) {
@@ -1056,6 +1093,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	e = addr_table_find(&s->addrs, &key);
 	if (e) {
 		s->stats.cache_hits++;
+		e->used = s->resolves;
 		if (s->addr_lru != e) {
 			DL_DELETE(s->addr_lru, e);
 			DL_PREPEND(s->addr_lru, e);
@@ -1073,7 +1111,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 		if (b->dw_state == DW_UNKNOWN)
 			find_debug(s, b);
 		if (b->dw)
-			n = dwarfsym__lookup(b->dw, vaddr, df, SYM_MAX_FRAMES);
+			n = dwarfsym__lookup(b->dw, vaddr, s->resolves, df, SYM_MAX_FRAMES);
 		/* The ELF symbol names what DWARF does not (no unit, or a unit without a name). */
 		if (!n || !df[n - 1].name) {
 			if (b->dbg_elf)
@@ -1094,6 +1132,7 @@ static struct addr_entry *resolve_binary(struct symbolizer *s, struct sym_binary
 	if (!e)
 		return NULL;
 	e->key = key;
+	e->used = s->resolves;
 	e->n = (uint32_t)n;
 	for (int i = 0; i < n; i++)
 		e->fr[i] =
@@ -1470,7 +1509,9 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		 opts->debug_dir ? opts->debug_dir : "/usr/lib/debug");
 	s->budget = opts->cache_bytes ? opts->cache_bytes : SYMBOLIZER_DEFAULT_CACHE_BYTES;
 	s->no_map_files = opts->no_map_files;
+	s->idle_resolves = opts->idle_resolves ? opts->idle_resolves : SYM_IDLE_RESOLVES;
 	if (opts->one_pass) {
+		s->idle_resolves = 0;
 		s->scratch = malloc(addr_entry_bytes(SYM_MAX_FRAMES));
 		s->memo = calloc(MEMO_SLOTS, sizeof(*s->memo));
 		if (!s->scratch || !s->memo) {

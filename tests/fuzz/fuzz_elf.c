@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d = dwarfsym__open(fd);
 	if (d)
 		for (uint64_t a = 0; a < 1 << 16; a += 61)
-			dwarfsym__lookup(d, a, fr, DWARFSYM_MAX_FRAMES);
+			dwarfsym__lookup(d, a, 0, fr, DWARFSYM_MAX_FRAMES);
 	dwarfsym__free(d);
 	elfsym__free(e);
 	close(fd);

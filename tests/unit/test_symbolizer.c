@@ -237,6 +237,73 @@ out:
 	return r;
 }
 
+/*
+ * What the last idle_resolves resolutions did not use is freed: cached answers and libc's DWARF
+ * units (a collector that ran for a day held every unit any address had ever needed). Asked again,
+ * the units are built again and give the same answers; the strings answers handed out before point
+ * to stay valid (ASan would see a use after free).
+ */
+static enum test_result test_idle_freed(void)
+{
+	static const char *const fns[] = { "qsort",	"bsearch", "getenv",   "strtol",
+					   "fopen",	"fclose",  "opendir",  "readdir",
+					   "sprintf",	"regcomp", "getpwnam", "iconv_open",
+					   "setlocale", "strftime" };
+	enum { N = sizeof(fns) / sizeof(fns[0]) };
+	struct symbolizer_opts o = { .idle_resolves = 1024 };
+	struct symbolizer *s = symbolizer__new(&o);
+	struct procmaps *m = procmaps__read(getpid());
+	struct sym_process *p = s ? symbolizer__process_new(s, getpid()) : NULL;
+	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+	struct sym_frame f[SYM_MAX_FRAMES], before[N];
+	struct symbolizer_stats st;
+	uint64_t addr[N], held;
+	enum test_result r = TEST_FAIL;
+	int n;
+
+	if (!ASSERT_NONNULL(p, "process") || !ASSERT_NONNULL(m, "maps") ||
+	    !ASSERT_NONNULL(libc, "libc"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		addr[i] = (uint64_t)(uintptr_t)dlsym(libc, fns[i]) + 4;
+		n = symbolizer__user(s, p, procmaps__find(m, addr[i]), addr[i], f, SYM_MAX_FRAMES);
+		if (!ASSERT_GE(n, 1, fns[i]))
+			goto out;
+		before[i] = f[0];
+	}
+	symbolizer__stats(s, &st);
+	if (!st.dwarf_binaries) {
+		r = test_skip("no debug info for libc: install libc6-dbg");
+		goto out;
+	}
+	held = st.cache_bytes;
+	/* Three idle periods of one address: everything else goes. */
+	for (int i = 0; i < 3 * 1024; i++)
+		symbolizer__user(s, p, procmaps__find(m, addr[0]), addr[0], f, SYM_MAX_FRAMES);
+	symbolizer__stats(s, &st);
+	if (!ASSERT_GE(st.idle_freed, 64 << 10, "answers and units freed as idle") ||
+	    !ASSERT_LE(st.cache_bytes + (64 << 10), held, "held less"))
+		goto out;
+	for (int i = 0; i < N; i++) {
+		n = symbolizer__user(s, p, procmaps__find(m, addr[i]), addr[i], f, SYM_MAX_FRAMES);
+		if (!ASSERT_GE(n, 1, fns[i]) || !ASSERT_STREQ(f[0].name, before[i].name, fns[i]) ||
+		    !ASSERT_STREQ(f[0].file, before[i].file, "the same file") ||
+		    !ASSERT_EQ(f[0].line, before[i].line, "the same line"))
+			goto out;
+	}
+	symbolizer__stats(s, &st);
+	if (!ASSERT_EQ(st.elf_errors, 0, "no unit failed to build again"))
+		goto out;
+	r = TEST_PASS;
+out:
+	if (libc)
+		dlclose(libc);
+	symbolizer__process_free(s, p);
+	symbolizer__free(s);
+	procmaps__free(m);
+	return r;
+}
+
 /* Two copies of one binary are one binary (one build-id), parsed once; a tiny cache bound evicts
  * and still answers right. */
 static enum test_result test_identity_and_lru(void)
@@ -835,8 +902,8 @@ static enum test_result test_demangle(void)
 	return r;
 }
 
-TEST_MAIN(TEST(test_inline_chain), TEST(test_libc_debuginfo), TEST(test_identity_and_lru),
-	  TEST(test_budget_no_thrash), TEST(test_replaced_binary), TEST(test_mount_namespace),
-	  TEST(test_hostile_paths), TEST(test_perf_map), TEST(test_perfmap_parser),
-	  TEST(test_kernel_refresh), TEST(test_debuginfod), TEST(test_debuglink_and_content_hash),
-	  TEST(test_demangle))
+TEST_MAIN(TEST(test_inline_chain), TEST(test_libc_debuginfo), TEST(test_idle_freed),
+	  TEST(test_identity_and_lru), TEST(test_budget_no_thrash), TEST(test_replaced_binary),
+	  TEST(test_mount_namespace), TEST(test_hostile_paths), TEST(test_perf_map),
+	  TEST(test_perfmap_parser), TEST(test_kernel_refresh), TEST(test_debuginfod),
+	  TEST(test_debuglink_and_content_hash), TEST(test_demangle))
