@@ -47,6 +47,9 @@ done
 wait "$REC" || { echo "soak: ember record failed: $(grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|held:|samples in|error|warning' || true)" >&2; exit 1; }
 kill $CHURN 2>/dev/null || true
 cp "$WORK/record.log" "${CSV%.csv}.log"
+# The database too (small): which binaries came when (`ember report`), to tell a jump in the
+# symbolizer's tables from what others started on the machine.
+cp "$WORK/soak.db" "${CSV%.csv}.db" 2>/dev/null || true
 grep -v 'libbpf' "$WORK/record.log" | grep -E 'self:|held:|samples in|error|warning' || true
 DBSIZE=$(du -k "$WORK/soak.db" | cut -f1)
 
