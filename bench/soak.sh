@@ -8,6 +8,9 @@
 # fd count must not grow (it moves with the processes alive: the most open in the last quarter
 # may exceed the most open in the second by a quarter at most).
 #
+# Run it on a quiet machine and start nothing new beside it: every binary the collector meets adds
+# its tables in one step (a `python3` that is pyenv's, built with DWARF, added 33 MB: soak run 16).
+#
 # Usage: bench/soak.sh [SECONDS] [BUILD_DIR]     (as root; default 1800 s and ./build)
 #   EMBER_ARGS="-v" adds options to `ember record` (-v logs the collector's own cost, heap and
 #   binaries parsed once a minute).
