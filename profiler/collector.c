@@ -384,9 +384,8 @@ static void self_interval(struct collector *c, bool final)
 		log_debug("held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
 			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
 			  "processes), SQLite %llu KiB; symbolizer %llu KiB (%llu tables read, "
-			  "%llu evictions "
-			  "refused, %llu KiB freed as idle); unwinder %lu binaries, %lu files, %lu "
-			  "address spaces",
+			  "%llu evictions refused, %llu KiB freed as idle); unwinder %lu binaries, "
+			  "%lu files, %lu address spaces",
 			  ws.strings, ws.frames, ws.stacks, ws.processes, ws.threads,
 			  (unsigned long long)ws.forgotten_strings,
 			  (unsigned long long)ws.forgotten_frames,

@@ -62,9 +62,6 @@
 /* Pages vacuumed per step. */
 #define MAINT_VACUUM_PAGES 2048
 
-#define MAINT_STR_(x) #x
-#define MAINT_STR(x) MAINT_STR_(x)
-
 static const int64_t window_lengths[] = { 60, 120, 300, 600, 900, 1200, 1800, 3600 };
 
 static int64_t mono_ns(void)
@@ -1180,7 +1177,7 @@ static int prune_scan(struct storage_writer *w)
 	err = storage_prepare(w->db,
 			      "SELECT id, t_start, nsamples, data FROM blocks WHERE id >= ? AND id "
 			      "<= ?"
-			      " ORDER BY id LIMIT " MAINT_STR(MAINT_SCAN_BATCH),
+			      " ORDER BY id LIMIT " STR(MAINT_SCAN_BATCH),
 			      &st);
 	if (err)
 		return err;
@@ -1488,11 +1485,11 @@ int storage_writer__maintain(struct storage_writer *w, const struct storage_poli
 		/* Retention: history beyond the retention, then the oldest over the size limit
 		 * (never the last minute, which no limit can be about). */
 		if (p->retention_ns > 0) {
-			r = delete_blocks(w,
-					  "DELETE FROM blocks WHERE id IN (SELECT id FROM blocks"
-					  " WHERE t_end < ? ORDER BY t_start LIMIT " MAINT_STR(
-					      MAINT_DELETE_BATCH) ")",
-					  now_ns - p->retention_ns, &n);
+			r = delete_blocks(
+			    w,
+			    "DELETE FROM blocks WHERE id IN (SELECT id FROM blocks"
+			    " WHERE t_end < ? ORDER BY t_start LIMIT " STR(MAINT_DELETE_BATCH) ")",
+			    now_ns - p->retention_ns, &n);
 			if (r)
 				break;
 			st->deleted_blocks += (uint64_t)n;

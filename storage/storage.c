@@ -20,9 +20,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#define STR_(x) #x
-#define STR(x) STR_(x)
-
 /* The WAL is truncated back to this size after a checkpoint that emptied it. */
 #define STORAGE_WAL_LIMIT 4194304 /* 4 MiB, a plain number: it is pasted into SQL */
 /* Pages of 4 KiB: blobs larger than a page go to overflow pages, 4 bytes of each are a link. */

@@ -22,8 +22,6 @@
 #define WRITER_BLOCK_MAX 65536
 /* SQLite's page cache of the writer's connection, KiB (a plain number: it is pasted into SQL). */
 #define WRITER_CACHE_KIB 512
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 static const char *const next_key[DICT__MAX] = {
 	[DICT_STRING] = "next_string",	 [DICT_FRAME] = "next_frame",	[DICT_STACK] = "next_stack",

@@ -488,14 +488,17 @@ static size_t addr_entry_bytes(uint32_t n)
 	return sizeof(struct addr_entry) + n * sizeof(struct cached_frame);
 }
 
-static void addr_evict_one(struct symbolizer *s)
+/* Frees the least recently used answer; returns its bytes. */
+static size_t addr_evict_one(struct symbolizer *s)
 {
 	struct addr_entry *e = addr_tail(s);
+	size_t bytes = addr_entry_bytes(e->n);
 
 	DL_DELETE(s->addr_lru, e);
 	addr_table_del(&s->addrs, &e->key);
-	s->addr_bytes -= addr_entry_bytes(e->n);
+	s->addr_bytes -= bytes;
 	free(e);
+	return bytes;
 }
 
 /* Brings the caches back within budget, sparing `keep` (the binary being resolved) and `keep_e`
@@ -555,10 +558,8 @@ static void sweep_idle(struct symbolizer *s)
 		return;
 	s->idle_swept = s->resolves;
 	before = s->resolves - s->idle_resolves;
-	while (addr_tail(s) && addr_tail(s)->used < before) {
-		freed += addr_entry_bytes(addr_tail(s)->n);
-		addr_evict_one(s);
-	}
+	while (addr_tail(s) && addr_tail(s)->used < before)
+		freed += addr_evict_one(s);
 	DL_FOREACH2(s->lru, b, lru_next)
 	if (b->dw) {
 		freed += dwarfsym__forget(b->dw, before);
@@ -1509,9 +1510,10 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts)
 		 opts->debug_dir ? opts->debug_dir : "/usr/lib/debug");
 	s->budget = opts->cache_bytes ? opts->cache_bytes : SYMBOLIZER_DEFAULT_CACHE_BYTES;
 	s->no_map_files = opts->no_map_files;
-	s->idle_resolves = opts->idle_resolves ? opts->idle_resolves : SYM_IDLE_RESOLVES;
+	s->idle_resolves = opts->one_pass	 ? 0
+			   : opts->idle_resolves ? opts->idle_resolves
+						 : SYM_IDLE_RESOLVES;
 	if (opts->one_pass) {
-		s->idle_resolves = 0;
 		s->scratch = malloc(addr_entry_bytes(SYM_MAX_FRAMES));
 		s->memo = calloc(MEMO_SLOTS, sizeof(*s->memo));
 		if (!s->scratch || !s->memo) {
