@@ -384,8 +384,10 @@ static void self_interval(struct collector *c, bool final)
 		log_debug("held: writer %zu strings, %zu frames, %zu stacks, %zu processes, "
 			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
 			  "processes), SQLite %llu KiB; symbolizer %llu KiB (%llu tables read, "
-			  "%llu evictions refused, %llu KiB freed as idle); unwinder %lu binaries, "
-			  "%lu files, %lu address spaces",
+			  "%llu evictions refused, %llu KiB freed as idle, with the tables of %llu "
+			  "binaries); unwinder %lu binaries, "
+			  "%lu files, %lu address spaces; malloc's heap %zu KiB, %zu KiB of it "
+			  "free in %zu chunks",
 			  ws.strings, ws.frames, ws.stacks, ws.processes, ws.threads,
 			  (unsigned long long)ws.forgotten_strings,
 			  (unsigned long long)ws.forgotten_frames,
@@ -394,8 +396,9 @@ static void self_interval(struct collector *c, bool final)
 			  (unsigned long long)(ws.sqlite_bytes >> 10),
 			  (unsigned long long)(ss.cache_bytes >> 10),
 			  (unsigned long long)ss.tables_read, (unsigned long long)ss.hot_kept,
-			  (unsigned long long)(ss.idle_freed >> 10), us.binaries_held,
-			  us.files_held, us.procs_held);
+			  (unsigned long long)(ss.idle_freed >> 10),
+			  (unsigned long long)ss.idle_binaries, us.binaries_held, us.files_held,
+			  us.procs_held, mi.arena >> 10, mi.fordblks >> 10, mi.ordblks);
 	}
 	c->minute_wall = wall;
 	c->minute_cpu = cpu;

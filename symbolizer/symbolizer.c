@@ -10,9 +10,9 @@
  * use (touched in the last SYM_HOT_RESOLVES resolutions) are never evicted: when two binaries'
  * tables together exceed the budget and a stack runs through both, evicting one for the other
  * re-parsed DWARF for every sample (the collector stopped flushing at --symbol-cache-mb 32).
- * Within the budget, what the last SYM_IDLE_RESOLVES resolutions did not use (answers, and the
- * DWARF units built for lookups) is freed, so that a long-running collector holds its working set
- * and not everything it ever resolved.
+ * Within the budget, what the last SYM_IDLE_RESOLVES resolutions did not use (answers, the DWARF
+ * units built for lookups, the tables of binaries not resolved through) is freed, so that a
+ * long-running collector holds its working set and not everything it ever resolved or met.
  */
 #include "symbolizer/symbolizer.h"
 
@@ -544,14 +544,16 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 }
 
 /*
- * Frees what the last idle_resolves resolutions did not use: answers (the LRU list's tail) and the
- * DWARF units of every binary. The strings of answers handed out stay (dwarfsym__forget keeps
- * them). Runs every eighth of idle_resolves, so nothing lives past 9/8 of it unused.
+ * Frees what the last idle_resolves resolutions did not use: answers (the LRU list's tail), the
+ * DWARF units of binaries in use, and the tables of binaries not resolved through (a binary no
+ * process maps any more goes altogether). The strings of answers handed out from binaries in use
+ * stay (dwarfsym__forget keeps them); a binary idle that long has no answer a caller still holds.
+ * Runs every eighth of idle_resolves, so nothing lives past 9/8 of it unused.
  */
 static void sweep_idle(struct symbolizer *s)
 {
 	uint64_t before, freed = 0;
-	struct sym_binary *b;
+	struct sym_binary *b, *tmp;
 
 	if (!s->idle_resolves || s->resolves - s->idle_swept < s->idle_resolves / 8 ||
 	    s->resolves < s->idle_resolves)
@@ -560,10 +562,19 @@ static void sweep_idle(struct symbolizer *s)
 	before = s->resolves - s->idle_resolves;
 	while (addr_tail(s) && addr_tail(s)->used < before)
 		freed += addr_evict_one(s);
-	DL_FOREACH2(s->lru, b, lru_next)
-	if (b->dw) {
-		freed += dwarfsym__forget(b->dw, before);
-		binary_account(s, b);
+	DL_FOREACH_SAFE2 (s->lru, b, tmp, lru_next) {
+		if (b->used < before && (b->bytes || !b->refs)) {
+			/* Read again on its next miss, as after an eviction. */
+			freed += b->bytes;
+			s->stats.idle_binaries++;
+			if (b->refs)
+				binary_drop_tables(s, b);
+			else
+				binary_free(s, b);
+		} else if (b->dw) {
+			freed += dwarfsym__forget(b->dw, before);
+			binary_account(s, b);
+		}
 	}
 	s->stats.idle_freed += freed;
 }
@@ -657,6 +668,7 @@ static struct sym_binary *binary_identify(struct symbolizer *s, int fd, const ch
 	b->host_root = host_root;
 	b->elf = elf;
 	b->gen = ++s->next_gen;
+	b->used = s->resolves; /* not idle before it had the chance to be used */
 	HASH_ADD(hh, s->binaries, key, sizeof(b->key), b);
 	{
 		struct stat st;

@@ -239,9 +239,10 @@ out:
 
 /*
  * What the last idle_resolves resolutions did not use is freed: cached answers and libc's DWARF
- * units (a collector that ran for a day held every unit any address had ever needed). Asked again,
- * the units are built again and give the same answers; the strings answers handed out before point
- * to stay valid (ASan would see a use after free).
+ * units (a collector that ran for a day held every unit any address had ever needed), and the
+ * tables of a binary not resolved through (this test's own; every binary a host ever ran kept
+ * them). Asked again, the units and tables are built again and give the same answers; the strings
+ * answers from libc handed out before point to stay valid (ASan would see a use after free).
  */
 static enum test_result test_idle_freed(void)
 {
@@ -257,13 +258,19 @@ static enum test_result test_idle_freed(void)
 	void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
 	struct sym_frame f[SYM_MAX_FRAMES], before[N];
 	struct symbolizer_stats st;
-	uint64_t addr[N], held;
+	uint64_t addr[N], held, self = (uint64_t)(uintptr_t)test_idle_freed, tables;
+	char self_name[64];
 	enum test_result r = TEST_FAIL;
 	int n;
 
 	if (!ASSERT_NONNULL(p, "process") || !ASSERT_NONNULL(m, "maps") ||
 	    !ASSERT_NONNULL(libc, "libc"))
 		goto out;
+	n = symbolizer__user(s, p, procmaps__find(m, self), self, f, SYM_MAX_FRAMES);
+	if (!ASSERT_GE(n, 1, "this test named") || !ASSERT_NONNULL(f[n - 1].name, "its name"))
+		goto out;
+	/* Valid until the next call only: this binary's tables are about to go. */
+	snprintf(self_name, sizeof(self_name), "%s", f[n - 1].name);
 	for (int i = 0; i < N; i++) {
 		addr[i] = (uint64_t)(uintptr_t)dlsym(libc, fns[i]) + 4;
 		n = symbolizer__user(s, p, procmaps__find(m, addr[i]), addr[i], f, SYM_MAX_FRAMES);
@@ -282,7 +289,15 @@ static enum test_result test_idle_freed(void)
 		symbolizer__user(s, p, procmaps__find(m, addr[0]), addr[0], f, SYM_MAX_FRAMES);
 	symbolizer__stats(s, &st);
 	if (!ASSERT_GE(st.idle_freed, 64 << 10, "answers and units freed as idle") ||
-	    !ASSERT_LE(st.cache_bytes + (64 << 10), held, "held less"))
+	    !ASSERT_LE(st.cache_bytes + (64 << 10), held, "held less") ||
+	    !ASSERT_GE(st.idle_binaries, 1, "the tables of this test, not resolved through, freed"))
+		goto out;
+	tables = st.tables_read;
+	n = symbolizer__user(s, p, procmaps__find(m, self), self, f, SYM_MAX_FRAMES);
+	symbolizer__stats(s, &st);
+	if (!ASSERT_GE(n, 1, "this test named again") ||
+	    !ASSERT_STREQ(f[n - 1].name, self_name, "the same name") ||
+	    !ASSERT_GE(st.tables_read, tables + 1, "its tables read again"))
 		goto out;
 	for (int i = 0; i < N; i++) {
 		n = symbolizer__user(s, p, procmaps__find(m, addr[i]), addr[i], f, SYM_MAX_FRAMES);
