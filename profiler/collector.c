@@ -385,9 +385,9 @@ static void self_interval(struct collector *c, bool final)
 			  "%zu threads (forgotten: %llu strings, %llu frames, %llu stacks, %llu "
 			  "processes), SQLite %llu KiB; symbolizer %llu KiB (%llu tables read, "
 			  "%llu evictions refused, %llu KiB freed as idle, with the tables of %llu "
-			  "binaries); unwinder %lu binaries, "
-			  "%lu files, %lu address spaces; malloc's heap %zu KiB, %zu KiB of it "
-			  "free in %zu chunks",
+			  "binaries); unwinder %lu binaries, %lu files, %lu address spaces; "
+			  "malloc's "
+			  "heap %zu KiB, %zu KiB of it free in %zu chunks",
 			  ws.strings, ws.frames, ws.stacks, ws.processes, ws.threads,
 			  (unsigned long long)ws.forgotten_strings,
 			  (unsigned long long)ws.forgotten_frames,

@@ -8,11 +8,11 @@
 
 #include "storage/storage.h"
 
-/* 'EMBR': PRAGMA application_id, so a foreign SQLite file is told apart from an empty one. */
 /* A number as SQL text: STR(STORAGE_PAGE_SIZE) pasted into a PRAGMA. */
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
+/* 'EMBR': PRAGMA application_id, so a foreign SQLite file is told apart from an empty one. */
 #define STORAGE_APPLICATION_ID 1162691154 /* 0x454d4252 */
 
 /* Block levels (blocks.level). */

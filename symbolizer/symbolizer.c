@@ -478,6 +478,21 @@ static void binary_free(struct symbolizer *s, struct sym_binary *b)
 	free(b);
 }
 
+/*
+ * Evicts a binary: one no process maps goes altogether, one still mapped keeps its fd and loses
+ * its tables. Returns whether there was anything to evict (false: mapped, tables gone already).
+ */
+static bool binary_evict(struct symbolizer *s, struct sym_binary *b)
+{
+	if (!b->refs)
+		binary_free(s, b);
+	else if (b->bytes)
+		binary_drop_tables(s, b);
+	else
+		return false;
+	return true;
+}
+
 static struct addr_entry *addr_tail(const struct symbolizer *s)
 {
 	return s->addr_lru ? s->addr_lru->prev : NULL;
@@ -526,13 +541,8 @@ static void enforce_budget(struct symbolizer *s, struct sym_binary *keep, struct
 			hot = true;
 			break;
 		}
-		if (!b->refs) {
-			binary_free(s, b);
+		if (binary_evict(s, b))
 			s->stats.evictions++;
-		} else if (b->bytes) {
-			binary_drop_tables(s, b);
-			s->stats.evictions++;
-		}
 	}
 	/* Tables in use over the budget leave the answers their quarter: emptying the answer cache
 	 * on every miss would make every lookup a miss. */
@@ -563,14 +573,14 @@ static void sweep_idle(struct symbolizer *s)
 	while (addr_tail(s) && addr_tail(s)->used < before)
 		freed += addr_evict_one(s);
 	DL_FOREACH_SAFE2 (s->lru, b, tmp, lru_next) {
-		if (b->used < before && (b->bytes || !b->refs)) {
+		size_t bytes = b->bytes;
+
+		if (b->used < before) {
 			/* Read again on its next miss, as after an eviction. */
-			freed += b->bytes;
-			s->stats.idle_binaries++;
-			if (b->refs)
-				binary_drop_tables(s, b);
-			else
-				binary_free(s, b);
+			if (binary_evict(s, b)) {
+				freed += bytes;
+				s->stats.idle_binaries++;
+			}
 		} else if (b->dw) {
 			freed += dwarfsym__forget(b->dw, before);
 			binary_account(s, b);
